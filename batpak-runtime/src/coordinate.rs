@@ -1,0 +1,246 @@
+//! Where an event lives: a [`Coordinate`] names an entity (whose events form one
+//! ordered, hash-chained stream) and the scope it belongs to; a [`Region`] selects
+//! a set of coordinates and kinds for queries, subscriptions and cursors.
+
+use crate::event::EventKind;
+use std::fmt;
+use std::sync::Arc;
+
+/// Longest entity or scope name, in bytes.
+pub const NAME_BYTES_MAX: usize = 256;
+
+/// Why a name was refused by [`Coordinate::new`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CoordinateError {
+    /// The name is empty.
+    Empty {
+        /// Which part of the coordinate was refused.
+        part: NamePart,
+    },
+    /// The name is longer than [`NAME_BYTES_MAX`].
+    TooLong {
+        /// Which part of the coordinate was refused.
+        part: NamePart,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The name holds a NUL or another control character.
+    ControlCharacter {
+        /// Which part of the coordinate was refused.
+        part: NamePart,
+        /// Byte offset of the character.
+        offset: usize,
+    },
+    /// The name holds `/` or `..`, which could be mistaken for a path.
+    PathLike {
+        /// Which part of the coordinate was refused.
+        part: NamePart,
+    },
+}
+
+/// The two names of a coordinate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamePart {
+    /// The entity name.
+    Entity,
+    /// The scope name.
+    Scope,
+}
+
+impl fmt::Display for CoordinateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty { part } => write!(f, "{part:?} name is empty"),
+            Self::TooLong { part, len } => {
+                write!(
+                    f,
+                    "{part:?} name is {len} bytes, at most {NAME_BYTES_MAX} allowed"
+                )
+            }
+            Self::ControlCharacter { part, offset } => {
+                write!(f, "{part:?} name has a control character at byte {offset}")
+            }
+            Self::PathLike { part } => write!(f, "{part:?} name contains `/` or `..`"),
+        }
+    }
+}
+
+impl std::error::Error for CoordinateError {}
+
+/// Checks one name against the rules of [`Coordinate::new`].
+pub fn validate_name(name: &str, part: NamePart) -> Result<(), CoordinateError> {
+    if name.is_empty() {
+        return Err(CoordinateError::Empty { part });
+    }
+    if name.len() > NAME_BYTES_MAX {
+        return Err(CoordinateError::TooLong {
+            part,
+            len: name.len(),
+        });
+    }
+    if let Some((offset, _)) = name.char_indices().find(|(_, c)| c.is_control()) {
+        return Err(CoordinateError::ControlCharacter { part, offset });
+    }
+    if name.contains('/') || name.contains("..") {
+        return Err(CoordinateError::PathLike { part });
+    }
+    Ok(())
+}
+
+/// An entity and its scope. Names are validated once, at construction, and shared
+/// cheaply afterwards (cloning a coordinate bumps two reference counts).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Coordinate {
+    entity: Arc<str>,
+    scope: Arc<str>,
+}
+
+impl Coordinate {
+    /// Builds a coordinate; both names must be non-empty, at most
+    /// [`NAME_BYTES_MAX`] bytes, free of control characters, `/` and `..`.
+    pub fn new(entity: impl AsRef<str>, scope: impl AsRef<str>) -> Result<Self, CoordinateError> {
+        let (entity, scope) = (entity.as_ref(), scope.as_ref());
+        validate_name(entity, NamePart::Entity)?;
+        validate_name(scope, NamePart::Scope)?;
+        Ok(Self {
+            entity: Arc::from(entity),
+            scope: Arc::from(scope),
+        })
+    }
+
+    /// Builds a coordinate from names the store has already validated and interned.
+    pub(crate) fn from_interned(entity: Arc<str>, scope: Arc<str>) -> Self {
+        Self { entity, scope }
+    }
+
+    /// The entity name.
+    pub fn entity(&self) -> &str {
+        &self.entity
+    }
+
+    /// The scope name.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    pub(crate) fn entity_arc(&self) -> &Arc<str> {
+        &self.entity
+    }
+
+    pub(crate) fn scope_arc(&self) -> &Arc<str> {
+        &self.scope
+    }
+}
+
+impl fmt::Debug for Coordinate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Coordinate({:?} in {:?})", self.entity, self.scope)
+    }
+}
+
+impl fmt::Display for Coordinate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.entity, self.scope)
+    }
+}
+
+/// How a region matches entity names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntityFilter {
+    /// Every entity.
+    Any,
+    /// Exactly this entity.
+    Exact(Arc<str>),
+    /// Every entity whose name starts with this prefix (a namespace such as `player:`).
+    Prefix(Arc<str>),
+}
+
+/// A selection of events by entity, scope, kind and category. Filters combine with
+/// AND; [`Region::all`] selects everything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// Which entities match.
+    pub entity: EntityFilter,
+    /// Only this scope, when set.
+    pub scope: Option<Arc<str>>,
+    /// Only these kinds, when non-empty.
+    pub kinds: Vec<EventKind>,
+    /// Only this category, when set.
+    pub category: Option<u8>,
+}
+
+impl Region {
+    /// Every event in the store.
+    pub fn all() -> Self {
+        Self {
+            entity: EntityFilter::Any,
+            scope: None,
+            kinds: Vec::new(),
+            category: None,
+        }
+    }
+
+    /// The events of one entity.
+    pub fn entity(name: impl AsRef<str>) -> Self {
+        Self {
+            entity: EntityFilter::Exact(Arc::from(name.as_ref())),
+            ..Self::all()
+        }
+    }
+
+    /// The events of every entity whose name starts with `prefix`.
+    pub fn entity_prefix(prefix: impl AsRef<str>) -> Self {
+        Self {
+            entity: EntityFilter::Prefix(Arc::from(prefix.as_ref())),
+            ..Self::all()
+        }
+    }
+
+    /// The events of one scope.
+    pub fn scope(name: impl AsRef<str>) -> Self {
+        Self::all().with_scope(name)
+    }
+
+    /// Narrows the region to one scope.
+    pub fn with_scope(mut self, name: impl AsRef<str>) -> Self {
+        self.scope = Some(Arc::from(name.as_ref()));
+        self
+    }
+
+    /// Narrows the region to a kind; calling it again widens to either kind.
+    pub fn with_kind(mut self, kind: EventKind) -> Self {
+        if !self.kinds.contains(&kind) {
+            self.kinds.push(kind);
+        }
+        self
+    }
+
+    /// Narrows the region to one category (the upper four bits of a kind).
+    pub fn with_category(mut self, category: u8) -> Self {
+        self.category = Some(category);
+        self
+    }
+
+    /// Whether an event with this coordinate and kind falls in the region.
+    pub fn matches(&self, entity: &str, scope: &str, kind: EventKind) -> bool {
+        self.matches_names(entity, scope) && self.matches_kind(kind)
+    }
+
+    pub(crate) fn matches_names(&self, entity: &str, scope: &str) -> bool {
+        let entity_ok = match &self.entity {
+            EntityFilter::Any => true,
+            EntityFilter::Exact(name) => &**name == entity,
+            EntityFilter::Prefix(prefix) => entity.starts_with(&**prefix),
+        };
+        entity_ok && self.scope.as_deref().is_none_or(|s| s == scope)
+    }
+
+    pub(crate) fn matches_kind(&self, kind: EventKind) -> bool {
+        (self.kinds.is_empty() || self.kinds.contains(&kind))
+            && self.category.is_none_or(|c| c == kind.category())
+    }
+}
+
+#[cfg(test)]
+mod tests;

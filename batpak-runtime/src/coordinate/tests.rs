@@ -1,0 +1,54 @@
+use super::*;
+
+#[test]
+fn rejects_bad_names_with_typed_errors() {
+    assert!(matches!(
+        Coordinate::new("", "s"),
+        Err(CoordinateError::Empty {
+            part: NamePart::Entity
+        })
+    ));
+    assert!(matches!(
+        Coordinate::new("e", ""),
+        Err(CoordinateError::Empty {
+            part: NamePart::Scope
+        })
+    ));
+    assert!(matches!(
+        Coordinate::new("a\0b", "s"),
+        Err(CoordinateError::ControlCharacter { offset: 1, .. })
+    ));
+    assert!(matches!(
+        Coordinate::new("a/b", "s"),
+        Err(CoordinateError::PathLike { .. })
+    ));
+    assert!(matches!(
+        Coordinate::new("e", "x..y"),
+        Err(CoordinateError::PathLike {
+            part: NamePart::Scope
+        })
+    ));
+    let long = "x".repeat(NAME_BYTES_MAX + 1);
+    assert!(matches!(
+        Coordinate::new(&long, "s"),
+        Err(CoordinateError::TooLong { len, .. }) if len == NAME_BYTES_MAX + 1
+    ));
+    assert!(Coordinate::new("x".repeat(NAME_BYTES_MAX), "s").is_ok());
+}
+
+#[test]
+fn region_filters_combine() {
+    let k1 = EventKind::custom(1, 1);
+    let k2 = EventKind::custom(2, 1);
+    let r = Region::entity_prefix("player:")
+        .with_scope("game")
+        .with_kind(k1);
+    assert!(r.matches("player:1", "game", k1));
+    assert!(!r.matches("player:1", "game", k2));
+    assert!(!r.matches("team:1", "game", k1));
+    assert!(!r.matches("player:1", "lobby", k1));
+    assert!(Region::all().with_category(2).matches("a", "b", k2));
+    assert!(!Region::all().with_category(2).matches("a", "b", k1));
+    assert!(Region::entity("a").matches("a", "z", k1));
+    assert!(!Region::entity("a").matches("ab", "z", k1));
+}

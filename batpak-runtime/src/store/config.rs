@@ -1,0 +1,215 @@
+//! [`StoreConfig`]: every knob of a store, with defaults from [`StoreConfig::new`].
+//! Fields are public so struct-update syntax works; the `with_*` builders are the
+//! same settings by method.
+
+use std::path::{Path, PathBuf};
+
+/// Hard upper bound on one frame, whatever the configuration says (the frame
+/// length word has 24 bits).
+pub const FRAME_BYTES_HARD_MAX: usize = (1 << 24) - 1;
+
+/// How the writer makes data durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SyncMode {
+    /// `fdatasync`: file data and the metadata needed to read it back.
+    #[default]
+    Data,
+    /// `fsync`: data and all metadata.
+    All,
+}
+
+/// The fsync cadence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// Sync after this many events. `1` means every acknowledged append is already
+    /// durable; larger values trade that for throughput (`sync()`, `frontier()` and
+    /// `wait_for_durable` tell when data is durable).
+    pub every_n_events: u32,
+    /// Which system call makes data durable.
+    pub mode: SyncMode,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            every_n_events: 1,
+            mode: SyncMode::Data,
+        }
+    }
+}
+
+/// Which secondary indexes the store keeps in memory. Query results never depend
+/// on this; queries without their index scan the primary index instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexTopology {
+    /// Event positions per kind (for `by_fact` and kind-filtered regions).
+    pub by_kind: bool,
+    /// Event positions per scope (for `by_scope`).
+    pub by_scope: bool,
+    /// Event positions per correlation id, for reactions (for causal-tree queries).
+    pub by_correlation: bool,
+}
+
+impl IndexTopology {
+    /// Every secondary index.
+    pub const fn all() -> Self {
+        Self {
+            by_kind: true,
+            by_scope: true,
+            by_correlation: true,
+        }
+    }
+
+    /// No secondary index: the smallest memory footprint, slower queries.
+    pub const fn minimal() -> Self {
+        Self {
+            by_kind: false,
+            by_scope: false,
+            by_correlation: false,
+        }
+    }
+}
+
+impl Default for IndexTopology {
+    fn default() -> Self {
+        Self {
+            by_kind: true,
+            by_scope: false,
+            by_correlation: true,
+        }
+    }
+}
+
+/// Configuration of a store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Directory holding the segment files, lock file and snapshots.
+    pub data_dir: PathBuf,
+    /// fsync cadence.
+    pub sync: SyncConfig,
+    /// A segment file is closed and a new one started once it reaches this size.
+    pub segment_max_bytes: u64,
+    /// Largest encoded frame (header, names and payload), at most [`FRAME_BYTES_HARD_MAX`].
+    pub frame_max_bytes: usize,
+    /// Capacity of the writer's bounded command channel.
+    pub writer_channel_capacity: usize,
+    /// `try_submit*` answers `Outcome::Retry` once this percentage of the channel is in use.
+    pub writer_pressure_retry_threshold_pct: u8,
+    /// Most commands the writer takes into one group commit.
+    pub group_commands_max: usize,
+    /// Most items in one atomic batch.
+    pub batch_items_max: usize,
+    /// Most payload bytes in one atomic batch.
+    pub batch_bytes_max: usize,
+    /// Keep an index snapshot on disk and map it on open instead of scanning segments.
+    pub enable_mmap_index: bool,
+    /// Which secondary indexes to keep.
+    pub index_topology: IndexTopology,
+    /// Capacity of each lossy subscription's channel.
+    pub subscription_capacity: usize,
+}
+
+impl StoreConfig {
+    /// Defaults for a store in `data_dir`: every append durable before it is
+    /// acknowledged, 64 MiB segments, 4 MiB frames.
+    pub fn new(data_dir: impl AsRef<Path>) -> Self {
+        Self {
+            data_dir: data_dir.as_ref().to_path_buf(),
+            sync: SyncConfig::default(),
+            segment_max_bytes: 64 << 20,
+            frame_max_bytes: 4 << 20,
+            writer_channel_capacity: 1024,
+            writer_pressure_retry_threshold_pct: 80,
+            group_commands_max: 512,
+            batch_items_max: 65_536,
+            batch_bytes_max: 64 << 20,
+            enable_mmap_index: false,
+            index_topology: IndexTopology::default(),
+            subscription_capacity: 1024,
+        }
+    }
+
+    /// Sets the fsync cadence.
+    pub fn with_sync(mut self, sync: SyncConfig) -> Self {
+        self.sync = sync;
+        self
+    }
+
+    /// Sets how many events may be written between two fsyncs.
+    pub fn with_sync_every_n_events(mut self, n: u32) -> Self {
+        self.sync.every_n_events = n;
+        self
+    }
+
+    /// Sets the segment rotation size.
+    pub fn with_segment_max_bytes(mut self, bytes: u64) -> Self {
+        self.segment_max_bytes = bytes;
+        self
+    }
+
+    /// Sets the largest frame.
+    pub fn with_frame_max_bytes(mut self, bytes: usize) -> Self {
+        self.frame_max_bytes = bytes;
+        self
+    }
+
+    /// Sets the writer channel capacity.
+    pub fn with_writer_channel_capacity(mut self, capacity: usize) -> Self {
+        self.writer_channel_capacity = capacity;
+        self
+    }
+
+    /// Sets the pressure threshold (percent of the channel capacity).
+    pub fn with_writer_pressure_retry_threshold_pct(mut self, pct: u8) -> Self {
+        self.writer_pressure_retry_threshold_pct = pct;
+        self
+    }
+
+    /// Sets the batch limits.
+    pub fn with_batch_limits(mut self, items_max: usize, bytes_max: usize) -> Self {
+        self.batch_items_max = items_max;
+        self.batch_bytes_max = bytes_max;
+        self
+    }
+
+    /// Turns the memory-mapped index snapshot on or off.
+    pub fn with_enable_mmap_index(mut self, enable: bool) -> Self {
+        self.enable_mmap_index = enable;
+        self
+    }
+
+    /// Chooses the secondary indexes.
+    pub fn with_index_topology(mut self, topology: IndexTopology) -> Self {
+        self.index_topology = topology;
+        self
+    }
+
+    /// Sets each lossy subscription's channel capacity.
+    pub fn with_subscription_capacity(mut self, capacity: usize) -> Self {
+        self.subscription_capacity = capacity;
+        self
+    }
+
+    /// The limits after clamping nonsense values (a zero capacity, a frame limit
+    /// above the hard maximum) to the nearest sane one.
+    pub(crate) fn normalized(mut self) -> Self {
+        self.writer_channel_capacity = self.writer_channel_capacity.max(1);
+        self.writer_pressure_retry_threshold_pct =
+            self.writer_pressure_retry_threshold_pct.clamp(1, 100);
+        self.group_commands_max = self.group_commands_max.max(1);
+        self.frame_max_bytes = self.frame_max_bytes.clamp(256, FRAME_BYTES_HARD_MAX);
+        self.sync.every_n_events = self.sync.every_n_events.max(1);
+        self.batch_items_max = self.batch_items_max.max(1);
+        self.subscription_capacity = self.subscription_capacity.max(1);
+        self.segment_max_bytes = self.segment_max_bytes.max(4096);
+        self
+    }
+
+    /// Queued commands at which `try_submit*` starts answering `Retry`:
+    /// ceil(capacity × pct / 100), at least 1.
+    pub fn pressure_threshold(&self) -> usize {
+        let pct = self.writer_pressure_retry_threshold_pct.clamp(1, 100) as usize;
+        (self.writer_channel_capacity * pct).div_ceil(100).max(1)
+    }
+}

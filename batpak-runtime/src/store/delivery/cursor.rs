@@ -1,0 +1,311 @@
+//! Cursors: pull every visible event of a region in commit order, exactly once
+//! per cursor, never skipping one. Events behind a live fence are not visible yet
+//! and get higher sequences than anything visible, so a cursor simply waits for
+//! them; a committed fence's events are delivered, a cancelled fence's never are.
+//!
+//! A cursor worker runs a cursor on its own thread, hands batches to a handler,
+//! persists its position after each batch when it has a checkpoint id (the
+//! handler then sees an [`AtLeastOnce`] witness: after a crash the last
+//! unacknowledged batch is delivered again), and restarts after a handler panic
+//! as its [`RestartPolicy`] says.
+
+use crate::coordinate::Region;
+use crate::store::error::{IoOp, StoreError};
+use crate::store::index::IndexEntry;
+use crate::store::{frontier::Watermark, ReadWrite, Store};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// A pull cursor over a region.
+#[derive(Debug)]
+pub struct Cursor<'a, M = ReadWrite> {
+    store: &'a Store<M>,
+    region: Region,
+    position: u64,
+}
+
+impl<'a, M> Cursor<'a, M> {
+    /// The global sequence of the last event delivered (0 before the first).
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Up to `max` next events, in commit order; empty when caught up.
+    pub fn poll(&mut self, max: usize) -> Vec<IndexEntry> {
+        let entries = {
+            let index = self
+                .store
+                .shared
+                .index
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let positions = index.region_positions_after(&self.region, self.position, max);
+            index.entries(positions)
+        };
+        if let Some(last) = entries.last() {
+            self.position = last.sequence;
+        }
+        entries
+    }
+
+    /// Like [`Cursor::poll`], but waits up to `timeout` for something to arrive.
+    pub fn poll_wait(&mut self, max: usize, timeout: Duration) -> Vec<IndexEntry> {
+        let batch = self.poll(max);
+        if !batch.is_empty() {
+            return batch;
+        }
+        let visible = self.store.frontier().visible;
+        let _ = self
+            .store
+            .shared
+            .frontier
+            .wait(Watermark::Visible, visible + 1, timeout);
+        self.poll(max)
+    }
+}
+
+impl<M> Store<M> {
+    /// A cursor that starts before the first event.
+    pub fn cursor_guaranteed(&self, region: &Region) -> Cursor<'_, M> {
+        self.cursor_after(region, 0)
+    }
+
+    /// A cursor that starts after global sequence `position`.
+    pub fn cursor_after(&self, region: &Region, position: u64) -> Cursor<'_, M> {
+        Cursor {
+            store: self,
+            region: region.clone(),
+            position,
+        }
+    }
+}
+
+/// What the handler wants next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorWorkerAction {
+    /// Acknowledge the batch and keep going.
+    Continue,
+    /// Acknowledge the batch and stop.
+    Stop,
+    /// Stop without acknowledging the batch: it is delivered again next time.
+    StopWithRollback,
+}
+
+/// What to do when the handler panics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestartPolicy {
+    /// Stop the worker; `stop_and_join` reports the panic.
+    #[default]
+    Never,
+    /// Deliver the same batch again, at most `max_restarts` times, waiting
+    /// `backoff` in between.
+    Restart {
+        /// Most restarts before giving up.
+        max_restarts: u32,
+        /// Wait before each restart.
+        backoff: Duration,
+    },
+}
+
+/// Witness handed to handlers of checkpointed workers: a batch may be delivered
+/// again after a crash, so handling must be idempotent.
+#[derive(Debug)]
+pub struct AtLeastOnce {
+    checkpoint_id: String,
+}
+
+impl AtLeastOnce {
+    /// The worker's checkpoint id.
+    pub fn checkpoint_id(&self) -> &str {
+        &self.checkpoint_id
+    }
+}
+
+/// Settings of a cursor worker. Start from `CursorWorkerConfig::default()` and
+/// set the fields you need (more may be added).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CursorWorkerConfig {
+    /// Most events per handler call.
+    pub batch_size: usize,
+    /// Longest wait for new events before polling again (a bounded wait on the
+    /// visibility watermark, not a blind sleep).
+    pub idle_sleep: Duration,
+    /// What to do when the handler panics.
+    pub restart: RestartPolicy,
+    /// Persist the position under this id (in `<data_dir>/checkpoints/`).
+    pub checkpoint_id: Option<String>,
+}
+
+impl Default for CursorWorkerConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 256,
+            idle_sleep: Duration::from_millis(50),
+            restart: RestartPolicy::Never,
+            checkpoint_id: None,
+        }
+    }
+}
+
+/// A running cursor worker.
+#[derive(Debug)]
+pub struct CursorWorkerHandle {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<Result<(), StoreError>>,
+}
+
+impl CursorWorkerHandle {
+    /// Asks the worker to stop after its current batch and waits for it; the
+    /// worker's `Arc<Store>` is released when this returns.
+    pub fn stop_and_join(self) -> Result<(), StoreError> {
+        self.stop.store(true, Ordering::Release);
+        self.thread.join().unwrap_or(Err(StoreError::WriterStopped))
+    }
+
+    /// Whether the worker thread has ended.
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+}
+
+fn checkpoint_path(store: &Store, id: &str) -> Result<PathBuf, StoreError> {
+    crate::coordinate::validate_name(id, crate::coordinate::NamePart::Entity)?;
+    Ok(store
+        .config()
+        .data_dir
+        .join("checkpoints")
+        .join(format!("{id}.ckpt")))
+}
+
+fn region_tag(region: &Region) -> [u8; 16] {
+    let mut out = [0; 16];
+    out.copy_from_slice(&blake3::hash(format!("{region:?}").as_bytes()).as_bytes()[..16]);
+    out
+}
+
+/// Loads a checkpoint: `Ok(0)` when there is none or it is unreadable (start
+/// over: at-least-once), an error when it belongs to another region.
+fn load_checkpoint(path: &PathBuf, id: &str, region: &Region) -> Result<u64, StoreError> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(0);
+    };
+    if bytes.len() != 16 + 8 + 4 {
+        return Ok(0);
+    }
+    let crc = u32::from_le_bytes(bytes[24..28].try_into().unwrap_or_default());
+    if crc32fast::hash(&bytes[..24]) != crc {
+        return Ok(0);
+    }
+    if bytes[..16] != region_tag(region) {
+        return Err(StoreError::CheckpointMismatch {
+            checkpoint_id: id.to_owned(),
+        });
+    }
+    Ok(u64::from_le_bytes(
+        bytes[16..24].try_into().unwrap_or_default(),
+    ))
+}
+
+fn save_checkpoint(path: &PathBuf, region: &Region, position: u64) -> Result<(), StoreError> {
+    let mut bytes = Vec::with_capacity(28);
+    bytes.extend_from_slice(&region_tag(region));
+    bytes.extend_from_slice(&position.to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&bytes).to_le_bytes());
+    let dir = path.parent().unwrap_or(path);
+    std::fs::create_dir_all(dir).map_err(|e| StoreError::io(IoOp::CreateDir, dir, e))?;
+    let tmp = path.with_extension("tmp");
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_data()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| StoreError::io(IoOp::Rename, path, e))
+}
+
+impl Store<ReadWrite> {
+    /// Starts a worker thread that feeds batches of `region` to `handler`; see
+    /// the module docs.
+    pub fn cursor_worker<F>(
+        self: &Arc<Self>,
+        region: &Region,
+        config: CursorWorkerConfig,
+        mut handler: F,
+    ) -> Result<CursorWorkerHandle, StoreError>
+    where
+        F: FnMut(&[IndexEntry], &Store, Option<&AtLeastOnce>) -> CursorWorkerAction
+            + Send
+            + 'static,
+    {
+        let checkpoint = match &config.checkpoint_id {
+            Some(id) => {
+                let path = checkpoint_path(self, id)?;
+                let position = load_checkpoint(&path, id, region)?;
+                Some((
+                    path,
+                    AtLeastOnce {
+                        checkpoint_id: id.clone(),
+                    },
+                    position,
+                ))
+            }
+            None => None,
+        };
+        let start = checkpoint.as_ref().map_or(0, |c| c.2);
+        let stop = Arc::new(AtomicBool::new(false));
+        let store = Arc::clone(self);
+        let region = region.clone();
+        let worker_stop = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("batpak-cursor".into())
+            .spawn(move || {
+                let mut cursor = store.cursor_after(&region, start);
+                let batch_size = config.batch_size.max(1);
+                let mut restarts = 0;
+                while !worker_stop.load(Ordering::Acquire) {
+                    let before = cursor.position();
+                    let batch = cursor.poll_wait(batch_size, config.idle_sleep);
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    let witness = checkpoint.as_ref().map(|c| &c.1);
+                    let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        handler(&batch, &store, witness)
+                    }));
+                    let action = match (call, config.restart) {
+                        (Ok(action), _) => action,
+                        (
+                            Err(_),
+                            RestartPolicy::Restart {
+                                max_restarts,
+                                backoff,
+                            },
+                        ) if restarts < max_restarts => {
+                            restarts += 1;
+                            cursor.position = before;
+                            std::thread::park_timeout(backoff);
+                            continue;
+                        }
+                        (Err(_), _) => return Err(StoreError::HandlerPanicked),
+                    };
+                    if action == CursorWorkerAction::StopWithRollback {
+                        return Ok(());
+                    }
+                    if let Some((path, _, _)) = &checkpoint {
+                        save_checkpoint(path, &region, cursor.position())?;
+                    }
+                    if action == CursorWorkerAction::Stop {
+                        return Ok(());
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| StoreError::io(IoOp::Spawn, &self.config().data_dir, e))?;
+        Ok(CursorWorkerHandle { stop, thread })
+    }
+}

@@ -1,0 +1,313 @@
+//! [`StoreError`]: every way a store operation can fail, as typed values.
+
+use crate::coordinate::CoordinateError;
+use crate::event::{EventKind, KindError};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where in the log something was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LogPosition {
+    /// Segment id (the number in the segment's file name).
+    pub segment: u64,
+    /// Byte offset of the frame within the segment file.
+    pub offset: u64,
+}
+
+impl fmt::Display for LogPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "segment {} offset {}", self.segment, self.offset)
+    }
+}
+
+/// What is wrong with a corrupt frame or segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CorruptionKind {
+    /// The frame's length word fails its own check.
+    BadLength,
+    /// The frame's body does not match its CRC.
+    BadCrc,
+    /// The frame's body does not parse.
+    BadBody,
+    /// The segment header is missing or wrong.
+    BadSegmentHeader,
+    /// The frames do not follow the commit protocol (e.g. a batch left open mid-log).
+    BadProtocol,
+    /// A frame refers to a name that was never defined in its segment.
+    UnknownName,
+}
+
+/// Every error a store operation can return.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// File-system failure.
+    Io {
+        /// What the store was doing.
+        op: IoOp,
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Another `Store` (in this process or another) owns the data directory.
+    StoreLocked {
+        /// The data directory.
+        data_dir: PathBuf,
+    },
+    /// A coordinate name was refused.
+    InvalidCoordinate(CoordinateError),
+    /// An event kind was refused.
+    InvalidKind(KindError),
+    /// Categories 0x0 and 0xD are written only by the library itself.
+    ReservedKind {
+        /// The refused kind.
+        kind: EventKind,
+    },
+    /// A payload could not be serialized.
+    Serialize {
+        /// The serializer's message.
+        message: String,
+    },
+    /// A stored payload could not be decoded into the requested form.
+    Decode {
+        /// The event.
+        event_id: u128,
+        /// The decoder's message.
+        message: String,
+    },
+    /// A frame would exceed `StoreConfig::frame_max_bytes`.
+    PayloadTooLarge {
+        /// Encoded size in bytes.
+        bytes: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// A batch holds more items or bytes than the configured limits.
+    BatchTooLarge {
+        /// Items in the batch.
+        items: usize,
+        /// Encoded payload bytes in the batch.
+        bytes: usize,
+    },
+    /// A batch mixes items with and without idempotency keys, repeats a key, or
+    /// refers to a later item.
+    InvalidBatch {
+        /// Index of the offending item.
+        item: usize,
+        /// What is wrong.
+        reason: BatchProblem,
+    },
+    /// The entity's sequence was not what the append expected (compare-and-swap).
+    SequenceConflict {
+        /// The entity.
+        entity: String,
+        /// The sequence the append expected (0 = no events yet).
+        expected: u64,
+        /// The entity's actual last sequence.
+        actual: u64,
+    },
+    /// An idempotency key was reused for different content.
+    IdempotencyConflict {
+        /// The key.
+        key: u128,
+    },
+    /// Some but not all keys of a batch were used before: it is neither new nor a replay.
+    IdempotencyPartialReplay {
+        /// Index of the first item whose key is new.
+        item: usize,
+    },
+    /// A visibility fence is live: plain writes wait until it commits or cancels.
+    VisibilityFenceActive,
+    /// The write belonged to a visibility fence that was cancelled (explicitly,
+    /// by dropping the fence, or by closing the store).
+    VisibilityFenceCancelled,
+    /// The operation needs a live visibility fence and there is none.
+    NoVisibilityFence,
+    /// The writer mailbox is above the pressure threshold; try again later.
+    Backpressure {
+        /// Suggested wait.
+        retry_after: Duration,
+        /// Commands queued when the write was refused.
+        queue_len: usize,
+    },
+    /// The store was closed.
+    StoreClosed,
+    /// The writer thread stopped (it panicked or hit an I/O error earlier); the
+    /// store must be reopened.
+    WriterStopped,
+    /// A file in the data directory is corrupt at this position.
+    Corrupt {
+        /// Where.
+        at: LogPosition,
+        /// What.
+        kind: CorruptionKind,
+    },
+    /// A wait reached its timeout.
+    Timeout {
+        /// How long the caller waited.
+        waited: Duration,
+    },
+    /// A cursor checkpoint belongs to a different region.
+    CheckpointMismatch {
+        /// The checkpoint id.
+        checkpoint_id: String,
+    },
+    /// A read-only store cannot do this.
+    ReadOnly,
+    /// Another thread panicked while holding an internal lock.
+    Poisoned,
+    /// A cursor worker's handler panicked and its restart policy gave up.
+    HandlerPanicked,
+}
+
+/// What a batch item did wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BatchProblem {
+    /// Some items carry idempotency keys and others do not.
+    MixedIdempotency,
+    /// Two items carry the same idempotency key.
+    DuplicateKey,
+    /// `CausationRef::PriorItem` names this item or a later one.
+    ForwardCausation,
+    /// The batch is empty.
+    Empty,
+}
+
+/// The file-system operation that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IoOp {
+    /// Creating the data directory.
+    CreateDir,
+    /// Opening or creating a file.
+    Open,
+    /// Reading.
+    Read,
+    /// Writing.
+    Write,
+    /// fsync / fdatasync.
+    Sync,
+    /// Listing the data directory.
+    List,
+    /// Truncating a torn tail.
+    Truncate,
+    /// Renaming a file into place.
+    Rename,
+    /// Locking the data directory.
+    Lock,
+    /// Starting a thread.
+    Spawn,
+    /// Mapping a file into memory.
+    Map,
+    /// Removing a file.
+    Remove,
+}
+
+impl StoreError {
+    pub(crate) fn io(op: IoOp, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io { op, path, source } => {
+                write!(f, "{op:?} failed on {}: {source}", path.display())
+            }
+            Self::StoreLocked { data_dir } => {
+                write!(
+                    f,
+                    "data directory {} is locked by another store",
+                    data_dir.display()
+                )
+            }
+            Self::InvalidCoordinate(e) => write!(f, "invalid coordinate: {e}"),
+            Self::InvalidKind(e) => write!(f, "invalid kind: {e}"),
+            Self::ReservedKind { kind } => {
+                write!(f, "kind {kind:?} is in a category reserved for the library")
+            }
+            Self::Serialize { message } => write!(f, "payload does not serialize: {message}"),
+            Self::Decode { event_id, message } => {
+                write!(f, "event {event_id:#x} does not decode: {message}")
+            }
+            Self::PayloadTooLarge { bytes, max } => {
+                write!(f, "frame of {bytes} bytes exceeds the limit of {max}")
+            }
+            Self::BatchTooLarge { items, bytes } => {
+                write!(
+                    f,
+                    "batch of {items} items and {bytes} bytes exceeds the limits"
+                )
+            }
+            Self::InvalidBatch { item, reason } => write!(f, "batch item {item}: {reason:?}"),
+            Self::SequenceConflict {
+                entity,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "entity {entity} is at sequence {actual}, the append expected {expected}"
+            ),
+            Self::IdempotencyConflict { key } => {
+                write!(f, "idempotency key {key:#x} was used for different content")
+            }
+            Self::IdempotencyPartialReplay { item } => write!(
+                f,
+                "batch reuses some idempotency keys but item {item} is new"
+            ),
+            Self::VisibilityFenceActive => write!(f, "a visibility fence is active"),
+            Self::VisibilityFenceCancelled => write!(f, "the visibility fence was cancelled"),
+            Self::NoVisibilityFence => write!(f, "no visibility fence is active"),
+            Self::Backpressure {
+                retry_after,
+                queue_len,
+            } => write!(
+                f,
+                "writer busy with {queue_len} queued commands, retry in {retry_after:?}"
+            ),
+            Self::StoreClosed => write!(f, "the store is closed"),
+            Self::WriterStopped => write!(f, "the writer thread stopped; reopen the store"),
+            Self::Corrupt { at, kind } => write!(f, "corrupt data at {at}: {kind:?}"),
+            Self::Timeout { waited } => write!(f, "timed out after {waited:?}"),
+            Self::CheckpointMismatch { checkpoint_id } => write!(
+                f,
+                "checkpoint {checkpoint_id} was written for a different region"
+            ),
+            Self::ReadOnly => write!(f, "the store is open read-only"),
+            Self::Poisoned => write!(f, "an internal lock was poisoned by a panic"),
+            Self::HandlerPanicked => write!(f, "the cursor handler panicked"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io { source, .. } => Some(source),
+            Self::InvalidCoordinate(e) => Some(e),
+            Self::InvalidKind(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<CoordinateError> for StoreError {
+    fn from(e: CoordinateError) -> Self {
+        Self::InvalidCoordinate(e)
+    }
+}
+
+impl From<KindError> for StoreError {
+    fn from(e: KindError) -> Self {
+        Self::InvalidKind(e)
+    }
+}

@@ -1,0 +1,121 @@
+//! The frontier: four watermarks (global sequence numbers) that only move forward.
+//! `accepted` ≥ `written` ≥ `durable`, and `written` ≥ `visible`: an event is
+//! accepted when the writer assigns its sequence, written once its bytes reach the
+//! OS, durable once fsynced, visible once published to readers.
+
+use super::error::StoreError;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// A snapshot of the watermarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Frontier {
+    /// Highest sequence assigned by the writer.
+    pub accepted: u64,
+    /// Highest sequence whose frame reached the operating system.
+    pub written: u64,
+    /// Highest sequence known to be fsynced.
+    pub durable: u64,
+    /// Highest sequence visible to readers.
+    pub visible: u64,
+}
+
+/// Which watermark to wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Watermark {
+    Durable,
+    Visible,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    frontier: Frontier,
+    writer_stopped: bool,
+}
+
+/// Shared watermarks with a condition variable for waiters.
+#[derive(Debug, Default)]
+pub(crate) struct FrontierCell {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+impl FrontierCell {
+    pub(crate) fn new(start: u64) -> Self {
+        let f = Frontier {
+            accepted: start,
+            written: start,
+            durable: start,
+            visible: start,
+        };
+        Self {
+            state: Mutex::new(State {
+                frontier: f,
+                writer_stopped: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn get(&self) -> Frontier {
+        self.state.lock().map(|s| s.frontier).unwrap_or_default()
+    }
+
+    /// Raises watermarks (never lowers them) and wakes waiters.
+    pub(crate) fn advance(&self, f: impl FnOnce(&mut Frontier)) {
+        if let Ok(mut s) = self.state.lock() {
+            let before = s.frontier;
+            f(&mut s.frontier);
+            let after = &mut s.frontier;
+            after.accepted = after.accepted.max(before.accepted);
+            after.written = after.written.max(before.written).min(after.accepted);
+            after.durable = after.durable.max(before.durable).min(after.written);
+            after.visible = after.visible.max(before.visible).min(after.written);
+            self.changed.notify_all();
+        }
+    }
+
+    /// Marks the writer as gone and wakes every waiter.
+    pub(crate) fn writer_stopped(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.writer_stopped = true;
+        }
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn is_writer_stopped(&self) -> bool {
+        self.state.lock().map(|s| s.writer_stopped).unwrap_or(true)
+    }
+
+    /// Waits until `mark` reaches `point`, the writer stops, or `timeout` passes.
+    pub(crate) fn wait(
+        &self,
+        mark: Watermark,
+        point: u64,
+        timeout: Duration,
+    ) -> Result<Frontier, StoreError> {
+        let deadline = Instant::now() + timeout;
+        let mut s = self.state.lock().map_err(|_| StoreError::Poisoned)?;
+        loop {
+            let reached = match mark {
+                Watermark::Durable => s.frontier.durable,
+                Watermark::Visible => s.frontier.visible,
+            };
+            if reached >= point {
+                return Ok(s.frontier);
+            }
+            if s.writer_stopped {
+                return Err(StoreError::WriterStopped);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(StoreError::Timeout { waited: timeout });
+            }
+            s = self
+                .changed
+                .wait_timeout(s, deadline - now)
+                .map_err(|_| StoreError::Poisoned)?
+                .0;
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The store: open a data directory, append through the single writer thread,
+//! read through the in-memory index.
+//!
+//! `Store<ReadWrite>` (the default) owns the directory's lock and a writer thread;
+//! `Store<ReadOnly>` serves the same reads from a scan of the segments and never
+//! writes a byte into the data directory.
+
+mod cache;
+pub(crate) mod codec;
+mod config;
+pub mod delivery;
+mod error;
+mod fence;
+pub(crate) mod frame;
+mod frontier;
+pub mod index;
+mod lock;
+mod options;
+mod outbox;
+mod projection;
+mod read;
+pub(crate) mod recovery;
+pub(crate) mod segment;
+mod shared;
+mod ticket;
+mod write;
+pub(crate) mod writer;
+
+pub use cache::{CacheKey, NativeCache, NoCache, ProjectionCache};
+pub use config::{IndexTopology, StoreConfig, SyncConfig, SyncMode, FRAME_BYTES_HARD_MAX};
+pub use error::{BatchProblem, CorruptionKind, IoOp, LogPosition, StoreError};
+pub use fence::VisibilityFence;
+pub use frontier::Frontier;
+pub use options::{AppendOptions, AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate};
+pub use outbox::Outbox;
+pub use projection::Freshness;
+pub use read::{Diagnostics, StoreStats, VerifyReport};
+pub use recovery::{ChainBreak, RecoveryReport, TruncatedTail};
+pub use ticket::{AppendTicket, BatchAppendTicket, Outcome, RetryReason, WriterPressure};
+
+use lock::DirLock;
+use shared::{SegmentFiles, Shared};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use writer::{Command, Writer};
+
+/// Marker of a store that owns its directory and writes.
+#[derive(Debug)]
+pub enum ReadWrite {}
+
+/// Marker of a store that only reads (`Store::open_read_only*`).
+#[derive(Debug)]
+pub enum ReadOnly {}
+
+/// An open event store. See the module docs.
+pub struct Store<M = ReadWrite> {
+    shared: Arc<Shared>,
+    tx: Option<flume::Sender<Command>>,
+    thread: Option<JoinHandle<()>>,
+    cache: Box<dyn ProjectionCache>,
+    lock: Option<DirLock>,
+    _mode: PhantomData<fn() -> M>,
+}
+
+impl<M> std::fmt::Debug for Store<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("data_dir", &self.shared.config.data_dir)
+            .field("read_only", &self.shared.read_only)
+            .finish()
+    }
+}
+
+fn recover(config: &StoreConfig, repair: bool) -> Result<recovery::Recovered, StoreError> {
+    let opts = recovery::ScanOptions {
+        repair,
+        check_chains: false,
+        frame_max_bytes: config.frame_max_bytes,
+        topology: config.index_topology,
+    };
+    recovery::scan(&config.data_dir, opts)
+}
+
+fn shared_from(config: StoreConfig, rec: &mut recovery::Recovered, read_only: bool) -> Arc<Shared> {
+    let index = std::mem::replace(&mut rec.index, index::Index::new(config.index_topology));
+    let visible = index.last_sequence();
+    Arc::new(Shared {
+        index: RwLock::new(index),
+        files: SegmentFiles::default(),
+        frontier: frontier::FrontierCell::new(visible),
+        subscribers: Default::default(),
+        fence_active: AtomicBool::new(false),
+        closed: AtomicBool::new(false),
+        report: Mutex::new(std::mem::take(&mut rec.report)),
+        read_only,
+        config,
+    })
+}
+
+impl Store<ReadWrite> {
+    /// Opens (creating if needed) the store in `config.data_dir`: takes the
+    /// directory lock, recovers the index from the segments (cutting off a torn
+    /// tail), and starts the writer thread.
+    pub fn open(config: StoreConfig) -> Result<Self, StoreError> {
+        let config = config.normalized();
+        let dir = config.data_dir.clone();
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(IoOp::CreateDir, &dir, e))?;
+        let lock = DirLock::exclusive(&dir)?;
+        let mut rec = recover(&config, true)?;
+        let capacity = config.writer_channel_capacity;
+        let shared = shared_from(config, &mut rec, false);
+        let writer = Writer::new(Arc::clone(&shared), rec.seed)?;
+        let (tx, rx) = flume::bounded(capacity);
+        let thread = std::thread::Builder::new()
+            .name("batpak-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| StoreError::io(IoOp::Spawn, &dir, e))?;
+        Ok(Self {
+            shared,
+            tx: Some(tx),
+            thread: Some(thread),
+            cache: Box::new(NoCache),
+            lock: Some(lock),
+            _mode: PhantomData,
+        })
+    }
+
+    /// Uses `cache` for projections from now on.
+    pub fn with_projection_cache(mut self, cache: Box<dyn ProjectionCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+}
+
+impl Store<ReadOnly> {
+    /// Opens an existing store for reading only. It takes a shared lock (so a
+    /// writer cannot open the directory meanwhile), scans the segments without
+    /// repairing anything, and never writes into the data directory.
+    pub fn open_read_only(config: StoreConfig) -> Result<Self, StoreError> {
+        Self::open_read_only_with_cache(config, Box::new(NoCache))
+    }
+
+    /// [`Store::open_read_only`] with a projection cache.
+    pub fn open_read_only_with_cache(
+        config: StoreConfig,
+        cache: Box<dyn ProjectionCache>,
+    ) -> Result<Self, StoreError> {
+        let config = config.normalized();
+        let dir = config.data_dir.clone();
+        let meta = std::fs::metadata(&dir).map_err(|e| StoreError::io(IoOp::Open, &dir, e))?;
+        if !meta.is_dir() {
+            return Err(StoreError::io(
+                IoOp::Open,
+                &dir,
+                std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
+            ));
+        }
+        let lock = DirLock::shared(&dir)?;
+        let mut rec = recover(&config, false)?;
+        let shared = shared_from(config, &mut rec, true);
+        Ok(Self {
+            shared,
+            tx: None,
+            thread: None,
+            cache,
+            lock: Some(lock),
+            _mode: PhantomData,
+        })
+    }
+
+    /// [`Store::open_read_only`] with a [`NativeCache`] in `cache_dir` (which
+    /// should lie outside the data directory if that must stay untouched).
+    pub fn open_read_only_with_native_cache(
+        config: StoreConfig,
+        cache_dir: impl AsRef<std::path::Path>,
+    ) -> Result<Self, StoreError> {
+        let cache = NativeCache::new(cache_dir.as_ref())?;
+        Self::open_read_only_with_cache(config, Box::new(cache))
+    }
+}
+
+impl<M> Store<M> {
+    /// Stops the writer after it has drained the mailbox (cancelling a live
+    /// visibility fence), fsyncs, and releases the directory lock.
+    pub fn close(mut self) -> Result<(), StoreError> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<(), StoreError> {
+        self.shared.closed.store(true, Ordering::Release);
+        let mut result = Ok(());
+        if let Some(tx) = self.tx.take() {
+            let (reply, rx) = flume::bounded(1);
+            if tx.send(Command::Shutdown { reply }).is_ok() {
+                result = rx.recv().unwrap_or(Err(StoreError::WriterStopped));
+            }
+        }
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() && result.is_ok() {
+                result = Err(StoreError::WriterStopped);
+            }
+        }
+        self.shared.subscribers.close_all();
+        self.lock.take();
+        result
+    }
+
+    /// The configuration the store runs with (after clamping).
+    pub fn config(&self) -> &StoreConfig {
+        &self.shared.config
+    }
+}
+
+impl<M> Drop for Store<M> {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}

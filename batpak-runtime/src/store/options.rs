@@ -1,0 +1,141 @@
+//! What callers hand to the write path ([`AppendOptions`], [`BatchAppendItem`],
+//! [`CausationRef`]) and what it hands back ([`AppendReceipt`]).
+
+use super::codec::encode_json;
+use super::error::StoreError;
+use crate::coordinate::Coordinate;
+use crate::event::{Codec, EventKind};
+use serde::Serialize;
+
+/// Which watermark an append waits for before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DurabilityGate {
+    /// Return once the event is visible (the default; with `every_n_events = 1`
+    /// that already implies durable).
+    #[default]
+    Visible,
+    /// Return only once the event is fsynced, whatever the sync cadence.
+    Durable,
+}
+
+/// Options of one append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AppendOptions {
+    /// Compare-and-swap: the entity's last sequence must equal this (0 = no events yet).
+    pub expected_sequence: Option<u64>,
+    /// A retried append with the same key and content returns the original receipt
+    /// and writes nothing; the same key with other content is an error.
+    pub idempotency_key: Option<u128>,
+    /// Which watermark to wait for.
+    pub gate: DurabilityGate,
+}
+
+impl AppendOptions {
+    /// No CAS, no idempotency key, visible gate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Requires the entity to be at `expected_sequence` (0 = no events yet).
+    pub fn with_cas(mut self, expected_sequence: u64) -> Self {
+        self.expected_sequence = Some(expected_sequence);
+        self
+    }
+
+    /// Makes the append idempotent under `key`.
+    pub fn with_idempotency(mut self, key: u128) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
+
+    /// Waits for `gate` before returning.
+    pub fn with_gate(mut self, gate: DurabilityGate) -> Self {
+        self.gate = gate;
+        self
+    }
+}
+
+/// What the store returns for an appended event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AppendReceipt {
+    /// The new event's id.
+    pub event_id: u128,
+    /// Its position in the store's global commit order (the first event gets 1).
+    pub sequence: u64,
+    /// Its position in its entity's stream (the first event gets 1).
+    pub entity_sequence: u64,
+    /// Append time, microseconds since the Unix epoch.
+    pub timestamp_us: u64,
+    /// Its chained blake3 hash.
+    pub content_hash: [u8; 32],
+}
+
+/// The cause of a batch item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CausationRef {
+    /// A root event: it starts its own causal tree.
+    #[default]
+    None,
+    /// Caused by an already stored event (the item joins that event's tree).
+    Absolute(u128),
+    /// Caused by an earlier item of the same batch, by index.
+    PriorItem(usize),
+}
+
+/// An encoded payload ready for the writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EncodedPayload {
+    pub codec: Codec,
+    pub schema_version: u16,
+    pub bytes: Vec<u8>,
+}
+
+/// One item of an atomic batch.
+#[derive(Debug, Clone)]
+pub struct BatchAppendItem {
+    pub(crate) coordinate: Coordinate,
+    pub(crate) kind: EventKind,
+    pub(crate) payload: EncodedPayload,
+    pub(crate) options: AppendOptions,
+    pub(crate) causation: CausationRef,
+}
+
+impl BatchAppendItem {
+    /// A raw item: the payload is stored as JSON. Fails on a reserved kind or a
+    /// payload that does not serialize.
+    pub fn new<P: Serialize + ?Sized>(
+        coordinate: Coordinate,
+        kind: EventKind,
+        payload: &P,
+        options: AppendOptions,
+        causation: CausationRef,
+    ) -> Result<Self, StoreError> {
+        check_public_kind(kind)?;
+        Ok(Self {
+            coordinate,
+            kind,
+            payload: encode_json(payload)?,
+            options,
+            causation,
+        })
+    }
+
+    /// The item's coordinate.
+    pub fn coordinate(&self) -> &Coordinate {
+        &self.coordinate
+    }
+
+    /// The item's kind.
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+}
+
+/// Refuses kinds in the categories reserved for the library.
+pub(crate) fn check_public_kind(kind: EventKind) -> Result<(), StoreError> {
+    if kind.is_reserved() {
+        return Err(StoreError::ReservedKind { kind });
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Projections: fold an entity's relevant events into a state. Replay finds the
+//! events through the index (entity positions filtered by the projection's
+//! kinds) so only those frames are read and decoded. With a cache and
+//! `supports_incremental_apply`, a cached state is brought up to date by applying
+//! only the events after the position it was cached at.
+
+use super::cache::CacheKey;
+use super::index::IndexEntry;
+use super::{Store, StoreError};
+use crate::event::{Event, EventSourced, InputPayload};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How fresh a projection must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Freshness {
+    /// Include every event visible when the call starts.
+    #[default]
+    Consistent,
+    /// A cached state at most this old may be returned as is.
+    MaybeStale {
+        /// Maximum age of a cached state, in milliseconds.
+        max_stale_ms: u64,
+    },
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cached<T> {
+    /// Global sequence of the last event folded into `state`.
+    position: u64,
+    saved_at_ms: u64,
+    state: T,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl<M> Store<M> {
+    /// The entity's visible events of the kinds projection `T` folds, in order.
+    fn relevant_entries<T: EventSourced>(&self, entity: &str, after: u64) -> Vec<IndexEntry> {
+        let kinds = T::relevant_event_kinds();
+        let index = self
+            .shared
+            .index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let positions = index.entity_positions(entity);
+        let start = positions.partition_point(|&p| index.record(p).sequence() <= after);
+        index.entries(
+            positions[start..]
+                .iter()
+                .copied()
+                .filter(|&p| kinds.contains(&index.record(p).kind())),
+        )
+    }
+
+    fn decode_all<T: EventSourced>(
+        &self,
+        entries: &[IndexEntry],
+    ) -> Result<Vec<Event<InputPayload<T>>>, StoreError> {
+        entries
+            .iter()
+            .map(|e| self.read_entry::<T::Input>(e))
+            .collect()
+    }
+
+    /// Folds the entity's events into `T`; `Ok(None)` when it has none of `T`'s kinds.
+    pub fn project<T>(&self, entity: &str, freshness: &Freshness) -> Result<Option<T>, StoreError>
+    where
+        T: EventSourced + Serialize + DeserializeOwned,
+    {
+        let key = CacheKey {
+            projection: std::any::type_name::<T>(),
+            version: T::schema_version(),
+            entity: entity.to_owned(),
+        };
+        let cached: Option<Cached<T>> = self
+            .cache
+            .get(&key)
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        if let (Some(c), Freshness::MaybeStale { max_stale_ms }) = (&cached, freshness) {
+            if now_ms().saturating_sub(c.saved_at_ms) <= *max_stale_ms {
+                return Ok(cached.map(|c| c.state));
+            }
+        }
+        let (state, position) = match cached.filter(|_| T::supports_incremental_apply()) {
+            Some(mut c) => {
+                let entries = self.relevant_entries::<T>(entity, c.position);
+                let Some(last) = entries.last() else {
+                    return Ok(Some(c.state));
+                };
+                let position = last.sequence;
+                for event in self.decode_all::<T>(&entries)? {
+                    c.state.apply_event(&event);
+                }
+                (Some(c.state), position)
+            }
+            None => {
+                let entries = self.relevant_entries::<T>(entity, 0);
+                let position = entries.last().map_or(0, |e| e.sequence);
+                let events = self.decode_all::<T>(&entries)?;
+                (T::from_events(&events), position)
+            }
+        };
+        let Some(state) = state else { return Ok(None) };
+        let record = Cached {
+            position,
+            saved_at_ms: now_ms(),
+            state,
+        };
+        if let Ok(bytes) = serde_json::to_vec(&record) {
+            self.cache.put(&key, &bytes);
+        }
+        Ok(Some(record.state))
+    }
+
+    /// Projects only if the entity's generation differs from `last_generation`:
+    /// `Ok(None)` when nothing changed, else the new generation and state.
+    pub fn project_if_changed<T>(
+        &self,
+        entity: &str,
+        last_generation: u64,
+        freshness: &Freshness,
+    ) -> Result<Option<(u64, Option<T>)>, StoreError>
+    where
+        T: EventSourced + Serialize + DeserializeOwned,
+    {
+        let generation = self.entity_generation(entity).unwrap_or(0);
+        if generation == last_generation {
+            return Ok(None);
+        }
+        Ok(Some((generation, self.project::<T>(entity, freshness)?)))
+    }
+}

@@ -1,0 +1,284 @@
+//! The read API shared by read-write and read-only stores: point reads, streams,
+//! queries over the index, the frontier, statistics, diagnostics and `verify`.
+
+use super::frame::Frame;
+use super::frontier::Watermark;
+use super::index::{Index, IndexEntry};
+use super::recovery::{self, ChainBreak, RecoveryReport};
+use super::{segment, Frontier, LogPosition, Store, StoreError};
+use crate::coordinate::Region;
+use crate::event::{
+    id::timestamp_us, Codec, Event, EventFlags, EventHeader, EventKind, EventPosition,
+    JsonValueInput, ReplayInput, StoredPayload,
+};
+use std::time::Duration;
+
+/// What `verify` checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Segment files read.
+    pub segments: usize,
+    /// Frames whose CRC was checked.
+    pub frames: u64,
+    /// Visible events whose chain was checked.
+    pub events: u64,
+    /// The first event whose hash or entity sequence does not follow its predecessor.
+    pub first_break: Option<ChainBreak>,
+    /// A torn tail seen but not repaired (a read-only or concurrent verify).
+    pub torn_tail: Option<LogPosition>,
+}
+
+impl VerifyReport {
+    /// Whether every frame and chain checked out.
+    pub fn is_clean(&self) -> bool {
+        self.first_break.is_none()
+    }
+}
+
+/// Sizes of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Visible events.
+    pub events: u64,
+    /// Entities with at least one name in the index.
+    pub entities: u64,
+    /// Segment files.
+    pub segments: u64,
+    /// Bytes of all segment files.
+    pub segment_bytes: u64,
+}
+
+/// What the store knows about its own health.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostics {
+    /// What the last open found and repaired.
+    pub recovery: RecoveryReport,
+    /// The watermarks now.
+    pub frontier: Frontier,
+    /// Whether the writer thread has stopped (closed, failed or panicked).
+    pub writer_stopped: bool,
+}
+
+impl<M> Store<M> {
+    fn index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        // A panic while holding the index lock can only come from an assertion in
+        // the index itself; the data is still consistent up to that point.
+        self.shared
+            .index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The event with this id decoded to JSON, if it is visible.
+    pub fn get(&self, event_id: u128) -> Result<Option<Event<serde_json::Value>>, StoreError> {
+        self.get_as::<JsonValueInput>(event_id)
+    }
+
+    /// The event with this id, its payload decoded by replay input `I`.
+    pub fn get_as<I: ReplayInput>(
+        &self,
+        event_id: u128,
+    ) -> Result<Option<Event<I::Payload>>, StoreError> {
+        let entry = {
+            let index = self.index();
+            match index.position_of(event_id) {
+                Some(p) => index.entry(p),
+                None => return Ok(None),
+            }
+        };
+        self.read_entry::<I>(&entry).map(Some)
+    }
+
+    /// Reads and decodes the event an index entry points at.
+    pub fn read_entry<I: ReplayInput>(
+        &self,
+        entry: &IndexEntry,
+    ) -> Result<Event<I::Payload>, StoreError> {
+        let bytes = self.shared.read_frame(entry.frame)?;
+        let Frame::Event(ev) = bytes.parse(self.shared.config.frame_max_bytes)? else {
+            return Err(StoreError::Corrupt {
+                at: entry.frame,
+                kind: super::CorruptionKind::BadBody,
+            });
+        };
+        if ev.event_id != entry.event_id {
+            return Err(StoreError::Corrupt {
+                at: entry.frame,
+                kind: super::CorruptionKind::BadBody,
+            });
+        }
+        let codec = ev.codec().unwrap_or(Codec::Bytes);
+        let payload = I::decode(StoredPayload {
+            kind: ev.kind,
+            schema_version: ev.schema_version,
+            codec,
+            bytes: ev.payload,
+        })
+        .map_err(|e| match e {
+            StoreError::Decode { message, .. } => StoreError::Decode {
+                event_id: ev.event_id,
+                message,
+            },
+            other => other,
+        })?;
+        let flag_bits = ev.bits;
+        let mut flags = 0;
+        if flag_bits & super::frame::bits::SYSTEM != 0 {
+            flags |= EventFlags::SYSTEM;
+        }
+        if flag_bits & super::frame::bits::BATCH != 0 {
+            flags |= EventFlags::BATCH;
+        }
+        if flag_bits & super::frame::bits::FENCED != 0 {
+            flags |= EventFlags::FENCED;
+        }
+        Ok(Event {
+            header: EventHeader {
+                event_id: ev.event_id,
+                correlation_id: ev.correlation_id,
+                causation_id: ev.causation_id,
+                timestamp_us: timestamp_us(ev.event_id),
+                position: EventPosition {
+                    sequence: ev.sequence,
+                    entity_sequence: ev.entity_sequence,
+                },
+                kind: ev.kind,
+                schema_version: ev.schema_version,
+                codec,
+                flags: EventFlags(flags),
+                content_hash: ev.hash,
+            },
+            coordinate: entry.coordinate.clone(),
+            payload,
+        })
+    }
+
+    /// Every visible event of an entity, in order.
+    pub fn stream(&self, entity: &str) -> Vec<IndexEntry> {
+        let index = self.index();
+        index.entries(index.entity_positions(entity).iter().copied())
+    }
+
+    /// Every visible event of a scope, in commit order.
+    pub fn by_scope(&self, scope: &str) -> Vec<IndexEntry> {
+        let index = self.index();
+        let positions = index.scope_positions(scope);
+        index.entries(positions)
+    }
+
+    /// Every visible event of a kind, in commit order.
+    pub fn by_fact(&self, kind: EventKind) -> Vec<IndexEntry> {
+        let index = self.index();
+        let positions = index.kind_positions(kind);
+        index.entries(positions)
+    }
+
+    /// Every visible event in a region, in commit order.
+    pub fn query(&self, region: &Region) -> Vec<IndexEntry> {
+        let index = self.index();
+        let positions = index.region_positions(region);
+        index.entries(positions)
+    }
+
+    /// Every visible event of a causal tree (root first), in commit order.
+    pub fn correlated(&self, correlation_id: u128) -> Vec<IndexEntry> {
+        let index = self.index();
+        let positions = index.correlation_positions(correlation_id);
+        index.entries(positions)
+    }
+
+    /// A number that grows whenever the entity gains a visible event; `None` for
+    /// an entity with no visible events.
+    pub fn entity_generation(&self, entity: &str) -> Option<u64> {
+        self.index()
+            .entity_len(entity)
+            .filter(|&n| n > 0)
+            .map(|n| n as u64)
+    }
+
+    /// A lossy push subscription to `region`; see
+    /// [`Subscription`](super::delivery::subscription::Subscription) for what it may lose.
+    pub fn subscribe_lossy(&self, region: &Region) -> super::delivery::subscription::Subscription {
+        self.shared
+            .subscribers
+            .add(region.clone(), self.shared.config.subscription_capacity)
+    }
+
+    /// The watermarks now.
+    pub fn frontier(&self) -> Frontier {
+        self.shared.frontier.get()
+    }
+
+    /// Waits until global sequence `point` is visible, at most `timeout`.
+    pub fn wait_for_visible(&self, point: u64, timeout: Duration) -> Result<Frontier, StoreError> {
+        self.shared
+            .frontier
+            .wait(Watermark::Visible, point, timeout)
+    }
+
+    /// Waits until global sequence `point` is applied to the index (the same as
+    /// visible: the index is what reads and projections consult), at most `timeout`.
+    pub fn wait_for_applied(&self, point: u64, timeout: Duration) -> Result<Frontier, StoreError> {
+        self.wait_for_visible(point, timeout)
+    }
+
+    /// Counts of events, entities, segments and bytes.
+    pub fn stats(&self) -> Result<StoreStats, StoreError> {
+        let (events, entities) = {
+            let index = self.index();
+            (index.len() as u64, index.entity_count() as u64)
+        };
+        let dir = &self.shared.config.data_dir;
+        let ids = segment::list_segments(dir)?;
+        let mut bytes = 0;
+        for id in &ids {
+            let path = segment::segment_path(dir, *id);
+            bytes += std::fs::metadata(&path)
+                .map_err(|e| StoreError::io(super::IoOp::Read, &path, e))?
+                .len();
+        }
+        Ok(StoreStats {
+            events,
+            entities,
+            segments: ids.len() as u64,
+            segment_bytes: bytes,
+        })
+    }
+
+    /// Recovery report, watermarks and writer state.
+    pub fn diagnostics(&self) -> Diagnostics {
+        Diagnostics {
+            recovery: self
+                .shared
+                .report
+                .lock()
+                .map(|r| r.clone())
+                .unwrap_or_default(),
+            frontier: self.frontier(),
+            writer_stopped: self.shared.frontier.is_writer_stopped(),
+        }
+    }
+
+    /// Reads every segment, checks every frame's CRC and recomputes every entity's
+    /// hash chain. A corrupt frame is an error naming its position; a broken chain
+    /// is reported as the first [`ChainBreak`].
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let config = &self.shared.config;
+        let rec = recovery::scan(
+            &config.data_dir,
+            recovery::ScanOptions {
+                repair: false,
+                check_chains: true,
+                frame_max_bytes: config.frame_max_bytes,
+                topology: super::IndexTopology::minimal(),
+            },
+        )?;
+        Ok(VerifyReport {
+            segments: rec.report.segments,
+            frames: rec.report.frames,
+            events: rec.report.events,
+            first_break: rec.chain_break,
+            torn_tail: rec.report.torn_tail_ignored,
+        })
+    }
+}

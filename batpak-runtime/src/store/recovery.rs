@@ -1,0 +1,496 @@
+//! Rebuilding state from the segment log: the index of visible events and the
+//! writer's resume point (sequence, id clock, chain tips, idempotency keys).
+//!
+//! The same scan serves `Store::open` (which may repair: truncate a torn tail or an
+//! unfinished batch at the end of the newest segment), read-only opens (which never
+//! write) and `Store::verify` (which also recomputes every hash chain). The commit
+//! protocol it enforces is argued in docs/format.md.
+
+use super::error::{CorruptionKind, IoOp, LogPosition, StoreError};
+use super::frame::{self, chain_hash, EventFrame, Frame, FrameRead};
+use super::index::{Index, Link, Record};
+use super::options::AppendReceipt;
+use super::segment::{self, SEGMENT_HEADER_BYTES};
+use super::IndexTopology;
+use crate::event::id::timestamp_us;
+use crate::event::{Codec, EventKind};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The last event of an entity: its entity sequence and chained hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tip {
+    pub sequence: u64,
+    pub hash: [u8; 32],
+}
+
+/// What an idempotency key was used for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyUse {
+    pub digest: [u8; 16],
+    pub receipt: AppendReceipt,
+}
+
+/// Identifies an append's content for idempotency checks.
+pub(crate) fn content_digest(
+    entity: &str,
+    scope: &str,
+    kind: EventKind,
+    codec: Codec,
+    schema_version: u16,
+    payload: &[u8],
+) -> [u8; 16] {
+    let mut h = blake3::Hasher::new();
+    h.update(&(entity.len() as u32).to_le_bytes());
+    h.update(entity.as_bytes());
+    h.update(&(scope.len() as u32).to_le_bytes());
+    h.update(scope.as_bytes());
+    h.update(&kind.raw().to_le_bytes());
+    h.update(&[codec as u8]);
+    h.update(&schema_version.to_le_bytes());
+    h.update(payload);
+    let mut out = [0; 16];
+    out.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    out
+}
+
+/// A torn tail that recovery cut off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TruncatedTail {
+    /// Where the cut was made.
+    pub at: LogPosition,
+    /// How many bytes were dropped.
+    pub bytes: u64,
+}
+
+/// What the last open found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Segment files read.
+    pub segments: usize,
+    /// Frames read.
+    pub frames: u64,
+    /// Events visible after recovery.
+    pub events: u64,
+    /// A torn tail (or unfinished batch) cut off the newest segment, if any.
+    pub truncated_tail: Option<TruncatedTail>,
+    /// A torn tail found but left alone because the store was opened read-only.
+    pub torn_tail_ignored: Option<LogPosition>,
+    /// Events of batches that never committed, dropped.
+    pub discarded_batch_events: u64,
+    /// Events of fences that were cancelled or never committed, kept hidden.
+    pub discarded_fence_events: u64,
+    /// A fence was still open at the end of the log (the writer crashed inside it).
+    pub unterminated_fence: bool,
+    /// The index came from the snapshot file instead of a scan.
+    pub from_snapshot: bool,
+    /// Why an index snapshot present on disk was not used, if it was not.
+    pub snapshot_rejected: Option<String>,
+}
+
+/// The first place where a hash chain or sequence does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainBreak {
+    /// Where the offending frame is.
+    pub at: LogPosition,
+    /// The offending event.
+    pub event_id: u128,
+    /// The entity sequence is not its predecessor's plus one.
+    pub sequence_gap: bool,
+}
+
+/// The writer's resume point.
+#[derive(Debug, Default)]
+pub(crate) struct WriterSeed {
+    pub next_sequence: u64,
+    pub last_event_id: u128,
+    pub coords: Vec<Option<(Arc<str>, Arc<str>)>>,
+    pub tips: HashMap<Arc<str>, Tip>,
+    pub active_segment: Option<(u64, u64)>,
+    pub defined_in_active: HashSet<u32>,
+    pub keys: HashMap<u128, KeyUse>,
+    pub next_batch_id: u64,
+    pub next_fence_id: u64,
+    pub unterminated_fence: Option<u64>,
+}
+
+/// Everything a scan produces.
+pub(crate) struct Recovered {
+    pub index: Index,
+    pub seed: WriterSeed,
+    pub report: RecoveryReport,
+    pub chain_break: Option<ChainBreak>,
+}
+
+/// How to scan.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScanOptions {
+    /// Truncate a torn tail / unfinished batch (read-write opens only).
+    pub repair: bool,
+    /// Recompute every chained hash (verify).
+    pub check_chains: bool,
+    pub frame_max_bytes: usize,
+    pub topology: IndexTopology,
+}
+
+struct Pending {
+    record: Record,
+    link: Option<Link>,
+    key: Option<(u128, KeyUse)>,
+}
+
+struct OpenUnit {
+    id: u64,
+    start: LogPosition,
+    items: u64,
+    events: Vec<Pending>,
+    undo: Vec<(Arc<str>, Option<Tip>)>,
+}
+
+impl OpenUnit {
+    fn new(id: u64, start: LogPosition, items: u64) -> Self {
+        Self {
+            id,
+            start,
+            items,
+            events: Vec::new(),
+            undo: Vec::new(),
+        }
+    }
+}
+
+struct Scan {
+    opts: ScanOptions,
+    index: Index,
+    seed: WriterSeed,
+    report: RecoveryReport,
+    chain_break: Option<ChainBreak>,
+    batch: Option<OpenUnit>,
+    fence: Option<OpenUnit>,
+    defined: HashSet<u32>,
+}
+
+fn corrupt(segment: u64, offset: u64, kind: CorruptionKind) -> StoreError {
+    StoreError::Corrupt {
+        at: LogPosition { segment, offset },
+        kind,
+    }
+}
+
+/// Scans every segment of `dir`.
+pub(crate) fn scan(dir: &Path, opts: ScanOptions) -> Result<Recovered, StoreError> {
+    let ids = segment::list_segments(dir)?;
+    let mut scan = Scan {
+        opts,
+        index: Index::new(opts.topology),
+        seed: WriterSeed {
+            next_sequence: 1,
+            next_batch_id: 1,
+            next_fence_id: 1,
+            ..WriterSeed::default()
+        },
+        report: RecoveryReport::default(),
+        chain_break: None,
+        batch: None,
+        fence: None,
+        defined: HashSet::new(),
+    };
+    for (i, &id) in ids.iter().enumerate() {
+        let newest = i + 1 == ids.len();
+        scan.segment(dir, id, newest)?;
+    }
+    scan.finish(dir)?;
+    Ok(Recovered {
+        index: scan.index,
+        seed: scan.seed,
+        report: scan.report,
+        chain_break: scan.chain_break,
+    })
+}
+
+impl Scan {
+    fn segment(&mut self, dir: &Path, id: u64, newest: bool) -> Result<(), StoreError> {
+        let path = segment::segment_path(dir, id);
+        let bytes = std::fs::read(&path).map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
+        if bytes.len() < SEGMENT_HEADER_BYTES as usize && newest {
+            // A crash while creating the segment: nothing was ever written to it.
+            self.torn(dir, id, 0, bytes.len() as u64)?;
+            if self.opts.repair {
+                std::fs::remove_file(&path).map_err(|e| StoreError::io(IoOp::Remove, &path, e))?;
+                segment::sync_dir(dir)?;
+            }
+            return Ok(());
+        }
+        segment::check_header(id, &bytes)?;
+        if self.batch.is_some() {
+            let start = self.batch.as_ref().map_or(0, |b| b.start.offset);
+            return Err(corrupt(id, start, CorruptionKind::BadProtocol));
+        }
+        self.report.segments += 1;
+        self.defined.clear();
+        let mut offset = SEGMENT_HEADER_BYTES as usize;
+        while offset < bytes.len() {
+            let rest = &bytes[offset..];
+            let at = LogPosition {
+                segment: id,
+                offset: offset as u64,
+            };
+            let torn = match frame::read_frame(rest, self.opts.frame_max_bytes) {
+                FrameRead::Frame(frame, extent) => {
+                    self.report.frames += 1;
+                    self.frame(frame, at)?;
+                    offset += extent;
+                    continue;
+                }
+                FrameRead::Incomplete => true,
+                FrameRead::BadLength => rest.iter().all(|&b| b == 0),
+                FrameRead::BadCrc(extent) => extent == rest.len(),
+                FrameRead::BadBody => false,
+            };
+            if !(torn && newest) {
+                let kind = match frame::read_frame(rest, self.opts.frame_max_bytes) {
+                    FrameRead::BadCrc(_) => CorruptionKind::BadCrc,
+                    FrameRead::BadBody => CorruptionKind::BadBody,
+                    _ => CorruptionKind::BadLength,
+                };
+                return Err(corrupt(id, offset as u64, kind));
+            }
+            self.torn(dir, id, offset as u64, rest.len() as u64)?;
+            break;
+        }
+        let len = offset as u64;
+        self.seed.active_segment = Some((id, len));
+        Ok(())
+    }
+
+    fn torn(
+        &mut self,
+        dir: &Path,
+        segment: u64,
+        offset: u64,
+        bytes: u64,
+    ) -> Result<(), StoreError> {
+        let at = LogPosition { segment, offset };
+        if !self.opts.repair {
+            self.report.torn_tail_ignored = Some(at);
+            return Ok(());
+        }
+        if offset >= SEGMENT_HEADER_BYTES {
+            truncate(dir, segment, offset)?;
+        }
+        self.report.truncated_tail = Some(TruncatedTail { at, bytes });
+        Ok(())
+    }
+
+    fn frame(&mut self, frame: Frame<'_>, at: LogPosition) -> Result<(), StoreError> {
+        let bad = |kind| corrupt(at.segment, at.offset, kind);
+        match frame {
+            Frame::Name {
+                coord_id,
+                entity,
+                scope,
+            } => {
+                let slot = coord_id as usize;
+                if self.seed.coords.len() <= slot {
+                    self.seed.coords.resize(slot + 1, None);
+                }
+                let names = self.seed.coords[slot]
+                    .get_or_insert_with(|| (Arc::from(entity), Arc::from(scope)));
+                if &*names.0 != entity || &*names.1 != scope {
+                    return Err(bad(CorruptionKind::UnknownName));
+                }
+                let (e, s) = names.clone();
+                self.index.define_name(coord_id, &e, &s);
+                self.defined.insert(coord_id);
+            }
+            Frame::Event(ev) => self.event(&ev, at)?,
+            Frame::BatchBegin { batch_id, items } => {
+                if self.batch.is_some() || items == 0 {
+                    return Err(bad(CorruptionKind::BadProtocol));
+                }
+                self.seed.next_batch_id = self.seed.next_batch_id.max(batch_id + 1);
+                self.batch = Some(OpenUnit::new(batch_id, at, items));
+            }
+            Frame::BatchCommit { batch_id } => {
+                let batch = self
+                    .batch
+                    .take()
+                    .ok_or_else(|| bad(CorruptionKind::BadProtocol))?;
+                if batch.id != batch_id || batch.events.len() as u64 != batch.items {
+                    return Err(bad(CorruptionKind::BadProtocol));
+                }
+                match &mut self.fence {
+                    Some(fence) => {
+                        fence.events.extend(batch.events);
+                        fence.undo.extend(batch.undo);
+                    }
+                    None => self.publish(batch.events),
+                }
+            }
+            Frame::FenceBegin { fence_id } => {
+                if self.fence.is_some() || self.batch.is_some() {
+                    return Err(bad(CorruptionKind::BadProtocol));
+                }
+                self.seed.next_fence_id = self.seed.next_fence_id.max(fence_id + 1);
+                self.fence = Some(OpenUnit::new(fence_id, at, 0));
+            }
+            Frame::FenceCommit { fence_id } | Frame::FenceCancel { fence_id } => {
+                let fence = self
+                    .fence
+                    .take()
+                    .filter(|f| f.id == fence_id && self.batch.is_none())
+                    .ok_or_else(|| bad(CorruptionKind::BadProtocol))?;
+                if matches!(frame, Frame::FenceCommit { .. }) {
+                    self.publish(fence.events);
+                } else {
+                    self.report.discarded_fence_events += fence.events.len() as u64;
+                    self.rollback(fence.undo);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, ev: &EventFrame<'_>, at: LogPosition) -> Result<(), StoreError> {
+        let bad = |kind| corrupt(at.segment, at.offset, kind);
+        if !self.defined.contains(&ev.coord_id) {
+            return Err(bad(CorruptionKind::UnknownName));
+        }
+        let (entity, scope) = self.seed.coords[ev.coord_id as usize]
+            .clone()
+            .ok_or_else(|| bad(CorruptionKind::UnknownName))?;
+        if ev.sequence < self.seed.next_sequence || ev.event_id <= self.seed.last_event_id {
+            return Err(bad(CorruptionKind::BadProtocol));
+        }
+        self.seed.next_sequence = ev.sequence + 1;
+        self.seed.last_event_id = ev.event_id;
+        let prev = self.seed.tips.get(&entity).copied();
+        if self.opts.check_chains && self.chain_break.is_none() {
+            let prev_hash = prev.map_or([0; 32], |t| t.hash);
+            let expected = chain_hash(&prev_hash, ev.hashed_header, &entity, &scope, ev.payload);
+            let sequence_gap = ev.entity_sequence != prev.map_or(0, |t| t.sequence) + 1;
+            if expected != ev.hash || sequence_gap {
+                self.chain_break = Some(ChainBreak {
+                    at,
+                    event_id: ev.event_id,
+                    sequence_gap,
+                });
+            }
+        }
+        let tip = Tip {
+            sequence: ev.entity_sequence,
+            hash: ev.hash,
+        };
+        self.seed.tips.insert(Arc::clone(&entity), tip);
+        let receipt = AppendReceipt {
+            event_id: ev.event_id,
+            sequence: ev.sequence,
+            entity_sequence: ev.entity_sequence,
+            timestamp_us: timestamp_us(ev.event_id),
+            content_hash: ev.hash,
+        };
+        let key = ev.idempotency_key.map(|k| {
+            let codec = ev.codec().unwrap_or(Codec::Json);
+            let digest = content_digest(
+                &entity,
+                &scope,
+                ev.kind,
+                codec,
+                ev.schema_version,
+                ev.payload,
+            );
+            (k, KeyUse { digest, receipt })
+        });
+        let link =
+            (ev.correlation_id != ev.event_id || ev.causation_id.is_some()).then_some(Link {
+                position: 0,
+                correlation_id: ev.correlation_id,
+                causation_id: ev.causation_id,
+            });
+        let pending = Pending {
+            record: Record::new(
+                ev.event_id,
+                ev.sequence,
+                at.segment,
+                at.offset,
+                ev.coord_id,
+                ev.entity_sequence,
+                ev.kind,
+                ev.bits,
+            ),
+            link,
+            key,
+        };
+        match self.batch.as_mut().or(self.fence.as_mut()) {
+            Some(unit) => {
+                unit.undo.push((entity, prev));
+                unit.events.push(pending);
+            }
+            None => self.publish(vec![pending]),
+        }
+        Ok(())
+    }
+
+    fn publish(&mut self, events: Vec<Pending>) {
+        for p in events {
+            self.index.push(p.record, p.link);
+            if let Some((k, use_)) = p.key {
+                self.seed.keys.insert(k, use_);
+            }
+        }
+    }
+
+    fn rollback(&mut self, undo: Vec<(Arc<str>, Option<Tip>)>) {
+        for (entity, prev) in undo.into_iter().rev() {
+            match prev {
+                Some(tip) => self.seed.tips.insert(entity, tip),
+                None => self.seed.tips.remove(&entity),
+            };
+        }
+    }
+
+    fn finish(&mut self, dir: &Path) -> Result<(), StoreError> {
+        if let Some(batch) = self.batch.take() {
+            // The writer crashed inside a batch: none of it was acknowledged.
+            self.report.discarded_batch_events += batch.events.len() as u64;
+            self.rollback(batch.undo);
+            if let Some((id, len)) = self.seed.active_segment {
+                debug_assert_eq!(id, batch.start.segment);
+                if self.opts.repair {
+                    truncate(dir, id, batch.start.offset)?;
+                    let dropped = len - batch.start.offset;
+                    let prior = self.report.truncated_tail.map_or(0, |t| t.bytes);
+                    self.report.truncated_tail = Some(TruncatedTail {
+                        at: batch.start,
+                        bytes: dropped + prior,
+                    });
+                    self.seed.active_segment = Some((id, batch.start.offset));
+                } else {
+                    self.report.torn_tail_ignored.get_or_insert(batch.start);
+                }
+            }
+        }
+        if let Some(fence) = self.fence.take() {
+            // Crashed inside a fence: its writes never committed and stay hidden.
+            self.report.unterminated_fence = true;
+            self.report.discarded_fence_events += fence.events.len() as u64;
+            self.rollback(fence.undo);
+            self.seed.unterminated_fence = Some(fence.id);
+        }
+        self.seed.defined_in_active = std::mem::take(&mut self.defined);
+        self.report.events = self.index.len() as u64;
+        Ok(())
+    }
+}
+
+fn truncate(dir: &Path, segment: u64, len: u64) -> Result<(), StoreError> {
+    let path = segment::segment_path(dir, segment);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::io(IoOp::Open, &path, e))?;
+    file.set_len(len)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| StoreError::io(IoOp::Truncate, &path, e))
+}

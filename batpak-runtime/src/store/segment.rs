@@ -1,0 +1,120 @@
+//! Segment files: `<20-digit id>.bpk` in the data directory, each a 32-byte header
+//! followed by frames. Only the writer thread creates, appends to or truncates them;
+//! readers use positioned reads on shared handles.
+
+use super::error::{CorruptionKind, IoOp, LogPosition, StoreError};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Bytes of the segment header.
+pub const SEGMENT_HEADER_BYTES: u64 = 32;
+const MAGIC: &[u8; 8] = b"BATPAKSG";
+/// On-disk format version written into every segment header.
+pub const FORMAT_VERSION: u32 = 1;
+/// File extension of segment files.
+pub const SEGMENT_EXTENSION: &str = "bpk";
+
+/// The path of segment `id` in `dir`.
+pub fn segment_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(format!("{id:020}.{SEGMENT_EXTENSION}"))
+}
+
+/// The segment ids present in `dir`, ascending. Files that do not look like
+/// segments are ignored.
+pub fn list_segments(dir: &Path) -> Result<Vec<u64>, StoreError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| StoreError::io(IoOp::List, dir, e))?;
+    let mut ids = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| StoreError::io(IoOp::List, dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(stem) = name.strip_suffix(&format!(".{SEGMENT_EXTENSION}")) else {
+            continue;
+        };
+        if stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(id) = stem.parse::<u64>() {
+                ids.push(id);
+            }
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// The 32-byte header of segment `id`.
+pub fn encode_header(id: u64) -> [u8; SEGMENT_HEADER_BYTES as usize] {
+    let mut h = [0u8; SEGMENT_HEADER_BYTES as usize];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[16..24].copy_from_slice(&id.to_le_bytes());
+    let crc = crc32fast::hash(&h[..28]);
+    h[28..32].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// Checks a segment header read from the file of segment `id`.
+pub fn check_header(id: u64, bytes: &[u8]) -> Result<(), StoreError> {
+    let bad = StoreError::Corrupt {
+        at: LogPosition {
+            segment: id,
+            offset: 0,
+        },
+        kind: CorruptionKind::BadSegmentHeader,
+    };
+    let Some(h) = bytes.get(..SEGMENT_HEADER_BYTES as usize) else {
+        return Err(bad);
+    };
+    let crc = u32::from_le_bytes([h[28], h[29], h[30], h[31]]);
+    let version = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
+    let stored_id = u64::from_le_bytes(h[16..24].try_into().unwrap_or([0; 8]));
+    if &h[..8] != MAGIC
+        || crc32fast::hash(&h[..28]) != crc
+        || version != FORMAT_VERSION
+        || stored_id != id
+    {
+        return Err(bad);
+    }
+    Ok(())
+}
+
+/// Creates segment `id` with its header, fsyncs it and the directory.
+pub fn create_segment(dir: &Path, id: u64) -> Result<File, StoreError> {
+    let path = segment_path(dir, id);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| StoreError::io(IoOp::Open, &path, e))?;
+    file.write_all(&encode_header(id))
+        .map_err(|e| StoreError::io(IoOp::Write, &path, e))?;
+    file.sync_all()
+        .map_err(|e| StoreError::io(IoOp::Sync, &path, e))?;
+    sync_dir(dir)?;
+    Ok(file)
+}
+
+/// fsyncs a directory so that a created, renamed or removed entry is durable.
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io(IoOp::Sync, dir, e))
+}
+
+/// Opens an existing segment for appending (the writer) or reading.
+pub fn open_segment(dir: &Path, id: u64, append: bool) -> Result<File, StoreError> {
+    let path = segment_path(dir, id);
+    OpenOptions::new()
+        .read(true)
+        .append(append)
+        .open(&path)
+        .map_err(|e| StoreError::io(IoOp::Open, &path, e))
+}
+
+/// Reads `len` bytes at `offset` of a segment file.
+pub fn read_at(file: &File, segment: u64, offset: u64, buf: &mut [u8]) -> Result<(), StoreError> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, offset)
+        .map_err(|e| StoreError::io(IoOp::Read, format!("segment {segment}"), e))
+}

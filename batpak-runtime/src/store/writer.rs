@@ -1,0 +1,490 @@
+//! The writer thread: the only code that mutates segment files. It takes closed
+//! [`Command`]s from a bounded channel, drains whatever is queued into one group,
+//! writes the group's frames with one `write` and (per the sync cadence) one
+//! `fdatasync`, publishes the group's events to the index, notifies subscribers and
+//! only then answers the callers. Fenced writes are written at once but published
+//! when their fence commits.
+
+mod append;
+
+use super::config::StoreConfig;
+use super::error::{IoOp, StoreError};
+use super::frame::{self, TYPE_FENCE_BEGIN, TYPE_FENCE_CANCEL, TYPE_FENCE_COMMIT};
+use super::index::{Link, Record};
+use super::options::{AppendReceipt, BatchAppendItem};
+use super::recovery::{KeyUse, Tip, WriterSeed};
+use super::segment;
+use super::shared::Shared;
+use crate::coordinate::Coordinate;
+use crate::event::id::IdClock;
+use flume::{Receiver, Sender};
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Reply channel of an append.
+pub(crate) enum ReplyTo {
+    One(Sender<Result<AppendReceipt, StoreError>>),
+    Many(Sender<Result<Vec<AppendReceipt>, StoreError>>),
+}
+
+/// Reply channel of a control command.
+pub(crate) type Done = Sender<Result<(), StoreError>>;
+
+/// Everything that can change a store, in one place.
+pub(crate) enum Command {
+    /// Append one event (`batch == false`) or an atomic batch.
+    Append {
+        items: Vec<BatchAppendItem>,
+        /// Explicit (correlation, causation) of a single reaction.
+        reaction: Option<(u128, u128)>,
+        batch: bool,
+        fenced: bool,
+        reply: ReplyTo,
+    },
+    /// Write and fsync everything accepted so far.
+    Sync { reply: Done },
+    /// Start a visibility fence.
+    BeginFence { reply: Done },
+    /// Publish the fence's writes.
+    CommitFence { reply: Done },
+    /// Discard the fence's writes.
+    CancelFence { reply: Done },
+    /// Cancel any live fence, sync, stop.
+    Shutdown { reply: Done },
+}
+
+enum Reply {
+    Append(ReplyTo, Result<Vec<AppendReceipt>, StoreError>),
+    Done(Done, Result<(), StoreError>),
+}
+
+impl Reply {
+    fn send(self) {
+        // A caller that stopped waiting dropped its receiver; nothing to do then.
+        match self {
+            Reply::Append(ReplyTo::One(tx), r) => {
+                let _ = tx.send(r.map(|v| v[0]));
+            }
+            Reply::Append(ReplyTo::Many(tx), r) => {
+                let _ = tx.send(r);
+            }
+            Reply::Done(tx, r) => {
+                let _ = tx.send(r);
+            }
+        }
+    }
+
+    fn fail(self, err: impl Fn() -> StoreError) -> Self {
+        match self {
+            Reply::Append(to, _) => Reply::Append(to, Err(err())),
+            Reply::Done(to, _) => Reply::Done(to, Err(err())),
+        }
+    }
+}
+
+struct Pub {
+    record: Record,
+    link: Option<Link>,
+}
+
+#[derive(Default)]
+struct Group {
+    publish: Vec<Pub>,
+    replies: Vec<Reply>,
+    force_sync: bool,
+}
+
+struct Fence {
+    id: u64,
+    publish: Vec<Pub>,
+    replies: Vec<Reply>,
+    undo: Vec<(Arc<str>, Option<Tip>)>,
+    keys: Vec<u128>,
+}
+
+pub(crate) struct Writer {
+    shared: Arc<Shared>,
+    config: StoreConfig,
+    file: File,
+    segment_id: u64,
+    segment_len: u64,
+    buf: Vec<u8>,
+    clock: IdClock,
+    next_sequence: u64,
+    coord_ids: HashMap<Coordinate, u32>,
+    coord_names: Vec<Option<(Arc<str>, Arc<str>)>>,
+    new_names: Vec<u32>,
+    defined: HashSet<u32>,
+    tips: HashMap<Arc<str>, Tip>,
+    keys: HashMap<u128, KeyUse>,
+    next_batch_id: u64,
+    next_fence_id: u64,
+    fence: Option<Fence>,
+    unsynced_events: u64,
+    unsynced_bytes: bool,
+    group: Group,
+    failure: Option<(IoOp, std::io::ErrorKind, String)>,
+}
+
+/// Marks the writer as stopped however its thread ends (return or panic).
+struct ExitGuard(Arc<Shared>);
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        self.0.frontier.writer_stopped();
+        self.0.subscribers.close_all();
+    }
+}
+
+impl Writer {
+    /// Prepares the writer from recovered state; creates the first segment of a
+    /// new store and seals a fence the previous process left open.
+    pub(crate) fn new(shared: Arc<Shared>, seed: WriterSeed) -> Result<Self, StoreError> {
+        let config = shared.config.clone();
+        let dir = config.data_dir.clone();
+        let dir = &dir;
+        let (segment_id, segment_len, file) = match seed.active_segment {
+            Some((id, len)) => (id, len, segment::open_segment(dir, id, true)?),
+            None => (
+                1,
+                segment::SEGMENT_HEADER_BYTES,
+                segment::create_segment(dir, 1)?,
+            ),
+        };
+        let coord_ids = seed
+            .coords
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let (e, s) = c.as_ref()?;
+                Some((
+                    Coordinate::from_interned(Arc::clone(e), Arc::clone(s)),
+                    i as u32,
+                ))
+            })
+            .collect();
+        let mut writer = Self {
+            config,
+            file,
+            segment_id,
+            segment_len,
+            buf: Vec::with_capacity(64 << 10),
+            clock: IdClock::resume_after(seed.last_event_id),
+            next_sequence: seed.next_sequence,
+            coord_ids,
+            coord_names: seed.coords,
+            new_names: Vec::new(),
+            defined: seed.defined_in_active,
+            tips: seed.tips,
+            keys: seed.keys,
+            next_batch_id: seed.next_batch_id,
+            next_fence_id: seed.next_fence_id,
+            fence: None,
+            unsynced_events: 0,
+            unsynced_bytes: false,
+            group: Group::default(),
+            failure: None,
+            shared,
+        };
+        if let Some(fence_id) = seed.unterminated_fence {
+            frame::put_marker(&mut writer.buf, TYPE_FENCE_CANCEL, fence_id, None);
+            writer.group.force_sync = true;
+            writer.flush();
+            if let Some((op, kind, msg)) = writer.failure.take() {
+                return Err(StoreError::io(
+                    op,
+                    dir.clone(),
+                    std::io::Error::new(kind, msg),
+                ));
+            }
+        }
+        Ok(writer)
+    }
+
+    /// The thread body.
+    pub(crate) fn run(mut self, rx: Receiver<Command>) {
+        let _guard = ExitGuard(Arc::clone(&self.shared));
+        let max = self.config.group_commands_max;
+        while let Ok(first) = rx.recv() {
+            let mut commands = Vec::with_capacity(8);
+            commands.push(first);
+            while commands.len() < max {
+                match rx.try_recv() {
+                    Ok(c) => commands.push(c),
+                    Err(_) => break,
+                }
+            }
+            let mut shutdown = None;
+            for command in commands {
+                if shutdown.is_some() {
+                    refuse(command);
+                    continue;
+                }
+                match command {
+                    Command::Shutdown { reply } => shutdown = Some(reply),
+                    other => self.handle(other),
+                }
+            }
+            if let Some(reply) = shutdown {
+                self.shutdown(reply);
+                while let Ok(c) = rx.try_recv() {
+                    refuse(c);
+                }
+                return;
+            }
+            self.flush();
+        }
+        // Every handle dropped without close: cancel a live fence and sync.
+        self.cancel_fence_if_live();
+        self.group.force_sync = true;
+        self.flush();
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Append {
+                items,
+                reaction,
+                batch,
+                fenced,
+                reply,
+            } => self.append(items, reaction, batch, fenced, reply),
+            Command::Sync { reply } => {
+                self.group.force_sync = true;
+                self.group.replies.push(Reply::Done(reply, Ok(())));
+            }
+            Command::BeginFence { reply } => {
+                let result = if self.fence.is_some() {
+                    Err(StoreError::VisibilityFenceActive)
+                } else {
+                    let id = self.next_fence_id;
+                    self.next_fence_id += 1;
+                    self.maybe_rotate();
+                    frame::put_marker(&mut self.buf, TYPE_FENCE_BEGIN, id, None);
+                    self.fence = Some(Fence {
+                        id,
+                        publish: Vec::new(),
+                        replies: Vec::new(),
+                        undo: Vec::new(),
+                        keys: Vec::new(),
+                    });
+                    Ok(())
+                };
+                self.group.replies.push(Reply::Done(reply, result));
+            }
+            Command::CommitFence { reply } => {
+                let result = match self.fence.take() {
+                    None => Err(StoreError::NoVisibilityFence),
+                    Some(fence) => {
+                        frame::put_marker(&mut self.buf, TYPE_FENCE_COMMIT, fence.id, None);
+                        if self.config.sync.every_n_events == 1 {
+                            self.group.force_sync = true;
+                        }
+                        self.group.publish.extend(fence.publish);
+                        self.group.replies.extend(fence.replies);
+                        Ok(())
+                    }
+                };
+                self.shared.fence_active.store(false, Ordering::Release);
+                self.group.replies.push(Reply::Done(reply, result));
+            }
+            Command::CancelFence { reply } => {
+                let result = if self.cancel_fence_if_live() {
+                    Ok(())
+                } else {
+                    Err(StoreError::NoVisibilityFence)
+                };
+                self.group.replies.push(Reply::Done(reply, result));
+            }
+            Command::Shutdown { reply } => self.shutdown(reply),
+        }
+    }
+
+    /// Writes the cancel marker, rolls back the fence's chain tips and keys and
+    /// fails its tickets. Returns whether a fence was live.
+    fn cancel_fence_if_live(&mut self) -> bool {
+        let Some(fence) = self.fence.take() else {
+            return false;
+        };
+        frame::put_marker(&mut self.buf, TYPE_FENCE_CANCEL, fence.id, None);
+        for (entity, tip) in fence.undo.into_iter().rev() {
+            match tip {
+                Some(t) => self.tips.insert(entity, t),
+                None => self.tips.remove(&entity),
+            };
+        }
+        for key in fence.keys {
+            self.keys.remove(&key);
+        }
+        for reply in fence.replies {
+            self.group
+                .replies
+                .push(reply.fail(|| StoreError::VisibilityFenceCancelled));
+        }
+        self.shared.fence_active.store(false, Ordering::Release);
+        true
+    }
+
+    fn shutdown(&mut self, reply: Done) {
+        self.cancel_fence_if_live();
+        self.group.force_sync = true;
+        self.flush();
+        let result = match &self.failure {
+            Some(_) => Err(StoreError::WriterStopped),
+            None => Ok(()),
+        };
+        let _ = reply.send(result);
+    }
+
+    /// Starts a new segment once the current one is full. Called only between
+    /// commands, so a batch never spans two segments.
+    fn maybe_rotate(&mut self) {
+        if self.failure.is_some()
+            || self.segment_len + (self.buf.len() as u64) < self.config.segment_max_bytes
+        {
+            return;
+        }
+        self.write_buf();
+        self.sync_file();
+        if self.failure.is_some() {
+            return;
+        }
+        match segment::create_segment(&self.config.data_dir, self.segment_id + 1) {
+            Ok(file) => {
+                self.file = file;
+                self.segment_id += 1;
+                self.segment_len = segment::SEGMENT_HEADER_BYTES;
+                self.defined.clear();
+            }
+            Err(StoreError::Io { op, source, .. }) => self.fail(op, &source),
+            Err(_) => self.fail(
+                IoOp::Open,
+                &std::io::Error::other("segment creation failed"),
+            ),
+        }
+    }
+
+    fn fail(&mut self, op: IoOp, e: &std::io::Error) {
+        if self.failure.is_none() {
+            self.failure = Some((op, e.kind(), e.to_string()));
+            self.shared.frontier.writer_stopped();
+        }
+    }
+
+    fn failure_error(&self) -> StoreError {
+        match &self.failure {
+            Some((op, kind, msg)) => StoreError::io(
+                *op,
+                super::segment::segment_path(&self.config.data_dir, self.segment_id),
+                std::io::Error::new(*kind, msg.clone()),
+            ),
+            None => StoreError::WriterStopped,
+        }
+    }
+
+    fn write_buf(&mut self) {
+        if self.buf.is_empty() || self.failure.is_some() {
+            return;
+        }
+        match self.file.write_all(&self.buf) {
+            Ok(()) => {
+                self.segment_len += self.buf.len() as u64;
+                self.unsynced_bytes = true;
+                self.buf.clear();
+            }
+            Err(e) => self.fail(IoOp::Write, &e),
+        }
+        let accepted = self.next_sequence - 1;
+        if self.failure.is_none() {
+            self.shared.frontier.advance(|f| {
+                f.accepted = accepted;
+                f.written = accepted;
+            });
+        }
+    }
+
+    fn sync_file(&mut self) {
+        if !self.unsynced_bytes || self.failure.is_some() {
+            return;
+        }
+        let result = match self.config.sync.mode {
+            super::config::SyncMode::All => self.file.sync_all(),
+            _ => self.file.sync_data(),
+        };
+        match result {
+            Ok(()) => {
+                self.unsynced_bytes = false;
+                self.unsynced_events = 0;
+                let written = self.shared.frontier.get().written;
+                self.shared.frontier.advance(|f| f.durable = written);
+            }
+            Err(e) => self.fail(IoOp::Sync, &e),
+        }
+    }
+
+    /// Ends a group: write, sync per cadence, publish, notify, reply.
+    fn flush(&mut self) {
+        self.write_buf();
+        if self.group.force_sync
+            || self.unsynced_events >= u64::from(self.config.sync.every_n_events)
+        {
+            self.sync_file();
+        }
+        let group = std::mem::take(&mut self.group);
+        if self.failure.is_some() {
+            for reply in group.replies {
+                reply.fail(|| self.failure_error()).send();
+            }
+            return;
+        }
+        self.publish(group.publish);
+        for reply in group.replies {
+            reply.send();
+        }
+    }
+
+    fn publish(&mut self, events: Vec<Pub>) {
+        if events.is_empty() && self.new_names.is_empty() {
+            return;
+        }
+        let notify = !self.shared.subscribers.is_empty();
+        let mut entries = Vec::new();
+        let visible = {
+            let Ok(mut index) = self.shared.index.write() else {
+                return;
+            };
+            for id in self.new_names.drain(..) {
+                if let Some((e, s)) = &self.coord_names[id as usize] {
+                    index.define_name(id, e, s);
+                }
+            }
+            for p in events {
+                index.push(p.record, p.link);
+                if notify {
+                    entries.push(index.entry(index.len() as u32 - 1));
+                }
+            }
+            index.last_sequence()
+        };
+        self.shared.frontier.advance(|f| f.visible = visible);
+        if notify && !entries.is_empty() {
+            self.shared.subscribers.notify(&entries);
+        }
+    }
+}
+
+/// Answers a command that arrived after shutdown.
+fn refuse(command: Command) {
+    let closed = || StoreError::StoreClosed;
+    match command {
+        Command::Append { reply, .. } => Reply::Append(reply, Err(closed())).send(),
+        Command::Sync { reply }
+        | Command::BeginFence { reply }
+        | Command::CommitFence { reply }
+        | Command::CancelFence { reply }
+        | Command::Shutdown { reply } => Reply::Done(reply, Err(closed())).send(),
+    }
+}
