@@ -218,3 +218,6 @@ impl<M> Drop for Store<M> {
         let _ = self.shutdown();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -54,6 +54,9 @@ pub(crate) enum Command {
     CancelFence { reply: Done },
     /// Cancel any live fence, sync, stop.
     Shutdown { reply: Done },
+    /// Makes the writer panic (fault injection for unit tests).
+    #[cfg(test)]
+    Crash,
 }
 
 enum Reply {
@@ -204,9 +207,34 @@ impl Writer {
         Ok(writer)
     }
 
-    /// The thread body.
-    pub(crate) fn run(mut self, rx: Receiver<Command>) {
+    /// The thread body. If the writer panics, the thread stays alive as a
+    /// refuser: every queued and later command is answered `WriterStopped` until
+    /// the store shuts down, so no ticket ever hangs.
+    pub(crate) fn run(self, rx: Receiver<Command>) {
         let _guard = ExitGuard(Arc::clone(&self.shared));
+        let shared = Arc::clone(&self.shared);
+        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // Moved in, so a panic drops the writer (and the reply channels of its
+            // pending group and fence) while unwinding.
+            let mut writer = self;
+            writer.serve(&rx)
+        }));
+        if served.is_ok() {
+            return;
+        }
+        shared.frontier.writer_stopped();
+        shared.subscribers.close_all();
+        shared.fence_active.store(false, Ordering::Release);
+        while let Ok(command) = rx.recv() {
+            let last = matches!(command, Command::Shutdown { .. });
+            refuse(command, || StoreError::WriterStopped);
+            if last {
+                break;
+            }
+        }
+    }
+
+    fn serve(&mut self, rx: &Receiver<Command>) {
         let max = self.config.group_commands_max;
         while let Ok(first) = rx.recv() {
             let mut commands = Vec::with_capacity(8);
@@ -220,7 +248,7 @@ impl Writer {
             let mut shutdown = None;
             for command in commands {
                 if shutdown.is_some() {
-                    refuse(command);
+                    refuse(command, || StoreError::StoreClosed);
                     continue;
                 }
                 match command {
@@ -231,7 +259,7 @@ impl Writer {
             if let Some(reply) = shutdown {
                 self.shutdown(reply);
                 while let Ok(c) = rx.try_recv() {
-                    refuse(c);
+                    refuse(c, || StoreError::StoreClosed);
                 }
                 return;
             }
@@ -300,6 +328,8 @@ impl Writer {
                 self.group.replies.push(Reply::Done(reply, result));
             }
             Command::Shutdown { reply } => self.shutdown(reply),
+            #[cfg(test)]
+            Command::Crash => panic!("injected writer crash"),
         }
     }
 
@@ -476,15 +506,16 @@ impl Writer {
     }
 }
 
-/// Answers a command that arrived after shutdown.
-fn refuse(command: Command) {
-    let closed = || StoreError::StoreClosed;
+/// Answers a command the writer will not carry out.
+fn refuse(command: Command, error: impl Fn() -> StoreError) {
     match command {
-        Command::Append { reply, .. } => Reply::Append(reply, Err(closed())).send(),
+        Command::Append { reply, .. } => Reply::Append(reply, Err(error())).send(),
         Command::Sync { reply }
         | Command::BeginFence { reply }
         | Command::CommitFence { reply }
         | Command::CancelFence { reply }
-        | Command::Shutdown { reply } => Reply::Done(reply, Err(closed())).send(),
+        | Command::Shutdown { reply } => Reply::Done(reply, Err(error())).send(),
+        #[cfg(test)]
+        Command::Crash => {}
     }
 }
