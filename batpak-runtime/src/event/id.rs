@@ -43,6 +43,11 @@ impl IdClock {
         Self { last: after }
     }
 
+    /// The last id returned (or resumed after).
+    pub fn last(&self) -> u128 {
+        self.last
+    }
+
     /// The next id: strictly greater than every id this clock returned or resumed after.
     pub fn next_id(&mut self) -> u128 {
         let last_us = timestamp_us(self.last);

@@ -101,6 +101,49 @@ impl Record {
         EventKind::from_raw(self.kind)
     }
 
+    pub(crate) fn coord(&self) -> u32 {
+        self.coord
+    }
+
+    /// The record's 44 bytes, little-endian field by field (for index snapshots).
+    pub(crate) fn to_bytes(self) -> [u8; 44] {
+        let mut out = [0u8; 44];
+        let words = [
+            self.id[0],
+            self.id[1],
+            self.id[2],
+            self.id[3],
+            self.sequence[0],
+            self.sequence[1],
+            self.segment,
+            self.offset,
+            self.coord,
+            self.entity_sequence,
+        ];
+        for (i, w) in words.iter().enumerate() {
+            out[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        out[40..42].copy_from_slice(&self.kind.to_le_bytes());
+        out[42] = self.bits;
+        out
+    }
+
+    /// The inverse of [`Record::to_bytes`].
+    pub(crate) fn from_bytes(b: &[u8; 44]) -> Self {
+        let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+        Self {
+            id: [w(0), w(1), w(2), w(3)],
+            sequence: [w(4), w(5)],
+            segment: w(6),
+            offset: w(7),
+            coord: w(8),
+            entity_sequence: w(9),
+            kind: u16::from_le_bytes([b[40], b[41]]),
+            bits: b[42],
+            _spare: 0,
+        }
+    }
+
     pub(crate) fn location(&self) -> LogPosition {
         LogPosition {
             segment: u64::from(self.segment),
@@ -211,6 +254,14 @@ impl Index {
             }
             self.links.push(link);
         }
+    }
+
+    pub(crate) fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    pub(crate) fn links(&self) -> &[Link] {
+        &self.links
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -22,6 +22,7 @@ mod read;
 pub(crate) mod recovery;
 pub(crate) mod segment;
 mod shared;
+pub(crate) mod snapshot;
 mod ticket;
 mod write;
 pub(crate) mod writer;
@@ -73,14 +74,28 @@ impl<M> std::fmt::Debug for Store<M> {
     }
 }
 
+/// Rebuilds the index: from the snapshot when enabled and valid, else by a scan.
 fn recover(config: &StoreConfig, repair: bool) -> Result<recovery::Recovered, StoreError> {
+    let mut rejected = None;
+    if config.enable_mmap_index {
+        match snapshot::load(&config.data_dir, config.index_topology) {
+            Ok(Some(mut rec)) => {
+                rec.report.events = rec.index.len() as u64;
+                return Ok(rec);
+            }
+            Ok(None) => {}
+            Err(reason) => rejected = Some(reason),
+        }
+    }
     let opts = recovery::ScanOptions {
         repair,
         check_chains: false,
         frame_max_bytes: config.frame_max_bytes,
         topology: config.index_topology,
     };
-    recovery::scan(&config.data_dir, opts)
+    let mut rec = recovery::scan(&config.data_dir, opts)?;
+    rec.report.snapshot_rejected = rejected;
+    Ok(rec)
 }
 
 fn shared_from(config: StoreConfig, rec: &mut recovery::Recovered, read_only: bool) -> Arc<Shared> {

@@ -129,3 +129,175 @@ fn rotation_keeps_every_event_readable() {
     }
     assert!(reopened.verify().unwrap().is_clean());
 }
+
+/// Everything a reader can observe, for comparing two opens of one directory.
+fn observe<M>(store: &Store<M>, entities: &[String]) -> Vec<String> {
+    let mut out = vec![format!(
+        "{:?}",
+        store.query(&crate::coordinate::Region::all())
+    )];
+    for e in entities {
+        out.push(format!("{:?}", store.stream(e)));
+    }
+    for k in [KIND, EventKind::custom(0x3, 2)] {
+        out.push(format!("{:?}", store.by_fact(k)));
+    }
+    out.push(format!("{:?}", store.by_scope("s1")));
+    out
+}
+
+fn fill(dir: &std::path::Path, config: StoreConfig) -> Vec<String> {
+    let store = Store::open(config).unwrap();
+    let entities: Vec<String> = (0..20).map(|i| format!("e{i}")).collect();
+    for i in 0..400u32 {
+        let c = Coordinate::new(&entities[(i % 20) as usize], format!("s{}", i % 3)).unwrap();
+        let kind = if i % 4 == 0 {
+            EventKind::custom(0x3, 2)
+        } else {
+            KIND
+        };
+        if i % 7 == 0 {
+            store
+                .append_with_options(
+                    &c,
+                    kind,
+                    &i,
+                    AppendOptions::new().with_idempotency(u128::from(i) + 1),
+                )
+                .unwrap();
+        } else {
+            let root = store.stream(c.entity()).first().map(|e| e.event_id);
+            match root {
+                Some(root) if i % 5 == 0 => {
+                    store.append_reaction(&c, kind, &i, root, root).unwrap()
+                }
+                _ => store.append(&c, kind, &i).unwrap(),
+            };
+        }
+    }
+    store.close().unwrap();
+    let _ = dir;
+    entities
+}
+
+#[test]
+fn index_snapshot_is_used_and_matches_a_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig::new(dir.path())
+        .with_enable_mmap_index(true)
+        .with_index_topology(IndexTopology::all());
+    let entities = fill(dir.path(), config.clone());
+    assert!(dir.path().join(snapshot::SNAPSHOT_FILE).exists());
+    let reference = {
+        let scanned = Store::open_read_only(config.clone().with_enable_mmap_index(false)).unwrap();
+        assert!(!scanned.diagnostics().recovery.from_snapshot);
+        observe(&scanned, &entities)
+    };
+
+    let mapped = Store::open(config.clone()).unwrap();
+    assert!(mapped.diagnostics().recovery.from_snapshot);
+    assert_eq!(observe(&mapped, &entities), reference);
+    // The writer state came back too: keys, chains and sequences continue.
+    let c = Coordinate::new("e0", "s0").unwrap();
+    let replay = mapped
+        .append_with_options(
+            &c,
+            EventKind::custom(0x3, 2),
+            &0u32,
+            AppendOptions::new().with_idempotency(1),
+        )
+        .unwrap();
+    assert_eq!(replay.sequence, 1);
+    let next = mapped.append(&c, KIND, &"after").unwrap();
+    assert_eq!(next.sequence, 401);
+    assert_eq!(next.entity_sequence, 21);
+    assert!(mapped.verify().unwrap().is_clean());
+    mapped.close().unwrap();
+
+    let remapped = Store::open_read_only(config).unwrap();
+    assert!(remapped.diagnostics().recovery.from_snapshot);
+    assert_eq!(remapped.stream("e0").len(), 21);
+}
+
+#[test]
+fn damaged_or_stale_snapshots_fall_back_to_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig::new(dir.path()).with_enable_mmap_index(true);
+    let entities = fill(dir.path(), config.clone());
+    let snap = dir.path().join(snapshot::SNAPSHOT_FILE);
+    let good = std::fs::read(&snap).unwrap();
+    let reference = {
+        let s = Store::open_read_only(config.clone().with_enable_mmap_index(false)).unwrap();
+        observe(&s, &entities)
+    };
+    let damages: Vec<Vec<u8>> = vec![
+        good[..good.len() / 2].to_vec(),
+        good[..10].to_vec(),
+        {
+            let mut b = good.clone();
+            b[good.len() / 3] ^= 0x40;
+            b
+        },
+        {
+            let mut b = good.clone();
+            b[0] ^= 1;
+            b
+        },
+    ];
+    for damaged in damages {
+        std::fs::write(&snap, &damaged).unwrap();
+        let s = Store::open_read_only(config.clone()).unwrap();
+        let report = s.diagnostics().recovery;
+        assert!(!report.from_snapshot);
+        assert!(report.snapshot_rejected.is_some());
+        assert_eq!(observe(&s, &entities), reference);
+    }
+    // Stale: the log grew after the snapshot was written.
+    std::fs::write(&snap, &good).unwrap();
+    let writer = Store::open(config.clone().with_enable_mmap_index(false)).unwrap();
+    writer
+        .append(&Coordinate::new("e1", "s1").unwrap(), KIND, &"late")
+        .unwrap();
+    writer.close().unwrap();
+    let s = Store::open_read_only(config).unwrap();
+    let report = s.diagnostics().recovery;
+    assert!(!report.from_snapshot);
+    assert!(report.snapshot_rejected.unwrap().starts_with("stale"));
+    assert_eq!(s.stream("e1").len(), 21);
+}
+
+#[test]
+fn query_results_do_not_depend_on_the_topology() {
+    let dir = tempfile::tempdir().unwrap();
+    let entities = fill(dir.path(), StoreConfig::new(dir.path()));
+    let topologies = [
+        IndexTopology::all(),
+        IndexTopology::minimal(),
+        IndexTopology::default(),
+        IndexTopology {
+            by_kind: false,
+            by_scope: true,
+            by_correlation: false,
+        },
+    ];
+    let mut results = Vec::new();
+    for t in topologies {
+        let s = Store::open_read_only(StoreConfig::new(dir.path()).with_index_topology(t)).unwrap();
+        let mut seen = observe(&s, &entities);
+        for region in [
+            crate::coordinate::Region::entity_prefix("e1").with_kind(KIND),
+            crate::coordinate::Region::scope("s2").with_category(3),
+            crate::coordinate::Region::all().with_kind(EventKind::custom(0x3, 2)),
+        ] {
+            seen.push(format!("{:?}", s.query(&region)));
+        }
+        let root = s.stream("e3")[0].event_id;
+        seen.push(format!("{:?}", s.correlated(root)));
+        results.push(seen);
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    assert!(
+        results[0].iter().all(|r| r.len() > 2),
+        "every query found something"
+    );
+}

@@ -364,9 +364,35 @@ impl Writer {
         self.flush();
         let result = match &self.failure {
             Some(_) => Err(StoreError::WriterStopped),
-            None => Ok(()),
+            None => {
+                if self.config.enable_mmap_index {
+                    self.save_snapshot();
+                }
+                Ok(())
+            }
         };
         let _ = reply.send(result);
+    }
+
+    /// Saves the index snapshot. Best effort: a store without a valid snapshot
+    /// simply scans its segments on the next open.
+    fn save_snapshot(&self) {
+        let Ok(index) = self.shared.index.read() else {
+            return;
+        };
+        let view = super::snapshot::SeedView {
+            next_sequence: self.next_sequence,
+            last_event_id: self.clock.last(),
+            next_batch_id: self.next_batch_id,
+            next_fence_id: self.next_fence_id,
+            coords: &self.coord_names,
+            defined: &self.defined,
+            tips: &self.tips,
+            keys: &self.keys,
+        };
+        if super::snapshot::write(&self.config.data_dir, &index, &view).is_err() {
+            let _ = std::fs::remove_file(super::snapshot::path(&self.config.data_dir));
+        }
     }
 
     /// Starts a new segment once the current one is full. Called only between

@@ -1,0 +1,280 @@
+//! Index snapshots (`index.snap`): with `enable_mmap_index`, the writer saves the
+//! index and its own resume point when the store closes; the next open maps the
+//! file with memmap2 and rebuilds the index from it instead of scanning every
+//! segment. A snapshot names every segment with its exact length; it is used only
+//! when the directory holds exactly those segments at exactly those lengths (the
+//! log is append-only, so equal lengths mean equal content), its CRC matches and
+//! it parses completely. Anything else (missing, stale, truncated, corrupt) falls
+//! back to the scan, and the reason is reported in diagnostics.
+
+use super::error::{IoOp, StoreError};
+use super::frame::{put_varint, BodyReader};
+use super::index::{Index, Link, Record};
+use super::options::AppendReceipt;
+use super::recovery::{KeyUse, Recovered, RecoveryReport, Tip, WriterSeed};
+use super::segment;
+use super::IndexTopology;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Name of the snapshot file in the data directory.
+pub const SNAPSHOT_FILE: &str = "index.snap";
+const MAGIC: &[u8; 8] = b"BPKSNAP1";
+const HEADER_BYTES: usize = 24;
+
+pub(crate) fn path(dir: &Path) -> PathBuf {
+    dir.join(SNAPSHOT_FILE)
+}
+
+fn put_u128(buf: &mut Vec<u8>, v: u128) {
+    buf.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_str(buf: &mut Vec<u8>, s: &str) {
+    put_varint(buf, s.len() as u64);
+    buf.extend_from_slice(s.as_bytes());
+}
+
+/// The writer's state worth saving, borrowed at close.
+pub(crate) struct SeedView<'a> {
+    pub next_sequence: u64,
+    pub last_event_id: u128,
+    pub next_batch_id: u64,
+    pub next_fence_id: u64,
+    pub coords: &'a [Option<(Arc<str>, Arc<str>)>],
+    pub defined: &'a HashSet<u32>,
+    pub tips: &'a HashMap<Arc<str>, Tip>,
+    pub keys: &'a HashMap<u128, KeyUse>,
+}
+
+/// Writes the snapshot atomically (temporary file, fsync, rename, directory fsync).
+pub(crate) fn write(dir: &Path, index: &Index, seed: &SeedView<'_>) -> Result<(), StoreError> {
+    let mut body = Vec::with_capacity(64 + index.len() * 48);
+    let ids = segment::list_segments(dir)?;
+    put_varint(&mut body, ids.len() as u64);
+    for id in ids {
+        let p = segment::segment_path(dir, id);
+        let len = std::fs::metadata(&p)
+            .map_err(|e| StoreError::io(IoOp::Read, &p, e))?
+            .len();
+        put_varint(&mut body, id);
+        put_varint(&mut body, len);
+    }
+    put_varint(&mut body, seed.next_sequence);
+    put_u128(&mut body, seed.last_event_id);
+    put_varint(&mut body, seed.next_batch_id);
+    put_varint(&mut body, seed.next_fence_id);
+    put_varint(&mut body, seed.coords.len() as u64);
+    for c in seed.coords {
+        match c {
+            Some((e, s)) => {
+                body.push(1);
+                put_str(&mut body, e);
+                put_str(&mut body, s);
+            }
+            None => body.push(0),
+        }
+    }
+    put_varint(&mut body, seed.defined.len() as u64);
+    for id in seed.defined {
+        put_varint(&mut body, u64::from(*id));
+    }
+    put_varint(&mut body, seed.tips.len() as u64);
+    for (entity, tip) in seed.tips {
+        put_str(&mut body, entity);
+        put_varint(&mut body, tip.sequence);
+        body.extend_from_slice(&tip.hash);
+    }
+    put_varint(&mut body, seed.keys.len() as u64);
+    for (key, used) in seed.keys {
+        put_u128(&mut body, *key);
+        body.extend_from_slice(&used.digest);
+        let r = &used.receipt;
+        put_u128(&mut body, r.event_id);
+        put_varint(&mut body, r.sequence);
+        put_varint(&mut body, r.entity_sequence);
+        body.extend_from_slice(&r.content_hash);
+    }
+    put_varint(&mut body, index.len() as u64);
+    for r in index.records() {
+        body.extend_from_slice(&r.to_bytes());
+    }
+    put_varint(&mut body, index.links().len() as u64);
+    for l in index.links() {
+        put_varint(&mut body, u64::from(l.position));
+        put_u128(&mut body, l.correlation_id);
+        match l.causation_id {
+            Some(c) => {
+                body.push(1);
+                put_u128(&mut body, c);
+            }
+            None => body.push(0),
+        }
+    }
+    let mut header = Vec::with_capacity(HEADER_BYTES);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    header.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    header.extend_from_slice(&[0; 4]);
+    let final_path = path(dir);
+    let tmp = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
+    let io = |op, e| StoreError::io(op, &tmp, e);
+    let mut f = std::fs::File::create(&tmp).map_err(|e| io(IoOp::Open, e))?;
+    f.write_all(&header).map_err(|e| io(IoOp::Write, e))?;
+    f.write_all(&body).map_err(|e| io(IoOp::Write, e))?;
+    f.sync_data().map_err(|e| io(IoOp::Sync, e))?;
+    std::fs::rename(&tmp, &final_path).map_err(|e| io(IoOp::Rename, e))?;
+    segment::sync_dir(dir)
+}
+
+/// Why a snapshot was not used.
+pub(crate) type Rejection = String;
+
+/// Loads the snapshot if it exists and matches the directory exactly.
+/// `Ok(None)`: there is no snapshot. `Err(reason)`: present but unusable.
+pub(crate) fn load(dir: &Path, topology: IndexTopology) -> Result<Option<Recovered>, Rejection> {
+    let p = path(dir);
+    let file = match std::fs::File::open(&p) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot open: {e}")),
+    };
+    // SAFETY: the snapshot is only ever replaced by rename, never modified in
+    // place, and every byte read from the map is bounds-checked by BodyReader;
+    // a concurrent external truncation could still fault, as with any mapped file.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| format!("cannot map: {e}"))?;
+    let bytes: &[u8] = &map;
+    if bytes.len() < HEADER_BYTES || &bytes[..8] != MAGIC {
+        return Err("bad header".into());
+    }
+    let body_len = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
+    let crc = u32::from_le_bytes(bytes[16..20].try_into().unwrap_or_default());
+    let body = &bytes[HEADER_BYTES..];
+    if body.len() as u64 != body_len {
+        return Err("truncated".into());
+    }
+    if crc32fast::hash(body) != crc {
+        return Err("checksum mismatch".into());
+    }
+    parse(dir, body, topology)
+        .ok_or_else(|| "does not parse".into())
+        .and_then(|r| r.map(Some))
+}
+
+fn parse(dir: &Path, body: &[u8], topology: IndexTopology) -> Option<Result<Recovered, Rejection>> {
+    let mut r = BodyReader::new(body);
+    let count = usize::try_from(r.varint()?).ok()?;
+    let mut segments = Vec::with_capacity(count.min(1 << 16));
+    for _ in 0..count {
+        segments.push((r.varint()?, r.varint()?));
+    }
+    let on_disk = segment::list_segments(dir).ok()?;
+    if on_disk.len() != segments.len() || on_disk.iter().zip(&segments).any(|(a, b)| *a != b.0) {
+        return Some(Err("stale: the segment files differ".into()));
+    }
+    for (id, len) in &segments {
+        let actual = std::fs::metadata(segment::segment_path(dir, *id))
+            .ok()?
+            .len();
+        if actual != *len {
+            return Some(Err(format!(
+                "stale: segment {id} is {actual} bytes, snapshot says {len}"
+            )));
+        }
+    }
+    let mut seed = WriterSeed {
+        next_sequence: r.varint()?,
+        last_event_id: r.u128()?,
+        next_batch_id: r.varint()?,
+        next_fence_id: r.varint()?,
+        active_segment: segments.last().copied(),
+        ..WriterSeed::default()
+    };
+    let mut index = Index::new(topology);
+    let coords = usize::try_from(r.varint()?).ok()?;
+    for id in 0..coords {
+        let names = match r.u8()? {
+            1 => Some((Arc::<str>::from(r.str()?), Arc::<str>::from(r.str()?))),
+            _ => None,
+        };
+        if let Some((e, s)) = &names {
+            index.define_name(id as u32, e, s);
+        }
+        seed.coords.push(names);
+    }
+    for _ in 0..r.varint()? {
+        seed.defined_in_active
+            .insert(u32::try_from(r.varint()?).ok()?);
+    }
+    for _ in 0..r.varint()? {
+        let entity: Arc<str> = Arc::from(r.str()?);
+        let tip = Tip {
+            sequence: r.varint()?,
+            hash: r.array32()?,
+        };
+        seed.tips.insert(entity, tip);
+    }
+    for _ in 0..r.varint()? {
+        let key = r.u128()?;
+        let digest: [u8; 16] = r.bytes(16)?.try_into().ok()?;
+        let event_id = r.u128()?;
+        let receipt = AppendReceipt {
+            event_id,
+            sequence: r.varint()?,
+            entity_sequence: r.varint()?,
+            timestamp_us: crate::event::id::timestamp_us(event_id),
+            content_hash: r.array32()?,
+        };
+        seed.keys.insert(key, KeyUse { digest, receipt });
+    }
+    let records = usize::try_from(r.varint()?).ok()?;
+    let raw = r.bytes(records.checked_mul(44)?)?;
+    let link_count = usize::try_from(r.varint()?).ok()?;
+    let mut links = Vec::with_capacity(link_count.min(records));
+    for _ in 0..link_count {
+        let position = u32::try_from(r.varint()?).ok()?;
+        let correlation_id = r.u128()?;
+        let causation_id = match r.u8()? {
+            1 => Some(r.u128()?),
+            _ => None,
+        };
+        links.push(Link {
+            position,
+            correlation_id,
+            causation_id,
+        });
+    }
+    if !r.rest().is_empty() {
+        return None;
+    }
+    let mut links = links.into_iter().peekable();
+    let mut last = (0u64, 0u128);
+    for (pos, chunk) in raw.chunks_exact(44).enumerate() {
+        let record = Record::from_bytes(chunk.try_into().ok()?);
+        let coord_ok = seed
+            .coords
+            .get(record.coord() as usize)
+            .is_some_and(Option::is_some);
+        if !coord_ok || record.sequence() <= last.0 || record.event_id() <= last.1 {
+            return None;
+        }
+        last = (record.sequence(), record.event_id());
+        let link = links.next_if(|l| l.position as usize == pos);
+        index.push(record, link);
+    }
+    if links.next().is_some() {
+        return None;
+    }
+    Some(Ok(Recovered {
+        index,
+        seed,
+        report: RecoveryReport {
+            segments: segments.len(),
+            from_snapshot: true,
+            ..RecoveryReport::default()
+        },
+        chain_break: None,
+    }))
+}
