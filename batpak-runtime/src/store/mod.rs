@@ -34,7 +34,7 @@ pub use fence::VisibilityFence;
 pub use frontier::Frontier;
 pub use options::{AppendOptions, AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate};
 pub use outbox::Outbox;
-pub use projection::Freshness;
+pub use projection::{Freshness, ProjectionWatch};
 pub use read::{Diagnostics, StoreStats, VerifyReport};
 pub use recovery::{ChainBreak, RecoveryReport, TruncatedTail};
 pub use ticket::{AppendTicket, BatchAppendTicket, Outcome, RetryReason, WriterPressure};

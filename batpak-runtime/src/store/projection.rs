@@ -136,3 +136,71 @@ impl<M> Store<M> {
         Ok(Some((generation, self.project::<T>(entity, freshness)?)))
     }
 }
+
+/// A projection that follows its entity: each [`ProjectionWatch::next`] returns
+/// the state once the entity's generation has grown since the last one.
+#[derive(Debug)]
+pub struct ProjectionWatch<'a, T, M> {
+    store: &'a Store<M>,
+    entity: String,
+    generation: u64,
+    wake: super::delivery::subscription::Subscription,
+    _state: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<M> Store<M> {
+    /// Watches projection `T` of `entity`; see [`ProjectionWatch`].
+    pub fn watch_projection<T>(&self, entity: &str) -> ProjectionWatch<'_, T, M>
+    where
+        T: EventSourced + Serialize + DeserializeOwned,
+    {
+        ProjectionWatch {
+            store: self,
+            entity: entity.to_owned(),
+            generation: 0,
+            wake: self.subscribe_lossy(&crate::coordinate::Region::entity(entity)),
+            _state: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T, M> ProjectionWatch<'_, T, M>
+where
+    T: EventSourced + Serialize + DeserializeOwned,
+{
+    /// Waits (at most `timeout`) until the entity's generation exceeds the last
+    /// one returned, then projects. `Ok(None)` on timeout or when the store closed.
+    /// Notifications only wake the watch; the generation decides, so a lost
+    /// notification cannot make it miss a change.
+    pub fn next_timeout(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<Option<(u64, Option<T>)>, StoreError> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some((generation, state)) = self.store.project_if_changed::<T>(
+                &self.entity,
+                self.generation,
+                &Freshness::Consistent,
+            )? {
+                if generation > self.generation {
+                    self.generation = generation;
+                    return Ok(Some((generation, state)));
+                }
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline || self.wake.is_closed() {
+                return Ok(None);
+            }
+            let _ = self.wake.recv_timeout(deadline - now);
+        }
+    }
+
+    /// The generation of the last state returned.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+#[cfg(test)]
+mod tests;

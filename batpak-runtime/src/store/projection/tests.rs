@@ -1,0 +1,250 @@
+//! Property tests: a projection equals a fold over the entity's stream, for
+//! random workloads, across reopen, with and without caches.
+
+use super::*;
+use crate::coordinate::Coordinate;
+use crate::event::{EventKind, JsonValueInput};
+use crate::store::{NativeCache, StoreConfig};
+use std::time::Duration;
+
+const ADD: EventKind = EventKind::custom(0x4, 1);
+const MUL: EventKind = EventKind::custom(0x4, 2);
+const NOISE: EventKind = EventKind::custom(0x4, 3);
+
+/// An order-sensitive fold: (value * m + a) per event, plus a count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+struct Calc {
+    value: i64,
+    applied: u64,
+    last_sequence: u64,
+}
+
+impl EventSourced for Calc {
+    type Input = JsonValueInput;
+
+    fn from_events(events: &[Event<serde_json::Value>]) -> Option<Self> {
+        let first = events.first()?;
+        let mut s = Calc {
+            value: 0,
+            applied: 0,
+            last_sequence: first.header.position.sequence,
+        };
+        for e in events {
+            s.apply_event(e);
+        }
+        Some(s)
+    }
+
+    fn apply_event(&mut self, e: &Event<serde_json::Value>) {
+        let n = e.payload["n"].as_i64().unwrap_or(0);
+        self.value = match e.kind() {
+            ADD => self.value.wrapping_add(n),
+            MUL => self.value.wrapping_mul(n % 7 + 1),
+            _ => panic!("replay handed a kind the projection did not ask for"),
+        };
+        self.applied += 1;
+        self.last_sequence = e.header.position.sequence;
+    }
+
+    fn relevant_event_kinds() -> &'static [EventKind] {
+        &[ADD, MUL]
+    }
+
+    fn supports_incremental_apply() -> bool {
+        true
+    }
+}
+
+fn fold_by_hand<M>(store: &Store<M>, entity: &str) -> Option<Calc> {
+    let events: Vec<_> = store
+        .stream(entity)
+        .iter()
+        .filter(|e| e.kind == ADD || e.kind == MUL)
+        .map(|e| store.read_entry::<JsonValueInput>(e).unwrap())
+        .collect();
+    Calc::from_events(&events)
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn projection_equals_a_fold_over_the_stream() {
+    for seed in 1..=12u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let dir = tempfile::tempdir().unwrap();
+        let cache_dir = tempfile::tempdir().unwrap();
+        let entities = ["a", "b", "c", "d"];
+        for phase in 0..3 {
+            let config = StoreConfig::new(dir.path()).with_sync_every_n_events(64);
+            let mut store = Store::open(config).unwrap();
+            if seed % 2 == 0 {
+                store = store
+                    .with_projection_cache(Box::new(NativeCache::new(cache_dir.path()).unwrap()));
+            }
+            for _ in 0..(rng.next() % 60) {
+                let entity = entities[(rng.next() % 4) as usize];
+                let kind = [ADD, MUL, NOISE][(rng.next() % 3) as usize];
+                let c = Coordinate::new(entity, "calc").unwrap();
+                let n = (rng.next() % 100) as i64 - 50;
+                store
+                    .append(&c, kind, &serde_json::json!({ "n": n }))
+                    .unwrap();
+                if rng.next() % 5 == 0 {
+                    let probe = entities[(rng.next() % 4) as usize];
+                    let projected = store
+                        .project::<Calc>(probe, &Freshness::Consistent)
+                        .unwrap();
+                    assert_eq!(
+                        projected,
+                        fold_by_hand(&store, probe),
+                        "seed {seed} phase {phase}"
+                    );
+                }
+            }
+            for e in entities {
+                let projected = store.project::<Calc>(e, &Freshness::Consistent).unwrap();
+                assert_eq!(
+                    projected,
+                    fold_by_hand(&store, e),
+                    "seed {seed} phase {phase} entity {e}"
+                );
+            }
+            store.close().unwrap();
+        }
+        // After the last reopen, read-only with and without the cache agree.
+        let ro = Store::open_read_only(StoreConfig::new(dir.path())).unwrap();
+        let cached =
+            Store::open_read_only_with_native_cache(StoreConfig::new(dir.path()), cache_dir.path())
+                .unwrap();
+        for e in entities {
+            let full = ro.project::<Calc>(e, &Freshness::Consistent).unwrap();
+            assert_eq!(full, fold_by_hand(&ro, e));
+            assert_eq!(
+                cached.project::<Calc>(e, &Freshness::Consistent).unwrap(),
+                full
+            );
+        }
+    }
+}
+
+#[test]
+fn incremental_projection_after_reopen_equals_full_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let c = Coordinate::new("acc", "calc").unwrap();
+    let cache = || Box::new(NativeCache::new(cache_dir.path()).unwrap());
+    {
+        let store = Store::open(StoreConfig::new(dir.path()).with_sync_every_n_events(100))
+            .unwrap()
+            .with_projection_cache(cache());
+        for n in 0..50 {
+            store
+                .append(
+                    &c,
+                    if n % 3 == 0 { MUL } else { ADD },
+                    &serde_json::json!({ "n": n }),
+                )
+                .unwrap();
+        }
+        store
+            .project::<Calc>("acc", &Freshness::Consistent)
+            .unwrap()
+            .unwrap();
+        store.close().unwrap();
+    }
+    let store = Store::open(StoreConfig::new(dir.path()))
+        .unwrap()
+        .with_projection_cache(cache());
+    for n in 0..10 {
+        store
+            .append(&c, ADD, &serde_json::json!({ "n": n }))
+            .unwrap();
+    }
+    let incremental = store
+        .project::<Calc>("acc", &Freshness::Consistent)
+        .unwrap();
+    let full = fold_by_hand(&store, "acc");
+    assert_eq!(incremental, full);
+    assert_eq!(incremental.unwrap().applied, 60);
+}
+
+#[test]
+fn a_corrupt_cache_entry_is_a_miss_and_gets_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path()))
+        .unwrap()
+        .with_projection_cache(Box::new(NativeCache::new(cache_dir.path()).unwrap()));
+    let c = Coordinate::new("acc", "calc").unwrap();
+    for n in 1..=5 {
+        store
+            .append(&c, ADD, &serde_json::json!({ "n": n }))
+            .unwrap();
+    }
+    let good = store
+        .project::<Calc>("acc", &Freshness::Consistent)
+        .unwrap();
+    let files: Vec<_> = std::fs::read_dir(cache_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let bytes = std::fs::read(&files[0]).unwrap();
+    for damaged in [bytes[..bytes.len() - 3].to_vec(), {
+        let mut b = bytes.clone();
+        let last = b.len() - 2;
+        b[last] ^= 0x11;
+        b
+    }] {
+        std::fs::write(&files[0], damaged).unwrap();
+        assert_eq!(
+            store
+                .project::<Calc>("acc", &Freshness::Consistent)
+                .unwrap(),
+            good
+        );
+        assert_eq!(
+            std::fs::read(&files[0]).unwrap().len(),
+            bytes.len(),
+            "entry rewritten"
+        );
+    }
+}
+
+#[test]
+fn watch_projection_yields_each_growth() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::open(StoreConfig::new(dir.path())).unwrap());
+    let c = Coordinate::new("acc", "calc").unwrap();
+    store
+        .append(&c, ADD, &serde_json::json!({ "n": 2 }))
+        .unwrap();
+    let mut watch = store.watch_projection::<Calc>("acc");
+    let (g1, s1) = watch.next_timeout(Duration::from_secs(2)).unwrap().unwrap();
+    assert_eq!((g1, s1.unwrap().value), (1, 2));
+    assert!(watch
+        .next_timeout(Duration::from_millis(20))
+        .unwrap()
+        .is_none());
+    let writer = {
+        let store = std::sync::Arc::clone(&store);
+        let c = c.clone();
+        std::thread::spawn(move || {
+            store
+                .append(&c, ADD, &serde_json::json!({ "n": 5 }))
+                .unwrap()
+        })
+    };
+    let (g2, s2) = watch.next_timeout(Duration::from_secs(2)).unwrap().unwrap();
+    writer.join().unwrap();
+    assert_eq!((g2, s2.unwrap().value), (2, 7));
+}
