@@ -309,3 +309,6 @@ impl Store<ReadWrite> {
         Ok(CursorWorkerHandle { stop, thread })
     }
 }
+
+#[cfg(test)]
+mod tests;
