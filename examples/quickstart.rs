@@ -90,7 +90,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\nalice's stream:");
     for entry in store.stream("account:alice") {
         let event = store.get(entry.event_id)?.ok_or("event vanished")?;
-        println!("  #{} {:?} {}", entry.entity_sequence, entry.kind, event.payload);
+        println!(
+            "  #{} {:?} {}",
+            entry.entity_sequence, entry.kind, event.payload
+        );
     }
 
     let balance: Balance = store
