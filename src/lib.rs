@@ -22,3 +22,27 @@
 #![warn(missing_docs)]
 
 pub use batpak_runtime::{coordinate, event, prelude, store};
+
+pub use batpak_macros::{Event, Projection, Schema};
+pub use batpak_runtime::event::EventMeta;
+pub use batpak_runtime::schema;
+pub use batpak_runtime::schema::{Apply, EventFamily, Schema};
+
+/// Paths used by the code the derives generate. Not a public API: it may change
+/// in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use batpak_runtime::event::{Event, EventKind, EventMeta, EventSourced, TypedInput};
+    pub use batpak_runtime::schema::{
+        decode, decode_older, encode, variant_history, Apply, EventFamily, EventShape, Field,
+        Fields, KindInfo, NoUpcast, Schema, SchemaError, Shape, Upcast, VariantShape,
+    };
+    pub use std::boxed::Box;
+    pub use std::convert::From;
+    pub use std::default::Default;
+    pub use std::option::Option;
+    pub use std::result::Result;
+    pub use std::string::String;
+    pub use std::vec;
+    pub use std::vec::Vec;
+}

@@ -7,6 +7,7 @@
 
 pub mod coordinate;
 pub mod event;
+pub mod schema;
 pub mod store;
 
 /// The handful of names most programs need.

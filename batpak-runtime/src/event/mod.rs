@@ -111,6 +111,26 @@ impl<P> Event<P> {
     }
 }
 
+/// An event's metadata without its payload: what typed reads and `Apply`
+/// handlers receive beside the decoded value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventMeta {
+    /// The header.
+    pub header: EventHeader,
+    /// Entity and scope.
+    pub coordinate: Coordinate,
+}
+
+impl EventMeta {
+    /// The metadata of `event`.
+    pub fn of<P>(event: &Event<P>) -> Self {
+        Self {
+            header: event.header.clone(),
+            coordinate: event.coordinate.clone(),
+        }
+    }
+}
+
 /// A payload as stored, before a [`ReplayInput`] decodes it.
 #[derive(Debug, Clone, Copy)]
 pub struct StoredPayload<'a> {
@@ -122,6 +142,8 @@ pub struct StoredPayload<'a> {
     pub codec: Codec,
     /// Its bytes.
     pub bytes: &'a [u8],
+    /// The shape of a postcard payload, when the store knows it.
+    pub shape: Option<&'a crate::schema::EventShape>,
 }
 
 /// How a projection wants payloads handed to it during replay.
@@ -155,6 +177,33 @@ impl ReplayInput for RawBytesInput {
 
     fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, StoreError> {
         Ok(payload.bytes.to_vec())
+    }
+}
+
+/// Payloads decoded into event family `F` with postcard, through its upcast chain.
+#[derive(Debug)]
+pub struct TypedInput<F>(std::marker::PhantomData<fn() -> F>);
+
+impl<F: crate::schema::EventFamily> ReplayInput for TypedInput<F> {
+    type Payload = F;
+
+    fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, StoreError> {
+        if payload.codec != Codec::Postcard {
+            return Err(StoreError::Decode {
+                event_id: 0,
+                message: format!(
+                    "{} reads postcard payloads, found {:?}",
+                    F::NAME,
+                    payload.codec
+                ),
+            });
+        }
+        F::decode_fields(payload.kind, payload.schema_version, payload.bytes).map_err(|e| {
+            StoreError::Decode {
+                event_id: 0,
+                message: e.to_string(),
+            }
+        })
     }
 }
 

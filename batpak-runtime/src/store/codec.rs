@@ -35,9 +35,13 @@ pub(crate) fn to_json_value(payload: StoredPayload<'_>) -> Result<serde_json::Va
                 .map(|b| serde_json::Value::from(*b))
                 .collect(),
         )),
-        Codec::Postcard => Err(fail(format!(
-            "no schema descriptor known for postcard payload of kind {:?} version {}",
-            payload.kind, payload.schema_version
-        ))),
+        Codec::Postcard => match payload.shape {
+            Some(shape) => crate::schema::json::event_to_json(shape, payload.bytes)
+                .map_err(|e| fail(e.to_string())),
+            None => Err(fail(format!(
+                "no schema descriptor known for postcard payload of kind {:?} version {}",
+                payload.kind, payload.schema_version
+            ))),
+        },
     }
 }

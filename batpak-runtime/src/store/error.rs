@@ -133,6 +133,13 @@ pub enum StoreError {
         /// Commands queued when the write was refused.
         queue_len: usize,
     },
+    /// A typed payload did not encode or decode.
+    Schema(crate::schema::SchemaError),
+    /// The variant is retired: it may be read but no longer written.
+    RetiredKind {
+        /// The refused kind.
+        kind: EventKind,
+    },
     /// The store was closed.
     StoreClosed,
     /// The writer thread stopped (it panicked or hit an I/O error earlier); the
@@ -274,6 +281,10 @@ impl fmt::Display for StoreError {
                 f,
                 "writer busy with {queue_len} queued commands, retry in {retry_after:?}"
             ),
+            Self::Schema(e) => write!(f, "schema: {e}"),
+            Self::RetiredKind { kind } => {
+                write!(f, "kind {kind:?} is retired and may not be written")
+            }
             Self::StoreClosed => write!(f, "the store is closed"),
             Self::WriterStopped => write!(f, "the writer thread stopped; reopen the store"),
             Self::Corrupt { at, kind } => write!(f, "corrupt data at {at}: {kind:?}"),
@@ -295,6 +306,7 @@ impl std::error::Error for StoreError {
             Self::Io { source, .. } => Some(source),
             Self::InvalidCoordinate(e) => Some(e),
             Self::InvalidKind(e) => Some(e),
+            Self::Schema(e) => Some(e),
             _ => None,
         }
     }

@@ -58,6 +58,10 @@ impl Store<ReadWrite> {
 }
 
 impl<'a> VisibilityFence<'a> {
+    pub(crate) fn store(&self) -> &'a Store<ReadWrite> {
+        self.store
+    }
+
     /// Enqueues a fenced append; its ticket resolves when the fence commits (or
     /// with `VisibilityFenceCancelled`).
     pub fn submit<P: Serialize + ?Sized>(

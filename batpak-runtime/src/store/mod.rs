@@ -24,6 +24,7 @@ pub(crate) mod segment;
 mod shared;
 pub(crate) mod snapshot;
 mod ticket;
+mod typed;
 mod write;
 pub(crate) mod writer;
 
@@ -111,6 +112,7 @@ fn shared_from(config: StoreConfig, rec: &mut recovery::Recovered, read_only: bo
         report: Mutex::new(std::mem::take(&mut rec.report)),
         read_only,
         config,
+        schemas: Default::default(),
     })
 }
 

@@ -75,6 +75,10 @@ impl<'a> Outbox<'a> {
         Ok(())
     }
 
+    pub(crate) fn register<F: crate::schema::EventFamily>(&self) {
+        self.store.shared.schemas.register::<F>();
+    }
+
     /// Stages a prepared item.
     pub fn push_item(&mut self, item: BatchAppendItem) {
         self.items.push(item);

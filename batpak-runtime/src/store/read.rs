@@ -108,11 +108,16 @@ impl<M> Store<M> {
             });
         }
         let codec = ev.codec().unwrap_or(Codec::Bytes);
+        let shape = match codec {
+            Codec::Postcard => self.shared.schemas.shape(ev.kind, ev.schema_version),
+            _ => None,
+        };
         let payload = I::decode(StoredPayload {
             kind: ev.kind,
             schema_version: ev.schema_version,
             codec,
             bytes: ev.payload,
+            shape: shape.as_deref(),
         })
         .map_err(|e| match e {
             StoreError::Decode { message, .. } => StoreError::Decode {

@@ -89,7 +89,7 @@ impl Store<ReadWrite> {
     }
 
     /// `Some(retry)` when the mailbox is at or above the pressure threshold.
-    fn pressure_gate<T>(&self) -> Result<Option<Outcome<T>>, StoreError> {
+    pub(crate) fn pressure_gate<T>(&self) -> Result<Option<Outcome<T>>, StoreError> {
         self.check_route(Route::Plain)?;
         let pressure = self.writer_pressure();
         if pressure.queue_len < self.shared.config.pressure_threshold() {

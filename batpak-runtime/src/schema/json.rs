@@ -1,0 +1,254 @@
+//! Transcoding postcard bytes to JSON through a shape, without the Rust type:
+//! the same JSON `serde_json::to_value` gives for the value (externally tagged
+//! enum variants, newtypes transparent, map keys as strings). Never panics.
+
+use super::{EventShape, Fields, Shape};
+use serde_json::{Map, Value};
+
+/// Why bytes did not transcode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscodeError {
+    /// Byte offset where decoding failed.
+    pub offset: usize,
+    /// What was expected there.
+    pub expected: &'static str,
+}
+
+impl std::fmt::Display for TranscodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "expected {} at byte {}", self.expected, self.offset)
+    }
+}
+
+impl std::error::Error for TranscodeError {}
+
+/// Most nesting the transcoder follows (bounds recursion on hostile input).
+const DEPTH_MAX: usize = 64;
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn fail<T>(&self, expected: &'static str) -> Result<T, TranscodeError> {
+        Err(TranscodeError {
+            offset: self.pos,
+            expected,
+        })
+    }
+
+    fn byte(&mut self) -> Result<u8, TranscodeError> {
+        let b = *self.bytes.get(self.pos).ok_or(TranscodeError {
+            offset: self.pos,
+            expected: "a byte",
+        })?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], TranscodeError> {
+        let end = self.pos.checked_add(n).filter(|e| *e <= self.bytes.len());
+        let Some(end) = end else {
+            return self.fail("more bytes");
+        };
+        let out = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn varint(&mut self, max_bits: u32) -> Result<u128, TranscodeError> {
+        let mut out: u128 = 0;
+        let mut shift = 0;
+        loop {
+            let b = self.byte()?;
+            if shift >= max_bits + 7 {
+                return self.fail("a shorter varint");
+            }
+            out |= u128::from(b & 0x7F) << shift;
+            if b & 0x80 == 0 {
+                if max_bits < 128 && out >> max_bits != 0 {
+                    return self.fail("a varint in range");
+                }
+                return Ok(out);
+            }
+            shift += 7;
+        }
+    }
+
+    fn len(&mut self) -> Result<usize, TranscodeError> {
+        let n = self.varint(64)?;
+        // Every element takes at least one byte except units; cap by what is left.
+        usize::try_from(n)
+            .ok()
+            .filter(|n| *n <= self.bytes.len().saturating_sub(self.pos).max(0) || *n == 0)
+            .map_or_else(|| self.fail("a length that fits the payload"), Ok)
+    }
+}
+
+fn unzigzag(v: u128) -> i128 {
+    ((v >> 1) as i128) ^ -((v & 1) as i128)
+}
+
+fn number_u(v: u128) -> Value {
+    u64::try_from(v).map_or_else(|_| Value::String(v.to_string()), Value::from)
+}
+
+fn number_i(v: i128) -> Value {
+    i64::try_from(v).map_or_else(|_| Value::String(v.to_string()), Value::from)
+}
+
+fn value(r: &mut Reader<'_>, shape: &Shape, depth: usize) -> Result<Value, TranscodeError> {
+    if depth > DEPTH_MAX {
+        return r.fail("less nesting");
+    }
+    let d = depth + 1;
+    Ok(match shape {
+        Shape::Bool => match r.byte()? {
+            0 => Value::Bool(false),
+            1 => Value::Bool(true),
+            _ => return r.fail("a bool byte"),
+        },
+        Shape::U8 => Value::from(r.byte()?),
+        Shape::I8 => Value::from(r.byte()? as i8),
+        Shape::U16 => number_u(r.varint(16)?),
+        Shape::U32 => number_u(r.varint(32)?),
+        Shape::U64 | Shape::Usize => number_u(r.varint(64)?),
+        Shape::U128 => number_u(r.varint(128)?),
+        Shape::I16 => number_i(unzigzag(r.varint(16)?)),
+        Shape::I32 => number_i(unzigzag(r.varint(32)?)),
+        Shape::I64 | Shape::Isize => number_i(unzigzag(r.varint(64)?)),
+        Shape::I128 => number_i(unzigzag(r.varint(128)?)),
+        Shape::F32 => {
+            let b = r.take(4)?;
+            let f = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            serde_json::Number::from_f64(f64::from(f)).map_or(Value::Null, Value::Number)
+        }
+        Shape::F64 => {
+            let b = r.take(8)?;
+            let f = f64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+            serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+        }
+        Shape::Char | Shape::String => {
+            let n = r.len()?;
+            let start = r.pos;
+            match std::str::from_utf8(r.take(n)?) {
+                Ok(s) => Value::String(s.to_owned()),
+                Err(_) => {
+                    r.pos = start;
+                    return r.fail("UTF-8");
+                }
+            }
+        }
+        Shape::Unit => Value::Null,
+        Shape::Option(inner) => match r.byte()? {
+            0 => Value::Null,
+            1 => value(r, inner, d)?,
+            _ => return r.fail("an option tag"),
+        },
+        Shape::Seq(item) => {
+            let n = r.len()?;
+            let mut out = Vec::with_capacity(n.min(1024));
+            for _ in 0..n {
+                out.push(value(r, item, d)?);
+            }
+            Value::Array(out)
+        }
+        Shape::Array(item, n) => {
+            let mut out = Vec::with_capacity((*n).min(1024));
+            for _ in 0..*n {
+                out.push(value(r, item, d)?);
+            }
+            Value::Array(out)
+        }
+        Shape::Tuple(items) => Value::Array(
+            items
+                .iter()
+                .map(|s| value(r, s, d))
+                .collect::<Result<_, _>>()?,
+        ),
+        Shape::Map(k, v) => {
+            let n = r.len()?;
+            let mut out = Map::new();
+            for _ in 0..n {
+                let key = match value(r, k, d)? {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                out.insert(key, value(r, v, d)?);
+            }
+            Value::Object(out)
+        }
+        Shape::Struct { fields, .. } => fields_value(r, fields, d)?,
+        Shape::Enum { variants, .. } => {
+            let at = r.varint(32)?;
+            let Some(variant) = usize::try_from(at).ok().and_then(|i| variants.get(i)) else {
+                return r.fail("a known variant index");
+            };
+            tagged(&variant.name, &variant.fields, r, d)?
+        }
+        Shape::Opaque(_) => return r.fail("a shape the schema describes (this field is opaque)"),
+    })
+}
+
+fn fields_value(
+    r: &mut Reader<'_>,
+    fields: &Fields,
+    depth: usize,
+) -> Result<Value, TranscodeError> {
+    Ok(match fields {
+        Fields::Unit => Value::Null,
+        Fields::Tuple(items) if items.len() == 1 => value(r, &items[0], depth)?,
+        Fields::Tuple(items) => Value::Array(
+            items
+                .iter()
+                .map(|s| value(r, s, depth))
+                .collect::<Result<_, _>>()?,
+        ),
+        Fields::Named(fields) => {
+            let mut out = Map::new();
+            for f in fields {
+                out.insert(f.name.clone(), value(r, &f.shape, depth)?);
+            }
+            Value::Object(out)
+        }
+    })
+}
+
+fn tagged(
+    name: &str,
+    fields: &Fields,
+    r: &mut Reader<'_>,
+    depth: usize,
+) -> Result<Value, TranscodeError> {
+    if matches!(fields, Fields::Unit) {
+        return Ok(Value::String(name.to_owned()));
+    }
+    let inner = fields_value(r, fields, depth)?;
+    let mut out = Map::new();
+    out.insert(name.to_owned(), inner);
+    Ok(Value::Object(out))
+}
+
+/// Transcodes one event payload; every byte must be consumed.
+pub fn event_to_json(shape: &EventShape, bytes: &[u8]) -> Result<Value, TranscodeError> {
+    let mut r = Reader { bytes, pos: 0 };
+    let out = match &shape.variant {
+        Some(variant) => tagged(variant, &shape.fields, &mut r, 0)?,
+        None => fields_value(&mut r, &shape.fields, 0)?,
+    };
+    if r.pos != bytes.len() {
+        return r.fail("the end of the payload");
+    }
+    Ok(out)
+}
+
+/// Transcodes a value of one shape; every byte must be consumed.
+pub fn to_json(shape: &Shape, bytes: &[u8]) -> Result<Value, TranscodeError> {
+    let mut r = Reader { bytes, pos: 0 };
+    let out = value(&mut r, shape, 0)?;
+    if r.pos != bytes.len() {
+        return r.fail("the end of the payload");
+    }
+    Ok(out)
+}

@@ -1,0 +1,19 @@
+//! Schemas of typed payloads: the [`Shape`] data model and its fingerprint, the
+//! traits the derives implement ([`Schema`], [`Upcast`], [`EventFamily`],
+//! [`Apply`]), the postcard helpers, and the transcoder that renders any typed
+//! payload as JSON from its shape alone.
+
+mod family;
+mod impls;
+pub mod json;
+mod shape;
+
+pub use family::{
+    decode, decode_older, encode, variant_history, Apply, EventFamily, KindInfo, NoUpcast, Schema,
+    SchemaError, Upcast,
+};
+pub use impls::fields_of;
+pub use shape::{EventShape, Field, Fields, Shape, VariantShape};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,400 @@
+//! A family expanded by hand exactly as `#[derive(batpak::Event)]` and
+//! `#[derive(batpak::Schema)]` expand it (with `crate::` for `::batpak::__private::`),
+//! checked end to end: encode, decode through the upcast chain, JSON view, store.
+
+use super::*;
+use crate::event::EventKind;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Player {
+    Joined { name: String },
+    Moved { x: i32, y: i32, z: i32 },
+    Left,
+    Tagged(String, u8),
+    Kicked { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct MovedV1 {
+    x: i16,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct MovedV2 {
+    x: i32,
+    y: i32,
+}
+
+impl From<MovedV1> for MovedV2 {
+    fn from(v: MovedV1) -> Self {
+        MovedV2 {
+            x: i32::from(v.x),
+            y: 0,
+        }
+    }
+}
+
+impl From<MovedV2> for Player {
+    fn from(v: MovedV2) -> Self {
+        Player::Moved {
+            x: v.x,
+            y: v.y,
+            z: 0,
+        }
+    }
+}
+
+// ---- what `#[derive(Schema)] struct MovedV1` generates ----
+const _: () = {
+    impl Schema for MovedV1 {
+        fn shape() -> Shape {
+            Shape::Struct {
+                name: "MovedV1".into(),
+                fields: Fields::Named(vec![Field {
+                    name: "x".into(),
+                    shape: <i16 as Schema>::shape(),
+                }]),
+            }
+        }
+    }
+    impl Upcast for MovedV1 {
+        const DEPTH: u16 = 0;
+        fn decode_back(back: u16, bytes: &[u8]) -> Result<Self, SchemaError> {
+            match back {
+                0 => decode::<Self>(bytes),
+                _ => <NoUpcast as Upcast>::decode_back(back - 1, bytes).map(|n| match n {}),
+            }
+        }
+        fn shape_back(back: u16) -> Option<Shape> {
+            match back {
+                0 => Some(<Self as Schema>::shape()),
+                _ => None,
+            }
+        }
+    }
+};
+
+// ---- what `#[derive(Schema)] #[batpak(upcast_from = MovedV1)] struct MovedV2` generates ----
+const _: () = {
+    impl Schema for MovedV2 {
+        fn shape() -> Shape {
+            Shape::Struct {
+                name: "MovedV2".into(),
+                fields: Fields::Named(vec![
+                    Field {
+                        name: "x".into(),
+                        shape: <i32 as Schema>::shape(),
+                    },
+                    Field {
+                        name: "y".into(),
+                        shape: <i32 as Schema>::shape(),
+                    },
+                ]),
+            }
+        }
+    }
+    impl Upcast for MovedV2 {
+        const DEPTH: u16 = <MovedV1 as Upcast>::DEPTH + 1;
+        fn decode_back(back: u16, bytes: &[u8]) -> Result<Self, SchemaError> {
+            match back {
+                0 => decode::<Self>(bytes),
+                _ => <MovedV1 as Upcast>::decode_back(back - 1, bytes)
+                    .map(<Self as From<MovedV1>>::from),
+            }
+        }
+        fn shape_back(back: u16) -> Option<Shape> {
+            match back {
+                0 => Some(<Self as Schema>::shape()),
+                _ => <MovedV1 as Upcast>::shape_back(back - 1),
+            }
+        }
+    }
+};
+
+// ---- what `#[derive(Event)] #[batpak(category = 0x1)] enum Player` generates ----
+// (Joined id 1; Moved id 2 version 3 upcast_from MovedV2; Left id 3; Tagged id 4;
+// Kicked id 5 retired)
+const _: () = {
+    #[allow(dead_code)]
+    impl Player {
+        pub const JOINED: EventKind = EventKind::custom(0x1, 1);
+        pub const MOVED: EventKind = EventKind::custom(0x1, 2);
+        pub const LEFT: EventKind = EventKind::custom(0x1, 3);
+        pub const TAGGED: EventKind = EventKind::custom(0x1, 4);
+        pub const KICKED: EventKind = EventKind::custom(0x1, 5);
+    }
+    impl EventFamily for Player {
+        const NAME: &'static str = "Player";
+        const KINDS: &'static [KindInfo] = &[
+            KindInfo {
+                kind: Player::JOINED,
+                variant: "Joined",
+                version: 1,
+                retired: false,
+            },
+            KindInfo {
+                kind: Player::MOVED,
+                variant: "Moved",
+                version: 3,
+                retired: false,
+            },
+            KindInfo {
+                kind: Player::LEFT,
+                variant: "Left",
+                version: 1,
+                retired: false,
+            },
+            KindInfo {
+                kind: Player::TAGGED,
+                variant: "Tagged",
+                version: 1,
+                retired: false,
+            },
+            KindInfo {
+                kind: Player::KICKED,
+                variant: "Kicked",
+                version: 1,
+                retired: true,
+            },
+        ];
+        const KIND_LIST: &'static [EventKind] = &[
+            Player::JOINED,
+            Player::MOVED,
+            Player::LEFT,
+            Player::TAGGED,
+            Player::KICKED,
+        ];
+
+        fn kind(&self) -> EventKind {
+            match self {
+                Player::Joined { .. } => Player::JOINED,
+                Player::Moved { .. } => Player::MOVED,
+                Player::Left => Player::LEFT,
+                Player::Tagged(..) => Player::TAGGED,
+                Player::Kicked { .. } => Player::KICKED,
+            }
+        }
+
+        fn encode_fields(&self) -> Result<Vec<u8>, SchemaError> {
+            match self {
+                Player::Joined { name } => encode(&(name,)),
+                Player::Moved { x, y, z } => encode(&(x, y, z)),
+                Player::Left => encode(&()),
+                Player::Tagged(f0, f1) => encode(&(f0, f1)),
+                Player::Kicked { reason } => encode(&(reason,)),
+            }
+        }
+
+        fn decode_fields(kind: EventKind, version: u16, bytes: &[u8]) -> Result<Self, SchemaError> {
+            match kind {
+                Player::JOINED if version == 1 => {
+                    let (name,) = decode::<(String,)>(bytes)?;
+                    Ok(Player::Joined { name })
+                }
+                Player::MOVED if version == 3 => {
+                    let (x, y, z) = decode::<(i32, i32, i32)>(bytes)?;
+                    Ok(Player::Moved { x, y, z })
+                }
+                Player::MOVED => decode_older::<MovedV2, Self>(Self::NAME, kind, 3, version, bytes),
+                Player::LEFT if version == 1 => {
+                    decode::<()>(bytes)?;
+                    Ok(Player::Left)
+                }
+                Player::TAGGED if version == 1 => {
+                    let (f0, f1) = decode::<(String, u8)>(bytes)?;
+                    Ok(Player::Tagged(f0, f1))
+                }
+                Player::KICKED if version == 1 => {
+                    let (reason,) = decode::<(String,)>(bytes)?;
+                    Ok(Player::Kicked { reason })
+                }
+                Player::JOINED | Player::LEFT | Player::TAGGED | Player::KICKED => {
+                    Err(SchemaError::UnknownVersion {
+                        family: Self::NAME,
+                        kind,
+                        version,
+                    })
+                }
+                _ => Err(SchemaError::UnknownKind {
+                    family: Self::NAME,
+                    kind,
+                }),
+            }
+        }
+
+        fn event_shapes() -> Vec<(EventKind, u16, EventShape)> {
+            let mut out = Vec::new();
+            let named = |fields: Vec<(&str, Shape)>| {
+                Fields::Named(
+                    fields
+                        .into_iter()
+                        .map(|(n, s)| Field {
+                            name: n.into(),
+                            shape: s,
+                        })
+                        .collect(),
+                )
+            };
+            variant_history::<NoUpcast>(
+                Self::NAME,
+                Some("Joined"),
+                Player::JOINED,
+                1,
+                named(vec![("name", <String as Schema>::shape())]),
+                &mut out,
+            );
+            variant_history::<MovedV2>(
+                Self::NAME,
+                Some("Moved"),
+                Player::MOVED,
+                3,
+                named(vec![
+                    ("x", <i32 as Schema>::shape()),
+                    ("y", <i32 as Schema>::shape()),
+                    ("z", <i32 as Schema>::shape()),
+                ]),
+                &mut out,
+            );
+            variant_history::<NoUpcast>(
+                Self::NAME,
+                Some("Left"),
+                Player::LEFT,
+                1,
+                Fields::Unit,
+                &mut out,
+            );
+            variant_history::<NoUpcast>(
+                Self::NAME,
+                Some("Tagged"),
+                Player::TAGGED,
+                1,
+                Fields::Tuple(vec![<String as Schema>::shape(), <u8 as Schema>::shape()]),
+                &mut out,
+            );
+            variant_history::<NoUpcast>(
+                Self::NAME,
+                Some("Kicked"),
+                Player::KICKED,
+                1,
+                named(vec![("reason", <String as Schema>::shape())]),
+                &mut out,
+            );
+            out
+        }
+    }
+};
+
+fn samples() -> Vec<Player> {
+    vec![
+        Player::Joined { name: "ada".into() },
+        Player::Moved {
+            x: -5,
+            y: 7,
+            z: 1 << 20,
+        },
+        Player::Left,
+        Player::Tagged("tag".into(), 200),
+        Player::Kicked {
+            reason: "afk".into(),
+        },
+    ]
+}
+
+#[test]
+fn round_trip_and_json_view_match_serde() {
+    let shapes = Player::event_shapes();
+    for p in samples() {
+        let bytes = p.encode_fields().unwrap();
+        let info = Player::kind_info(p.kind()).unwrap();
+        assert_eq!(
+            Player::decode_fields(p.kind(), info.version, &bytes).unwrap(),
+            p
+        );
+        let (_, _, shape) = shapes
+            .iter()
+            .find(|(k, v, _)| *k == p.kind() && *v == info.version)
+            .unwrap();
+        assert_eq!(
+            json::event_to_json(shape, &bytes).unwrap(),
+            serde_json::to_value(&p).unwrap()
+        );
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(matches!(
+            Player::decode_fields(p.kind(), info.version, &longer),
+            Err(SchemaError::TrailingBytes { left: 1 })
+        ));
+    }
+}
+
+#[test]
+fn old_versions_read_through_the_chain() {
+    let v1 = encode(&MovedV1 { x: -3 }).unwrap();
+    assert_eq!(
+        Player::decode_fields(Player::MOVED, 1, &v1).unwrap(),
+        Player::Moved { x: -3, y: 0, z: 0 }
+    );
+    let v2 = encode(&MovedV2 { x: 4, y: 5 }).unwrap();
+    assert_eq!(
+        Player::decode_fields(Player::MOVED, 2, &v2).unwrap(),
+        Player::Moved { x: 4, y: 5, z: 0 }
+    );
+    assert!(matches!(
+        Player::decode_fields(Player::MOVED, 4, &v2),
+        Err(SchemaError::UnknownVersion { version: 4, .. })
+    ));
+    assert!(matches!(
+        Player::decode_fields(Player::MOVED, 0, &v2),
+        Err(SchemaError::UnknownVersion { version: 0, .. })
+    ));
+    let versions: Vec<u16> = Player::event_shapes()
+        .iter()
+        .filter(|(k, _, _)| *k == Player::MOVED)
+        .map(|(_, v, _)| *v)
+        .collect();
+    assert_eq!(versions, vec![3, 2, 1]);
+    let v1_shape = Player::event_shapes()
+        .into_iter()
+        .find(|(k, v, _)| *k == Player::MOVED && *v == 1)
+        .unwrap()
+        .2;
+    assert_eq!(
+        json::event_to_json(&v1_shape, &v1).unwrap(),
+        serde_json::json!({"Moved": {"x": -3}})
+    );
+}
+
+#[test]
+fn typed_events_through_the_store() {
+    use crate::coordinate::Coordinate;
+    use crate::store::{Store, StoreConfig, StoreError};
+    let dir = tempfile::tempdir().unwrap();
+    let c = Coordinate::new("player:1", "game").unwrap();
+    {
+        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+        for p in samples().into_iter().filter(|p| p.kind() != Player::KICKED) {
+            store.append_typed(&c, &p).unwrap();
+        }
+        assert!(matches!(
+            store.append_typed(&c, &Player::Kicked { reason: "x".into() }),
+            Err(StoreError::RetiredKind { .. })
+        ));
+        let first = store.stream("player:1")[0].event_id;
+        assert_eq!(
+            store.get(first).unwrap().unwrap().payload,
+            serde_json::json!({"Joined": {"name": "ada"}})
+        );
+        store.close().unwrap();
+    }
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let read: Vec<Player> = store
+        .read_typed::<Player>("player:1")
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap().1)
+        .collect();
+    assert_eq!(read, samples()[..4].to_vec());
+    assert_eq!(store.by_fact_typed::<Player>().len(), 4);
+    assert_eq!(store.by_fact(Player::MOVED).len(), 1);
+}

@@ -1,0 +1,251 @@
+//! The typed API: one generic method per operation over any [`EventFamily`].
+//! Typed payloads are stored with postcard and flagged as such; the store keeps
+//! the shape of every (kind, version) it has seen so JSON readers can render
+//! them without the Rust types.
+
+use super::index::IndexEntry;
+use super::options::EncodedPayload;
+use super::outbox::Outbox;
+use super::write::Route;
+use super::{
+    AppendOptions, AppendReceipt, AppendTicket, BatchAppendItem, CausationRef, Freshness, Outcome,
+    ReadWrite, Store, StoreError, VisibilityFence,
+};
+use crate::coordinate::Coordinate;
+use crate::event::{Codec, EventKind, EventMeta, EventSourced, TypedInput};
+use crate::schema::{EventFamily, EventShape, SchemaError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::any::TypeId;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+/// Shapes of the (kind, version) pairs this store knows.
+#[derive(Debug, Default)]
+pub(crate) struct SchemaRegistry {
+    shapes: RwLock<HashMap<(u16, u16), Arc<EventShape>>>,
+    families: RwLock<HashSet<TypeId>>,
+}
+
+impl SchemaRegistry {
+    pub(crate) fn shape(&self, kind: EventKind, version: u16) -> Option<Arc<EventShape>> {
+        self.shapes
+            .read()
+            .ok()?
+            .get(&(kind.raw(), version))
+            .cloned()
+    }
+
+    pub(crate) fn insert(&self, kind: EventKind, version: u16, shape: EventShape) {
+        if let Ok(mut shapes) = self.shapes.write() {
+            shapes
+                .entry((kind.raw(), version))
+                .or_insert_with(|| Arc::new(shape));
+        }
+    }
+
+    /// Learns family `F`'s shapes once.
+    pub(crate) fn register<F: EventFamily>(&self) {
+        let id = TypeId::of::<F>();
+        if self.families.read().is_ok_and(|f| f.contains(&id)) {
+            return;
+        }
+        for (kind, version, shape) in F::event_shapes() {
+            self.insert(kind, version, shape);
+        }
+        if let Ok(mut families) = self.families.write() {
+            families.insert(id);
+        }
+    }
+}
+
+/// Encodes a typed event, refusing retired kinds and reserved categories.
+pub(crate) fn encode_typed<F: EventFamily>(
+    event: &F,
+) -> Result<(EventKind, EncodedPayload), StoreError> {
+    let kind = event.kind();
+    super::options::check_public_kind(kind)?;
+    let info = F::kind_info(kind).ok_or_else(|| {
+        StoreError::Schema(SchemaError::UnknownKind {
+            family: F::NAME,
+            kind,
+        })
+    })?;
+    if info.retired {
+        return Err(StoreError::RetiredKind { kind });
+    }
+    let bytes = event.encode_fields().map_err(StoreError::Schema)?;
+    Ok((
+        kind,
+        EncodedPayload {
+            codec: Codec::Postcard,
+            schema_version: info.version,
+            bytes,
+        },
+    ))
+}
+
+impl BatchAppendItem {
+    /// A typed batch item.
+    pub fn typed<F: EventFamily>(
+        coordinate: Coordinate,
+        event: &F,
+        options: AppendOptions,
+        causation: CausationRef,
+    ) -> Result<Self, StoreError> {
+        let (kind, payload) = encode_typed(event)?;
+        Ok(Self {
+            coordinate,
+            kind,
+            payload,
+            options,
+            causation,
+        })
+    }
+}
+
+impl Store<ReadWrite> {
+    fn typed_item<F: EventFamily>(
+        &self,
+        coordinate: &Coordinate,
+        event: &F,
+        options: AppendOptions,
+    ) -> Result<BatchAppendItem, StoreError> {
+        self.shared.schemas.register::<F>();
+        BatchAppendItem::typed(coordinate.clone(), event, options, CausationRef::None)
+    }
+
+    /// Appends a typed event (kind and version from the value); waits like `append`.
+    pub fn append_typed<F: EventFamily>(
+        &self,
+        coordinate: &Coordinate,
+        event: &F,
+    ) -> Result<AppendReceipt, StoreError> {
+        self.submit_typed(coordinate, event)?.wait()
+    }
+
+    /// [`Store::append_typed`] with options.
+    pub fn append_typed_with_options<F: EventFamily>(
+        &self,
+        coordinate: &Coordinate,
+        event: &F,
+        options: AppendOptions,
+    ) -> Result<AppendReceipt, StoreError> {
+        let item = self.typed_item(coordinate, event, options)?;
+        self.enqueue_one(item, None, Route::Plain)?.wait()
+    }
+
+    /// Appends a typed reaction.
+    pub fn append_reaction_typed<F: EventFamily>(
+        &self,
+        coordinate: &Coordinate,
+        event: &F,
+        correlation_id: u128,
+        causation_id: u128,
+    ) -> Result<AppendReceipt, StoreError> {
+        let item = self.typed_item(coordinate, event, AppendOptions::new())?;
+        self.enqueue_one(item, Some((correlation_id, causation_id)), Route::Plain)?
+            .wait()
+    }
+
+    /// Enqueues a typed event and returns its ticket.
+    pub fn submit_typed<F: EventFamily>(
+        &self,
+        coordinate: &Coordinate,
+        event: &F,
+    ) -> Result<AppendTicket, StoreError> {
+        let item = self.typed_item(coordinate, event, AppendOptions::new())?;
+        self.enqueue_one(item, None, Route::Plain)
+    }
+
+    /// [`Store::submit_typed`] unless the writer is under pressure.
+    pub fn try_submit_typed<F: EventFamily>(
+        &self,
+        coordinate: &Coordinate,
+        event: &F,
+    ) -> Result<Outcome<AppendTicket>, StoreError> {
+        let item = self.typed_item(coordinate, event, AppendOptions::new())?;
+        if let Some(retry) = self.pressure_gate()? {
+            return Ok(retry);
+        }
+        self.enqueue_one(item, None, Route::Plain).map(Outcome::Ok)
+    }
+
+    /// Learns family `F`'s shapes so JSON readers can render its payloads
+    /// (typed appends do this on their own).
+    pub fn register_family<F: EventFamily>(&self) {
+        self.shared.schemas.register::<F>();
+    }
+}
+
+impl Outbox<'_> {
+    /// Stages a typed event.
+    pub fn stage_typed<F: EventFamily>(
+        &mut self,
+        coordinate: Coordinate,
+        event: &F,
+        options: AppendOptions,
+        causation: CausationRef,
+    ) -> Result<(), StoreError> {
+        self.register::<F>();
+        self.push_item(BatchAppendItem::typed(
+            coordinate, event, options, causation,
+        )?);
+        Ok(())
+    }
+}
+
+impl VisibilityFence<'_> {
+    /// Enqueues a typed fenced append.
+    pub fn submit_typed<F: EventFamily>(
+        &self,
+        coordinate: &Coordinate,
+        event: &F,
+    ) -> Result<AppendTicket, StoreError> {
+        let item = self
+            .store()
+            .typed_item(coordinate, event, AppendOptions::new())?;
+        self.store().enqueue_one(item, None, Route::Fenced)
+    }
+}
+
+impl<M> Store<M> {
+    /// Every visible event of family `F`'s kinds, in commit order. For one
+    /// variant, use `by_fact` with its kind constant.
+    pub fn by_fact_typed<F: EventFamily>(&self) -> Vec<IndexEntry> {
+        let mut region = crate::coordinate::Region::all();
+        for kind in F::kinds() {
+            region = region.with_kind(kind);
+        }
+        self.query(&region)
+    }
+
+    /// The entity's events of family `F`, decoded, in order.
+    pub fn read_typed<F: EventFamily>(
+        &self,
+        entity: &str,
+    ) -> Result<Vec<Result<(EventMeta, F), StoreError>>, StoreError> {
+        let kinds = F::kinds();
+        Ok(self
+            .stream(entity)
+            .into_iter()
+            .filter(|e| kinds.contains(&e.kind))
+            .map(|e| {
+                let event = self.read_entry::<TypedInput<F>>(&e)?;
+                let meta = EventMeta {
+                    header: event.header,
+                    coordinate: event.coordinate,
+                };
+                Ok((meta, event.payload))
+            })
+            .collect())
+    }
+
+    /// [`Store::project`] with `Freshness::Consistent`, for derived projections.
+    pub fn project_typed<P>(&self, entity: &str) -> Result<Option<P>, StoreError>
+    where
+        P: EventSourced + Serialize + DeserializeOwned,
+    {
+        self.project::<P>(entity, &Freshness::Consistent)
+    }
+}
