@@ -13,6 +13,7 @@ mod error;
 mod fence;
 pub(crate) mod frame;
 mod frontier;
+mod handoff;
 pub mod index;
 mod lock;
 mod options;

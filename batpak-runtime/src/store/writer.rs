@@ -128,6 +128,7 @@ pub(crate) struct Writer {
     fence: Option<Fence>,
     unsynced_events: u64,
     unsynced_bytes: bool,
+    last_group_len: usize,
     group: Group,
     failure: Option<(IoOp, std::io::ErrorKind, String)>,
 }
@@ -188,6 +189,7 @@ impl Writer {
             fence: None,
             unsynced_events: 0,
             unsynced_bytes: false,
+            last_group_len: 1,
             group: Group::default(),
             failure: None,
             shared,
@@ -236,15 +238,10 @@ impl Writer {
 
     fn serve(&mut self, rx: &Receiver<Command>) {
         let max = self.config.group_commands_max;
-        while let Ok(first) = rx.recv() {
+        while let Ok(first) = super::handoff::recv(rx) {
             let mut commands = Vec::with_capacity(8);
             commands.push(first);
-            while commands.len() < max {
-                match rx.try_recv() {
-                    Ok(c) => commands.push(c),
-                    Err(_) => break,
-                }
-            }
+            self.gather(rx, &mut commands, max);
             let mut shutdown = None;
             for command in commands {
                 if shutdown.is_some() {
@@ -269,6 +266,31 @@ impl Writer {
         self.cancel_fence_if_live();
         self.group.force_sync = true;
         self.flush();
+    }
+
+    /// Takes what is queued into the group. When every group is fsynced and the
+    /// last group had several producers' commands, waits a little (bounded by
+    /// `handoff::GATHER_BUDGET`) for as many again: one fsync then serves them all,
+    /// which is what makes per-event-fsync throughput grow with producers.
+    fn gather(&mut self, rx: &Receiver<Command>, commands: &mut Vec<Command>, max: usize) {
+        let drain = |commands: &mut Vec<Command>| {
+            while commands.len() < max {
+                match rx.try_recv() {
+                    Ok(c) => commands.push(c),
+                    Err(_) => break,
+                }
+            }
+        };
+        drain(commands);
+        let target = self.last_group_len.min(max);
+        if self.config.sync.every_n_events == 1 && commands.len() < target {
+            let start = std::time::Instant::now();
+            while commands.len() < target && start.elapsed() < super::handoff::GATHER_BUDGET {
+                std::thread::yield_now();
+                drain(commands);
+            }
+        }
+        self.last_group_len = commands.len();
     }
 
     fn handle(&mut self, command: Command) {
