@@ -6,6 +6,7 @@
 //! when their fence commits.
 
 mod append;
+mod names;
 
 use super::config::StoreConfig;
 use super::error::{IoOp, StoreError};
@@ -15,10 +16,9 @@ use super::options::{AppendReceipt, BatchAppendItem};
 use super::recovery::{KeyUse, Tip, WriterSeed};
 use super::segment;
 use super::shared::Shared;
-use crate::coordinate::Coordinate;
 use crate::event::id::IdClock;
 use flume::{Receiver, Sender};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::sync::atomic::Ordering;
@@ -104,7 +104,7 @@ struct Fence {
     id: u64,
     publish: Vec<Pub>,
     replies: Vec<Reply>,
-    undo: Vec<(Arc<str>, Option<Tip>)>,
+    undo: Vec<(u32, Option<Tip>)>,
     keys: Vec<u128>,
 }
 
@@ -117,11 +117,8 @@ pub(crate) struct Writer {
     buf: Vec<u8>,
     clock: IdClock,
     next_sequence: u64,
-    coord_ids: HashMap<Coordinate, u32>,
-    coord_names: Vec<Option<(Arc<str>, Arc<str>)>>,
+    names: names::Names,
     new_names: Vec<u32>,
-    defined: HashSet<u32>,
-    tips: HashMap<Arc<str>, Tip>,
     keys: HashMap<u128, KeyUse>,
     next_batch_id: u64,
     next_fence_id: u64,
@@ -158,18 +155,8 @@ impl Writer {
                 segment::create_segment(dir, 1)?,
             ),
         };
-        let coord_ids = seed
-            .coords
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                let (e, s) = c.as_ref()?;
-                Some((
-                    Coordinate::from_interned(Arc::clone(e), Arc::clone(s)),
-                    i as u32,
-                ))
-            })
-            .collect();
+        let mut seed = seed;
+        let names = names::Names::from_seed(&mut seed);
         let mut writer = Self {
             config,
             file,
@@ -178,11 +165,8 @@ impl Writer {
             buf: Vec::with_capacity(64 << 10),
             clock: IdClock::resume_after(seed.last_event_id),
             next_sequence: seed.next_sequence,
-            coord_ids,
-            coord_names: seed.coords,
+            names,
             new_names: Vec::new(),
-            defined: seed.defined_in_active,
-            tips: seed.tips,
             keys: seed.keys,
             next_batch_id: seed.next_batch_id,
             next_fence_id: seed.next_fence_id,
@@ -363,10 +347,7 @@ impl Writer {
         };
         frame::put_marker(&mut self.buf, TYPE_FENCE_CANCEL, fence.id, None);
         for (entity, tip) in fence.undo.into_iter().rev() {
-            match tip {
-                Some(t) => self.tips.insert(entity, t),
-                None => self.tips.remove(&entity),
-            };
+            self.names.set_tip(entity, tip);
         }
         for key in fence.keys {
             self.keys.remove(&key);
@@ -407,9 +388,9 @@ impl Writer {
             last_event_id: self.clock.last(),
             next_batch_id: self.next_batch_id,
             next_fence_id: self.next_fence_id,
-            coords: &self.coord_names,
-            defined: &self.defined,
-            tips: &self.tips,
+            coords: &self.names.coord_table(),
+            defined: &self.names.defined_in_segment(self.segment_id),
+            tips: &self.names.tips(),
             keys: &self.keys,
         };
         if super::snapshot::write(&self.config.data_dir, &index, &view).is_err() {
@@ -435,7 +416,6 @@ impl Writer {
                 self.file = file;
                 self.segment_id += 1;
                 self.segment_len = segment::SEGMENT_HEADER_BYTES;
-                self.defined.clear();
             }
             Err(StoreError::Io { op, source, .. }) => self.fail(op, &source),
             Err(_) => self.fail(
@@ -535,7 +515,7 @@ impl Writer {
                 return;
             };
             for id in self.new_names.drain(..) {
-                if let Some((e, s)) = &self.coord_names[id as usize] {
+                if let Some((e, s)) = self.names.names(id) {
                     index.define_name(id, e, s);
                 }
             }

@@ -10,7 +10,6 @@ use crate::store::index::{Link, Record};
 use crate::store::options::{AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate};
 use crate::store::recovery::{content_digest, KeyUse, Tip};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// Upper bound of an event frame's bytes besides its payload.
 pub(crate) const EVENT_OVERHEAD_BYTES: usize = 160;
@@ -143,22 +142,25 @@ impl Writer {
         if let (false, Some(item)) = (replay.is_empty(), first_new) {
             return Err(StoreError::IdempotencyPartialReplay { item });
         }
+        let cas = items.iter().any(|i| i.options.expected_sequence.is_some());
         let mut running: HashMap<&str, u64> = HashMap::new();
         for (i, item) in items.iter().enumerate() {
-            let entity = item.coordinate.entity();
-            let current = *running
-                .entry(entity)
-                .or_insert_with(|| self.tips.get(entity).map_or(0, |t| t.sequence));
-            if let Some(expected) = item.options.expected_sequence {
-                if expected != current {
-                    return Err(StoreError::SequenceConflict {
-                        entity: entity.to_owned(),
-                        expected,
-                        actual: current,
-                    });
+            if cas {
+                let entity = item.coordinate.entity();
+                let current = *running
+                    .entry(entity)
+                    .or_insert_with(|| self.names.sequence_of(entity));
+                if let Some(expected) = item.options.expected_sequence {
+                    if expected != current {
+                        return Err(StoreError::SequenceConflict {
+                            entity: entity.to_owned(),
+                            expected,
+                            actual: current,
+                        });
+                    }
                 }
+                running.insert(entity, current + 1);
             }
-            running.insert(entity, current + 1);
             if let CausationRef::PriorItem(p) = item.causation {
                 if p >= i {
                     return Err(bad(i, BatchProblem::ForwardCausation));
@@ -178,25 +180,18 @@ impl Writer {
             .map_or(event_id, |p| index.entry(p).correlation_id)
     }
 
-    fn coord_id(&mut self, item: &BatchAppendItem) -> u32 {
+    /// Resolves the item's coordinate, writing its name frame if this segment
+    /// has not defined it yet. Returns (coordinate id, entity index).
+    fn coord_id(&mut self, item: &BatchAppendItem) -> (u32, u32) {
         let c = &item.coordinate;
-        let id = match self.coord_ids.get(c) {
-            Some(&id) => id,
-            None => {
-                let id = self.coord_names.len() as u32;
-                self.coord_names.push(Some((
-                    Arc::clone(c.entity_arc()),
-                    Arc::clone(c.scope_arc()),
-                )));
-                self.coord_ids.insert(c.clone(), id);
-                self.new_names.push(id);
-                id
-            }
-        };
-        if self.defined.insert(id) {
-            frame::put_name(&mut self.buf, id, c.entity(), c.scope());
+        let r = self.names.resolve(c);
+        if r.new {
+            self.new_names.push(r.coord);
         }
-        id
+        if self.names.define_in(r.coord, self.segment_id) {
+            frame::put_name(&mut self.buf, r.coord, c.entity(), c.scope());
+        }
+        (r.coord, r.entity)
     }
 
     fn write_items(
@@ -221,7 +216,7 @@ impl Writer {
         let mut receipts: Vec<AppendReceipt> = Vec::with_capacity(items.len());
         let mut correlations: Vec<u128> = Vec::with_capacity(items.len());
         for (item, digest) in items.iter().zip(digests) {
-            let coord_id = self.coord_id(item);
+            let (coord_id, entity) = self.coord_id(item);
             let event_id = self.clock.next_id();
             let sequence = self.next_sequence;
             self.next_sequence += 1;
@@ -231,8 +226,7 @@ impl Writer {
                 (None, CausationRef::Absolute(cause)) => (self.correlation_of(cause), Some(cause)),
                 (None, CausationRef::PriorItem(p)) => (correlations[p], Some(receipts[p].event_id)),
             };
-            let entity = Arc::clone(item.coordinate.entity_arc());
-            let prev = self.tips.get(&entity).copied();
+            let prev = self.names.tip(entity);
             let mut flag_bits = item.payload.codec as u8;
             if marked {
                 flag_bits |= bits::BATCH;
@@ -262,7 +256,7 @@ impl Writer {
                 sequence: out.entity_sequence,
                 hash,
             };
-            self.tips.insert(Arc::clone(&entity), tip);
+            self.names.set_tip(entity, Some(tip));
             let receipt = AppendReceipt {
                 event_id,
                 sequence,
