@@ -142,8 +142,9 @@ pub struct StoredPayload<'a> {
     pub codec: Codec,
     /// Its bytes.
     pub bytes: &'a [u8],
-    /// The shape of a postcard payload, when the store knows it.
-    pub shape: Option<&'a crate::schema::EventShape>,
+    /// The shape of a postcard payload, when the store knows it (the shape the
+    /// log recorded for this kind and version, if any).
+    pub shape: Option<&'a crate::schema::KnownShape>,
 }
 
 /// How a projection wants payloads handed to it during replay.
@@ -197,6 +198,19 @@ impl<F: crate::schema::EventFamily> ReplayInput for TypedInput<F> {
                     payload.codec
                 ),
             });
+        }
+        if let Some(logged) = payload.shape {
+            let ours = crate::schema::family_shapes::<F>();
+            if let Some(ours) = ours.get(&(payload.kind.raw(), payload.schema_version)) {
+                if ours.fingerprint != logged.fingerprint {
+                    return Err(crate::store::ledger::drift(
+                        payload.kind,
+                        payload.schema_version,
+                        logged,
+                        ours,
+                    ));
+                }
+            }
         }
         F::decode_fields(payload.kind, payload.schema_version, payload.bytes).map_err(|e| {
             StoreError::Decode {

@@ -161,6 +161,33 @@ pub trait EventFamily: Sized + 'static {
     }
 }
 
+/// The shapes of family `F` by (kind, version), computed once per process.
+pub fn family_shapes<F: EventFamily>(
+) -> std::sync::Arc<std::collections::HashMap<(u16, u16), std::sync::Arc<super::KnownShape>>> {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::{Arc, OnceLock, RwLock};
+    type Table = HashMap<(u16, u16), Arc<super::KnownShape>>;
+    static CACHE: OnceLock<RwLock<HashMap<TypeId, Arc<Table>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(t) = cache
+        .read()
+        .ok()
+        .and_then(|c| c.get(&TypeId::of::<F>()).cloned())
+    {
+        return t;
+    }
+    let table: Table = F::event_shapes()
+        .into_iter()
+        .map(|(k, v, s)| ((k.raw(), v), Arc::new(super::KnownShape::new(s))))
+        .collect();
+    let table = Arc::new(table);
+    if let Ok(mut c) = cache.write() {
+        c.insert(TypeId::of::<F>(), Arc::clone(&table));
+    }
+    table
+}
+
 /// Shapes of a variant's history: today's `fields` at `version`, then the
 /// upcast chain of `Older` for the versions below it.
 pub fn variant_history<Older: Upcast>(

@@ -3,17 +3,18 @@
 //! [`Apply`]), the postcard helpers, and the transcoder that renders any typed
 //! payload as JSON from its shape alone.
 
+pub mod diff;
 mod family;
 mod impls;
 pub mod json;
 mod shape;
 
 pub use family::{
-    decode, decode_older, encode, variant_history, Apply, EventFamily, KindInfo, NoUpcast, Schema,
-    SchemaError, Upcast,
+    decode, decode_older, encode, family_shapes, variant_history, Apply, EventFamily, KindInfo,
+    NoUpcast, Schema, SchemaError, Upcast,
 };
 pub use impls::fields_of;
-pub use shape::{EventShape, Field, Fields, Shape, VariantShape};
+pub use shape::{EventShape, Field, Fields, KnownShape, Shape, VariantShape};
 
 #[cfg(test)]
 mod tests;

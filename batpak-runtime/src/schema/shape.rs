@@ -148,3 +148,20 @@ impl EventShape {
             .collect()
     }
 }
+
+/// A shape with its fingerprint computed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownShape {
+    /// The shape.
+    pub shape: EventShape,
+    /// `shape.fingerprint()`.
+    pub fingerprint: [u8; 16],
+}
+
+impl KnownShape {
+    /// Computes the fingerprint of `shape`.
+    pub fn new(shape: EventShape) -> Self {
+        let fingerprint = shape.fingerprint();
+        Self { shape, fingerprint }
+    }
+}

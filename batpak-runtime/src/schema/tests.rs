@@ -398,3 +398,173 @@ fn typed_events_through_the_store() {
     assert_eq!(store.by_fact_typed::<Player>().len(), 4);
     assert_eq!(store.by_fact(Player::MOVED).len(), 1);
 }
+
+/// A second type claiming to be `Player` but with another shape for `Joined` v1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct DriftedJoined {
+    name: String,
+    level: u8,
+}
+
+impl EventFamily for DriftedJoined {
+    const NAME: &'static str = "Player";
+    const KINDS: &'static [KindInfo] = &[KindInfo {
+        kind: Player::JOINED,
+        variant: "Joined",
+        version: 1,
+        retired: false,
+    }];
+    const KIND_LIST: &'static [EventKind] = &[Player::JOINED];
+
+    fn kind(&self) -> EventKind {
+        Player::JOINED
+    }
+    fn encode_fields(&self) -> Result<Vec<u8>, SchemaError> {
+        encode(self)
+    }
+    fn decode_fields(_kind: EventKind, _version: u16, bytes: &[u8]) -> Result<Self, SchemaError> {
+        decode(bytes)
+    }
+    fn event_shapes() -> Vec<(EventKind, u16, EventShape)> {
+        vec![(
+            Player::JOINED,
+            1,
+            EventShape {
+                family: "Player".into(),
+                variant: Some("Joined".into()),
+                fields: Fields::Named(vec![
+                    Field {
+                        name: "name".into(),
+                        shape: Shape::String,
+                    },
+                    Field {
+                        name: "level".into(),
+                        shape: Shape::U8,
+                    },
+                ]),
+            },
+        )]
+    }
+}
+
+/// A different family that claims `Player`'s kind id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Impostor {
+    name: String,
+}
+
+impl EventFamily for Impostor {
+    const NAME: &'static str = "Impostor";
+    const KINDS: &'static [KindInfo] = &[KindInfo {
+        kind: Player::JOINED,
+        variant: "Impostor",
+        version: 1,
+        retired: false,
+    }];
+    const KIND_LIST: &'static [EventKind] = &[Player::JOINED];
+
+    fn kind(&self) -> EventKind {
+        Player::JOINED
+    }
+    fn encode_fields(&self) -> Result<Vec<u8>, SchemaError> {
+        encode(self)
+    }
+    fn decode_fields(_kind: EventKind, _version: u16, bytes: &[u8]) -> Result<Self, SchemaError> {
+        decode(bytes)
+    }
+    fn event_shapes() -> Vec<(EventKind, u16, EventShape)> {
+        vec![(
+            Player::JOINED,
+            1,
+            EventShape {
+                family: "Impostor".into(),
+                variant: None,
+                fields: Fields::Named(vec![Field {
+                    name: "name".into(),
+                    shape: Shape::String,
+                }]),
+            },
+        )]
+    }
+}
+
+#[test]
+fn the_ledger_refuses_drift_and_kind_conflicts_and_renders_json_alone() {
+    use crate::coordinate::Coordinate;
+    use crate::store::{Store, StoreConfig, StoreError};
+    let dir = tempfile::tempdir().unwrap();
+    let c = Coordinate::new("player:1", "game").unwrap();
+    let joined = Player::Joined { name: "ada".into() };
+    {
+        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+        store.append_typed(&c, &joined).unwrap();
+        store.close().unwrap();
+    }
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    // The ledger alone renders the typed payload as JSON: nothing registered Player.
+    let entry = store.stream("player:1")[0].clone();
+    assert_eq!(
+        store.get(entry.event_id).unwrap().unwrap().payload,
+        serde_json::to_value(&joined).unwrap()
+    );
+    let ledger = store.schema_ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!((ledger[0].0, ledger[0].1), (Player::JOINED, 1));
+
+    let before = store.stats().unwrap().events;
+    let drifted = DriftedJoined {
+        name: "bob".into(),
+        level: 3,
+    };
+    match store.append_typed(&c, &drifted) {
+        Err(StoreError::SchemaDrift {
+            kind,
+            version,
+            path,
+            ..
+        }) => {
+            assert_eq!((kind, version), (Player::JOINED, 1));
+            assert_eq!(path, "Joined.level");
+        }
+        other => panic!("expected SchemaDrift, got {other:?}"),
+    }
+    assert!(matches!(
+        store.append_typed(&c, &Impostor { name: "eve".into() }),
+        Err(StoreError::KindConflict { .. })
+    ));
+    assert_eq!(store.stats().unwrap().events, before, "nothing written");
+    // Typed reads with the drifted type refuse instead of producing garbage.
+    let reads = store.read_typed::<DriftedJoined>("player:1").unwrap();
+    assert!(
+        matches!(reads[0], Err(StoreError::SchemaDrift { .. })),
+        "{:?}",
+        reads[0]
+    );
+    // The right type still reads.
+    let ok = store.read_typed::<Player>("player:1").unwrap();
+    assert_eq!(ok[0].as_ref().unwrap().1, joined);
+}
+
+#[test]
+fn a_cancelled_fence_forgets_its_ledger_entries() {
+    use crate::coordinate::Coordinate;
+    use crate::store::{Store, StoreConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let c = Coordinate::new("x", "game").unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let fence = store.begin_visibility_fence().unwrap();
+    let t = fence
+        .submit_typed(&c, &Impostor { name: "a".into() })
+        .unwrap();
+    fence.cancel().unwrap();
+    assert!(t.wait().is_err());
+    // Player may now claim the kind: the impostor's entry never committed.
+    store
+        .append_typed(&c, &Player::Joined { name: "p".into() })
+        .unwrap();
+    store.close().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let ledger = store.schema_ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].2.shape.family, "Player");
+}

@@ -17,6 +17,7 @@ pub(crate) fn encode_json<P: Serialize + ?Sized>(
         codec: Codec::Json,
         schema_version: 0,
         bytes,
+        shape: None,
     })
 }
 
@@ -36,7 +37,7 @@ pub(crate) fn to_json_value(payload: StoredPayload<'_>) -> Result<serde_json::Va
                 .collect(),
         )),
         Codec::Postcard => match payload.shape {
-            Some(shape) => crate::schema::json::event_to_json(shape, payload.bytes)
+            Some(known) => crate::schema::json::event_to_json(&known.shape, payload.bytes)
                 .map_err(|e| fail(e.to_string())),
             None => Err(fail(format!(
                 "no schema descriptor known for postcard payload of kind {:?} version {}",

@@ -133,6 +133,27 @@ pub enum StoreError {
         /// Commands queued when the write was refused.
         queue_len: usize,
     },
+    /// The type's shape for this (kind, version) differs from the shape the
+    /// log recorded for it: appending or reading it typed would corrupt data.
+    SchemaDrift {
+        /// The kind.
+        kind: EventKind,
+        /// The version.
+        version: u16,
+        /// The first differing field, e.g. `Moved.x`.
+        path: String,
+        /// What changed there.
+        change: String,
+    },
+    /// Another family already owns this kind in the log.
+    KindConflict {
+        /// The kind.
+        kind: EventKind,
+        /// The family the log recorded.
+        logged_family: String,
+        /// The family that tried to use the kind.
+        family: String,
+    },
     /// A typed payload did not encode or decode.
     Schema(crate::schema::SchemaError),
     /// The variant is retired: it may be read but no longer written.
@@ -282,6 +303,20 @@ impl fmt::Display for StoreError {
                 "writer busy with {queue_len} queued commands, retry in {retry_after:?}"
             ),
             Self::Schema(e) => write!(f, "schema: {e}"),
+            Self::SchemaDrift {
+                kind,
+                version,
+                path,
+                change,
+            } => write!(
+                f,
+                "schema drift for kind {kind:?} version {version} at {path}: {change}; bump the version with an upcaster"
+            ),
+            Self::KindConflict {
+                kind,
+                logged_family,
+                family,
+            } => write!(f, "kind {kind:?} belongs to {logged_family} in the log, {family} cannot use it"),
             Self::RetiredKind { kind } => {
                 write!(f, "kind {kind:?} is retired and may not be written")
             }

@@ -15,6 +15,7 @@ pub(crate) mod frame;
 mod frontier;
 mod handoff;
 pub mod index;
+pub mod ledger;
 mod lock;
 mod options;
 mod outbox;
@@ -129,6 +130,7 @@ impl Store<ReadWrite> {
         let mut rec = recover(&config, true)?;
         let capacity = config.writer_channel_capacity;
         let shared = shared_from(config, &mut rec, false);
+        ledger::load(&shared)?;
         let writer = Writer::new(Arc::clone(&shared), rec.seed)?;
         let (tx, rx) = flume::bounded(capacity);
         let thread = std::thread::Builder::new()
@@ -178,6 +180,7 @@ impl Store<ReadOnly> {
         let lock = DirLock::shared(&dir)?;
         let mut rec = recover(&config, false)?;
         let shared = shared_from(config, &mut rec, true);
+        ledger::load(&shared)?;
         Ok(Self {
             shared,
             tx: None,

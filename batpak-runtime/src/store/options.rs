@@ -89,6 +89,8 @@ pub(crate) struct EncodedPayload {
     pub codec: Codec,
     pub schema_version: u16,
     pub bytes: Vec<u8>,
+    /// The shape of a typed payload (checked against the schema ledger).
+    pub shape: Option<std::sync::Arc<crate::schema::KnownShape>>,
 }
 
 /// One item of an atomic batch.
@@ -99,6 +101,8 @@ pub struct BatchAppendItem {
     pub(crate) payload: EncodedPayload,
     pub(crate) options: AppendOptions,
     pub(crate) causation: CausationRef,
+    /// Written by the library itself (flagged as a system event).
+    pub(crate) system: bool,
 }
 
 impl BatchAppendItem {
@@ -118,6 +122,7 @@ impl BatchAppendItem {
             payload: encode_json(payload)?,
             options,
             causation,
+            system: false,
         })
     }
 

@@ -201,6 +201,16 @@ impl<M> Store<M> {
             .map(|n| n as u64)
     }
 
+    /// Every (kind, version) the log's schema ledger describes, with its shape.
+    pub fn schema_ledger(&self) -> Vec<(EventKind, u16, crate::schema::KnownShape)> {
+        self.shared
+            .schemas
+            .logged_entries()
+            .into_iter()
+            .map(|(k, v, s)| (k, v, (*s).clone()))
+            .collect()
+    }
+
     /// A lossy push subscription to `region`; see
     /// [`Subscription`](super::delivery::subscription::Subscription) for what it may lose.
     pub fn subscribe_lossy(&self, region: &Region) -> super::delivery::subscription::Subscription {

@@ -68,7 +68,7 @@ pub(crate) struct Shared {
     pub closed: AtomicBool,
     pub report: Mutex<RecoveryReport>,
     pub read_only: bool,
-    pub schemas: super::typed::SchemaRegistry,
+    pub schemas: super::ledger::SchemaRegistry,
 }
 
 impl Shared {

@@ -13,51 +13,9 @@ use super::{
 };
 use crate::coordinate::Coordinate;
 use crate::event::{Codec, EventKind, EventMeta, EventSourced, TypedInput};
-use crate::schema::{EventFamily, EventShape, SchemaError};
+use crate::schema::{EventFamily, SchemaError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::any::TypeId;
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
-
-/// Shapes of the (kind, version) pairs this store knows.
-#[derive(Debug, Default)]
-pub(crate) struct SchemaRegistry {
-    shapes: RwLock<HashMap<(u16, u16), Arc<EventShape>>>,
-    families: RwLock<HashSet<TypeId>>,
-}
-
-impl SchemaRegistry {
-    pub(crate) fn shape(&self, kind: EventKind, version: u16) -> Option<Arc<EventShape>> {
-        self.shapes
-            .read()
-            .ok()?
-            .get(&(kind.raw(), version))
-            .cloned()
-    }
-
-    pub(crate) fn insert(&self, kind: EventKind, version: u16, shape: EventShape) {
-        if let Ok(mut shapes) = self.shapes.write() {
-            shapes
-                .entry((kind.raw(), version))
-                .or_insert_with(|| Arc::new(shape));
-        }
-    }
-
-    /// Learns family `F`'s shapes once.
-    pub(crate) fn register<F: EventFamily>(&self) {
-        let id = TypeId::of::<F>();
-        if self.families.read().is_ok_and(|f| f.contains(&id)) {
-            return;
-        }
-        for (kind, version, shape) in F::event_shapes() {
-            self.insert(kind, version, shape);
-        }
-        if let Ok(mut families) = self.families.write() {
-            families.insert(id);
-        }
-    }
-}
 
 /// Encodes a typed event, refusing retired kinds and reserved categories.
 pub(crate) fn encode_typed<F: EventFamily>(
@@ -75,12 +33,16 @@ pub(crate) fn encode_typed<F: EventFamily>(
         return Err(StoreError::RetiredKind { kind });
     }
     let bytes = event.encode_fields().map_err(StoreError::Schema)?;
+    let shape = crate::schema::family_shapes::<F>()
+        .get(&(kind.raw(), info.version))
+        .cloned();
     Ok((
         kind,
         EncodedPayload {
             codec: Codec::Postcard,
             schema_version: info.version,
             bytes,
+            shape,
         },
     ))
 }
@@ -100,6 +62,7 @@ impl BatchAppendItem {
             payload,
             options,
             causation,
+            system: false,
         })
     }
 }

@@ -106,6 +106,8 @@ struct Fence {
     replies: Vec<Reply>,
     undo: Vec<(u32, Option<Tip>)>,
     keys: Vec<u128>,
+    /// Ledger entries written under the fence, forgotten if it is cancelled.
+    ledger: Vec<(crate::event::EventKind, u16)>,
 }
 
 pub(crate) struct Writer {
@@ -304,6 +306,7 @@ impl Writer {
                         replies: Vec::new(),
                         undo: Vec::new(),
                         keys: Vec::new(),
+                        ledger: Vec::new(),
                     });
                     Ok(())
                 };
@@ -351,6 +354,9 @@ impl Writer {
         }
         for key in fence.keys {
             self.keys.remove(&key);
+        }
+        for (kind, version) in fence.ledger {
+            self.shared.schemas.forget(kind, version);
         }
         for reply in fence.replies {
             self.group

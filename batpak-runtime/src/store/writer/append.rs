@@ -7,6 +7,7 @@ use crate::event::id::timestamp_us;
 use crate::store::error::{BatchProblem, StoreError};
 use crate::store::frame::{self, bits, EventOut, TYPE_BATCH_BEGIN, TYPE_BATCH_COMMIT};
 use crate::store::index::{Link, Record};
+use crate::store::ledger;
 use crate::store::options::{AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate};
 use crate::store::recovery::{content_digest, KeyUse, Tip};
 use std::collections::HashMap;
@@ -42,6 +43,13 @@ impl Writer {
         let receipts = match plan {
             Plan::Replay(receipts) => receipts,
             Plan::Write(digests) => {
+                let entries = match self.ledger_entries(&items) {
+                    Ok(entries) => entries,
+                    Err(e) => {
+                        self.group.replies.push(Reply::Append(reply, Err(e)));
+                        return;
+                    }
+                };
                 if items
                     .iter()
                     .any(|i| i.options.gate == DurabilityGate::Durable)
@@ -49,7 +57,11 @@ impl Writer {
                     self.group.force_sync = true;
                 }
                 self.maybe_rotate();
-                self.write_items(&items, &digests, reaction, batch, fenced)
+                if entries.is_empty() {
+                    self.write_items(&items, &digests, reaction, batch, fenced)
+                } else {
+                    self.write_with_ledger(entries, items, digests, reaction, fenced)
+                }
             }
         };
         let reply = Reply::Append(reply, Ok(receipts));
@@ -170,6 +182,71 @@ impl Writer {
         Ok(Plan::Write(digests))
     }
 
+    /// The ledger entries this command must carry: one per (kind, version) of
+    /// its typed items that the log has not described yet. Refuses drift and
+    /// kind conflicts before anything is written.
+    fn ledger_entries(
+        &self,
+        items: &[BatchAppendItem],
+    ) -> Result<Vec<BatchAppendItem>, StoreError> {
+        let mut seen: Vec<(u16, u16)> = Vec::new();
+        let mut entries = Vec::new();
+        for item in items {
+            let key = (item.kind.raw(), item.payload.schema_version);
+            if seen.contains(&key)
+                || !ledger::check(&self.shared.schemas, item.kind, &item.payload)?
+            {
+                continue;
+            }
+            seen.push(key);
+            if let Some(shape) = &item.payload.shape {
+                entries.push(ledger::entry_item(
+                    item.kind,
+                    item.payload.schema_version,
+                    shape,
+                )?);
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Writes the ledger entries and the items as one atomic batch; answers with
+    /// the items' receipts only.
+    fn write_with_ledger(
+        &mut self,
+        entries: Vec<BatchAppendItem>,
+        items: Vec<BatchAppendItem>,
+        digests: Vec<Option<[u8; 16]>>,
+        reaction: Option<(u128, u128)>,
+        fenced: bool,
+    ) -> Vec<AppendReceipt> {
+        let skip = entries.len();
+        for item in &items {
+            if let Some(shape) = &item.payload.shape {
+                self.shared.schemas.record(
+                    item.kind,
+                    item.payload.schema_version,
+                    std::sync::Arc::clone(shape),
+                );
+                if let (true, Some(fence)) = (fenced, self.fence.as_mut()) {
+                    fence.ledger.push((item.kind, item.payload.schema_version));
+                }
+            }
+        }
+        let mut all = entries;
+        all.extend(items.into_iter().map(|mut item| {
+            if let CausationRef::PriorItem(p) = item.causation {
+                item.causation = CausationRef::PriorItem(p + skip);
+            }
+            item
+        }));
+        let mut all_digests = vec![None; skip];
+        all_digests.extend(digests);
+        let mut receipts = self.write_items(&all, &all_digests, reaction, true, fenced);
+        receipts.drain(..skip);
+        receipts
+    }
+
     /// The correlation id of a stored event (its own id when it is a root or unknown).
     fn correlation_of(&self, event_id: u128) -> u128 {
         let Ok(index) = self.shared.index.read() else {
@@ -220,6 +297,7 @@ impl Writer {
             let event_id = self.clock.next_id();
             let sequence = self.next_sequence;
             self.next_sequence += 1;
+            let reaction = reaction.filter(|_| !item.system);
             let (correlation_id, causation_id) = match (reaction, item.causation) {
                 (Some((corr, cause)), _) => (corr, Some(cause)),
                 (None, CausationRef::None) => (event_id, None),
@@ -233,6 +311,9 @@ impl Writer {
             }
             if fenced {
                 flag_bits |= bits::FENCED;
+            }
+            if item.system {
+                flag_bits |= bits::SYSTEM;
             }
             let out = EventOut {
                 bits: flag_bits,
