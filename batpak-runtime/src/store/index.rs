@@ -188,6 +188,7 @@ pub(crate) struct Index {
     scope_ids: HashMap<Arc<str>, u32>,
     by_kind: HashMap<u16, Vec<u32>>,
     by_correlation: HashMap<u128, Vec<u32>>,
+    by_causation: HashMap<u128, Vec<u32>>,
 }
 
 impl Index {
@@ -203,6 +204,7 @@ impl Index {
             scope_ids: HashMap::new(),
             by_kind: HashMap::new(),
             by_correlation: HashMap::new(),
+            by_causation: HashMap::new(),
         }
     }
 
@@ -251,6 +253,9 @@ impl Index {
                     .entry(link.correlation_id)
                     .or_default()
                     .push(pos);
+                if let Some(cause) = link.causation_id {
+                    self.by_causation.entry(cause).or_default().push(pos);
+                }
             }
             self.links.push(link);
         }
@@ -463,6 +468,60 @@ impl Index {
                 .take(limit)
                 .collect(),
         }
+    }
+}
+
+impl Index {
+    /// The event at `pos` and its causes, following causation ids back to the
+    /// root: one id lookup per hop, at most `limit` entries.
+    pub(crate) fn ancestors(&self, pos: u32, limit: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut at = Some(pos);
+        while let Some(p) = at {
+            if out.len() >= limit {
+                break;
+            }
+            out.push(p);
+            at = self
+                .link(p)
+                .and_then(|l| l.causation_id)
+                .and_then(|cause| self.position_of(cause));
+        }
+        out
+    }
+
+    /// Direct effects of the event `event_id` (events naming it as causation).
+    fn children(&self, event_id: u128) -> Vec<u32> {
+        if self.topology.by_correlation {
+            return self
+                .by_causation
+                .get(&event_id)
+                .cloned()
+                .unwrap_or_default();
+        }
+        self.links
+            .iter()
+            .filter(|l| l.causation_id == Some(event_id))
+            .map(|l| l.position)
+            .collect()
+    }
+
+    /// Every event caused directly or transitively by `event_id`, in commit
+    /// order, at most `limit`.
+    pub(crate) fn descendants(&self, event_id: u128, limit: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut frontier = vec![event_id];
+        while let Some(id) = frontier.pop() {
+            for child in self.children(id) {
+                if out.len() >= limit {
+                    break;
+                }
+                out.push(child);
+                frontier.push(self.records[child as usize].event_id());
+            }
+        }
+        out.sort_unstable();
+        out
     }
 }
 

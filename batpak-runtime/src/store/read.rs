@@ -192,6 +192,28 @@ impl<M> Store<M> {
         index.entries(positions)
     }
 
+    /// The chain from an event back to the root of its causal tree, following
+    /// causation ids (the event first, the root last), at most `limit` entries.
+    /// Empty when the event is not visible.
+    pub fn walk_ancestors(&self, event_id: u128, limit: usize) -> Vec<IndexEntry> {
+        let index = self.index();
+        match index.position_of(event_id) {
+            Some(p) => {
+                let chain = index.ancestors(p, limit);
+                index.entries(chain)
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Every event caused directly or transitively by `event_id`, in commit
+    /// order, at most `limit`.
+    pub fn descendants(&self, event_id: u128, limit: usize) -> Vec<IndexEntry> {
+        let index = self.index();
+        let positions = index.descendants(event_id, limit);
+        index.entries(positions)
+    }
+
     /// A number that grows whenever the entity gains a visible event; `None` for
     /// an entity with no visible events.
     pub fn entity_generation(&self, entity: &str) -> Option<u64> {

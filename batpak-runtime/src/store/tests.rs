@@ -301,3 +301,46 @@ fn query_results_do_not_depend_on_the_topology() {
         "every query found something"
     );
 }
+
+#[test]
+fn causal_walks_follow_ids_not_payloads() {
+    for topology in [IndexTopology::all(), IndexTopology::minimal()] {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Store::open(StoreConfig::new(dir.path()).with_index_topology(topology)).unwrap();
+        let c = Coordinate::new("chain", "s").unwrap();
+        let root = store.append(&c, KIND, &"same").unwrap();
+        let mut ids = vec![root.event_id];
+        for _ in 0..50 {
+            // Identical payloads on purpose: only ids tell the links apart.
+            let parent = *ids.last().unwrap();
+            ids.push(
+                store
+                    .append_reaction(&c, KIND, &"same", root.event_id, parent)
+                    .unwrap()
+                    .event_id,
+            );
+        }
+        let side = store
+            .append_reaction(&c, KIND, &"same", root.event_id, ids[10])
+            .unwrap();
+        let walk: Vec<u128> = store
+            .walk_ancestors(*ids.last().unwrap(), usize::MAX)
+            .iter()
+            .map(|e| e.event_id)
+            .collect();
+        assert_eq!(walk, ids.iter().rev().copied().collect::<Vec<_>>());
+        assert_eq!(store.walk_ancestors(ids[30], 5).len(), 5);
+        let below_10: Vec<u128> = store
+            .descendants(ids[10], usize::MAX)
+            .iter()
+            .map(|e| e.event_id)
+            .collect();
+        let mut expected: Vec<u128> = ids[11..].to_vec();
+        expected.push(side.event_id);
+        expected.sort_unstable();
+        assert_eq!(below_10, expected);
+        assert_eq!(store.correlated(root.event_id).len(), 52);
+        assert!(store.walk_ancestors(12345, 10).is_empty());
+    }
+}
