@@ -3,12 +3,19 @@
 //! [`Apply`]), the postcard helpers, and the transcoder that renders any typed
 //! payload as JSON from its shape alone.
 
+pub mod catalog;
+mod check;
+pub mod compare;
 pub mod diff;
 mod family;
 mod impls;
 pub mod json;
+pub mod sample;
 mod shape;
 
+pub use catalog::{snapshot_of, Catalog, FamilySnapshot, KindSnapshot, VersionSnapshot};
+pub use check::{check, Finding, Report};
+pub use compare::Verdict;
 pub use family::{
     decode, decode_older, encode, family_shapes, variant_history, Apply, EventFamily, KindInfo,
     NoUpcast, Schema, SchemaError, Upcast,

@@ -1,0 +1,446 @@
+//! The release check: compare the committed snapshot (`old`) with today's
+//! types (`new`) and report every finding with its SCHEMA_RULES.md row. The
+//! rule is backward and transitive: every (kind, version) any snapshot held must
+//! stay readable by today's code, through its upcast chain.
+
+use super::catalog::{Catalog, FamilySnapshot, KindSnapshot};
+use super::compare::{compare_fields, wire_fields, Change, Verdict};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// One finding of the check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// How bad.
+    pub verdict: Verdict,
+    /// The family.
+    pub family: String,
+    /// The variant (or the family for family-wide findings).
+    pub variant: String,
+    /// The version concerned, if one.
+    pub version: Option<u16>,
+    /// Field path.
+    pub path: String,
+    /// SCHEMA_RULES.md row (0 for findings no row covers, like a new variant).
+    pub rule: u8,
+    /// What changed.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = format!("{:?}", self.verdict).to_uppercase();
+        let version = self.version.map_or_else(String::new, |v| format!(" v{v}"));
+        write!(
+            f,
+            "{verdict:<6} {}::{}{version} {} rule {}: {}; fix: {}",
+            self.family, self.variant, self.path, self.rule, self.message, self.fix
+        )
+    }
+}
+
+/// Every finding of one check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Findings in family, variant, version order.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Whether nothing breaks.
+    pub fn passes(&self) -> bool {
+        !self.findings.iter().any(|f| f.verdict.fails())
+    }
+
+    /// Findings that fail the check.
+    pub fn failures(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.verdict.fails())
+    }
+
+    /// Whether some finding has this rule and verdict.
+    pub fn has(&self, rule: u8, verdict: Verdict) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.rule == rule && f.verdict == verdict)
+    }
+}
+
+const FIX_BLESS: &str =
+    "run `cargo xtask schema bless` if this change is intended and no data was ever written";
+
+struct Ctx<'a> {
+    report: &'a mut Report,
+    family: &'a str,
+}
+
+impl Ctx<'_> {
+    fn add(
+        &mut self,
+        verdict: Verdict,
+        variant: &str,
+        version: Option<u16>,
+        path: &str,
+        rule: u8,
+        message: String,
+        fix: String,
+    ) {
+        self.report.findings.push(Finding {
+            verdict,
+            family: self.family.to_owned(),
+            variant: variant.to_owned(),
+            version,
+            path: path.to_owned(),
+            rule,
+            message,
+            fix,
+        });
+    }
+}
+
+fn bump_fix(k: &KindSnapshot) -> String {
+    format!(
+        "add `version = {}, upcast_from = {}V{}` (the old shape as its own `Schema` type)",
+        k.version + 1,
+        k.variant,
+        k.version
+    )
+}
+
+/// Compares the committed snapshot `old` with today's `new`.
+pub fn check(old: &Catalog, new: &Catalog) -> Report {
+    let mut report = Report::default();
+    let renamed = family_renames(old, new);
+    for o in old.families() {
+        let target = new
+            .family(&o.family)
+            .or_else(|| renamed.get(&o.family).and_then(|n| new.family(n)));
+        let mut ctx = Ctx {
+            report: &mut report,
+            family: &o.family,
+        };
+        match target {
+            Some(n) => {
+                if n.family != o.family {
+                    let msg = format!("family renamed to `{}`", n.family);
+                    ctx.add(
+                        Verdict::Info,
+                        &o.family,
+                        None,
+                        "",
+                        24,
+                        msg,
+                        "none needed".into(),
+                    );
+                }
+                check_family(o, n, &mut ctx);
+            }
+            None => {
+                for k in o.kinds.iter().filter(|k| !k.removed) {
+                    let msg = "family removed: its events can no longer be read".to_owned();
+                    let fix = "keep the family; mark variants `retired` instead".to_owned();
+                    ctx.add(Verdict::Break, &k.variant, None, "", 22, msg, fix);
+                }
+            }
+        }
+    }
+    for n in new.families() {
+        if old.family(&n.family).is_none() && !renamed.values().any(|r| r == &n.family) {
+            let mut ctx = Ctx {
+                report: &mut report,
+                family: &n.family,
+            };
+            ctx.add(
+                Verdict::Ok,
+                &n.family,
+                None,
+                "",
+                0,
+                "new family".into(),
+                "none needed".into(),
+            );
+        }
+    }
+    check_kind_claims(old, new, &renamed, &mut report);
+    report
+}
+
+/// Old families missing by name whose category and ids reappear under another
+/// name with the same wire shapes: Rust type renames (rule 24).
+fn family_renames(old: &Catalog, new: &Catalog) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for o in old.families().filter(|o| new.family(&o.family).is_none()) {
+        let candidate = new.families().find(|n| {
+            old.family(&n.family).is_none()
+                && n.category == o.category
+                && o.kinds.iter().all(|k| {
+                    n.kinds.iter().any(|nk| {
+                        nk.id == k.id
+                            && k.versions.iter().all(|v| {
+                                nk.versions.iter().any(|nv| {
+                                    nv.version == v.version
+                                        && wire_fields(&nv.shape.fields)
+                                            == wire_fields(&v.shape.fields)
+                                })
+                            })
+                    })
+                })
+        });
+        if let Some(n) = candidate {
+            out.insert(o.family.clone(), n.family.clone());
+        }
+    }
+    out
+}
+
+fn check_family(o: &FamilySnapshot, n: &FamilySnapshot, ctx: &mut Ctx<'_>) {
+    if o.category != n.category {
+        let msg = format!("category {:#x} became {:#x}", o.category, n.category);
+        ctx.add(
+            Verdict::Break,
+            &o.family,
+            None,
+            "",
+            23,
+            msg,
+            format!("restore category {:#x}", o.category),
+        );
+    }
+    for k in &o.kinds {
+        let Some(nk) = n.kinds.iter().find(|nk| nk.id == k.id) else {
+            if k.removed {
+                continue;
+            }
+            if let Some(moved) = n.kinds.iter().find(|nk| nk.variant == k.variant) {
+                let msg = format!("id {} became {}", k.id, moved.id);
+                ctx.add(
+                    Verdict::Break,
+                    &k.variant,
+                    None,
+                    "",
+                    18,
+                    msg,
+                    format!("restore id {}", k.id),
+                );
+            } else {
+                let msg = "variant removed: its events can no longer be read".to_owned();
+                ctx.add(
+                    Verdict::Break,
+                    &k.variant,
+                    None,
+                    "",
+                    22,
+                    msg,
+                    "mark the variant `retired` instead of removing it".into(),
+                );
+            }
+            continue;
+        };
+        if k.removed {
+            let msg = format!(
+                "id {} belonged to the removed variant `{}`",
+                k.id, k.variant
+            );
+            ctx.add(
+                Verdict::Break,
+                &nk.variant,
+                None,
+                "",
+                19,
+                msg,
+                "choose an unused id".into(),
+            );
+            continue;
+        }
+        check_kind(k, nk, ctx);
+    }
+    for nk in n
+        .kinds
+        .iter()
+        .filter(|nk| !o.kinds.iter().any(|k| k.id == nk.id))
+    {
+        ctx.add(
+            Verdict::Ok,
+            &nk.variant,
+            Some(nk.version),
+            "",
+            0,
+            "new variant".into(),
+            "none needed".into(),
+        );
+    }
+}
+
+fn check_kind(k: &KindSnapshot, nk: &KindSnapshot, ctx: &mut Ctx<'_>) {
+    if nk.variant != k.variant {
+        let same = k.versions.iter().all(|v| {
+            nk.versions.iter().any(|nv| {
+                nv.version == v.version
+                    && wire_fields(&nv.shape.fields) == wire_fields(&v.shape.fields)
+            })
+        });
+        let (verdict, rule, fix) = if same {
+            (Verdict::Info, 13, "none needed".to_owned())
+        } else {
+            (
+                Verdict::Break,
+                19,
+                "choose an unused id for the new event".to_owned(),
+            )
+        };
+        let msg = format!("id {} was `{}`, is now `{}`", k.id, k.variant, nk.variant);
+        ctx.add(verdict, &nk.variant, None, "", rule, msg, fix);
+        if !same {
+            return;
+        }
+    }
+    if nk.version < k.version {
+        let msg = format!("version lowered from {} to {}", k.version, nk.version);
+        ctx.add(
+            Verdict::Break,
+            &nk.variant,
+            Some(nk.version),
+            "",
+            21,
+            msg,
+            format!("use version {} or higher", k.version + 1),
+        );
+    } else if nk.version > k.version {
+        let msg = format!("new version {} over {}", nk.version, k.version);
+        ctx.add(
+            Verdict::Ok,
+            &nk.variant,
+            Some(nk.version),
+            "",
+            0,
+            msg,
+            "none needed".into(),
+        );
+    }
+    for ov in &k.versions {
+        let Some(nv) = nk.versions.iter().find(|nv| nv.version == ov.version) else {
+            let msg = format!(
+                "version {} is no longer readable: no upcast chain reaches it",
+                ov.version
+            );
+            let fix = format!(
+                "give the version after it `upcast_from = ` a type with the v{} shape",
+                ov.version
+            );
+            ctx.add(
+                Verdict::Break,
+                &nk.variant,
+                Some(ov.version),
+                "",
+                21,
+                msg,
+                fix,
+            );
+            continue;
+        };
+        if nv.fingerprint == ov.fingerprint {
+            continue;
+        }
+        let mut changes: Vec<Change> = Vec::new();
+        compare_fields(
+            &ov.shape.fields,
+            &nv.shape.fields,
+            &nk.variant,
+            &mut changes,
+        );
+        let unbumped = ov.version == k.version && nk.version == k.version;
+        for c in changes {
+            let fix = if !c.verdict.fails() {
+                "none needed".to_owned()
+            } else if unbumped {
+                format!("{}, or {FIX_BLESS}", bump_fix(k))
+            } else {
+                format!(
+                    "restore the v{} shape in the upcast chain, or {FIX_BLESS}",
+                    ov.version
+                )
+            };
+            let message = if unbumped && c.verdict.fails() {
+                format!(
+                    "{} (shape changed without a version bump, rule 21)",
+                    c.message
+                )
+            } else {
+                c.message
+            };
+            ctx.add(
+                c.verdict,
+                &nk.variant,
+                Some(ov.version),
+                &c.path,
+                c.rule,
+                message,
+                fix,
+            );
+        }
+    }
+}
+
+/// Two families may not claim one kind (rule 20), and no family may take over a
+/// kind another family had in the snapshot (rule 19).
+fn check_kind_claims(
+    old: &Catalog,
+    new: &Catalog,
+    renamed: &BTreeMap<String, String>,
+    report: &mut Report,
+) {
+    let mut claims: BTreeMap<(u8, u16), Vec<&str>> = BTreeMap::new();
+    for n in new.families() {
+        for k in &n.kinds {
+            claims
+                .entry((n.category, k.id))
+                .or_default()
+                .push(&n.family);
+        }
+    }
+    for ((category, id), families) in &claims {
+        if families.len() > 1 {
+            report.findings.push(Finding {
+                verdict: Verdict::Break,
+                family: families.join(", "),
+                variant: String::new(),
+                version: None,
+                path: String::new(),
+                rule: 20,
+                message: format!(
+                    "kind {category:#x}:{id:#x} is claimed by {}",
+                    families.join(" and ")
+                ),
+                fix: "give each family its own category or ids".into(),
+            });
+        }
+        for o in old.families() {
+            let owner = renamed
+                .get(&o.family)
+                .map_or(o.family.as_str(), String::as_str);
+            if o.category == *category
+                && o.kinds.iter().any(|k| k.id == *id)
+                && !families.contains(&owner)
+            {
+                report.findings.push(Finding {
+                    verdict: Verdict::Break,
+                    family: families.join(", "),
+                    variant: String::new(),
+                    version: None,
+                    path: String::new(),
+                    rule: 19,
+                    message: format!(
+                        "kind {category:#x}:{id:#x} belonged to `{}` in the snapshot",
+                        o.family
+                    ),
+                    fix: "choose an unused id".into(),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;

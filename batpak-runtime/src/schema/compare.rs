@@ -1,0 +1,460 @@
+//! Comparing an old shape with a new one field by field under the postcard
+//! rules of SCHEMA_RULES.md: each difference becomes a [`Change`] with the rule
+//! number and a verdict.
+
+use super::diff::describe;
+use super::{Fields, Shape, VariantShape};
+use serde::Serialize;
+
+/// How bad a change is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Safe.
+    Ok,
+    /// Safe on the wire, worth knowing (renames change JSON views).
+    Info,
+    /// Safe in some directions or on some platforms; look at it.
+    Warn,
+    /// Old data no longer decodes: needs a new version with an upcaster.
+    Break,
+    /// Old data may decode into wrong values without any error.
+    Silent,
+}
+
+impl Verdict {
+    /// Whether the check must fail.
+    pub fn fails(self) -> bool {
+        matches!(self, Verdict::Break | Verdict::Silent)
+    }
+}
+
+/// One difference between two shapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// How bad.
+    pub verdict: Verdict,
+    /// The SCHEMA_RULES.md row.
+    pub rule: u8,
+    /// Field path, e.g. `Moved.pos.x`.
+    pub path: String,
+    /// What changed.
+    pub message: String,
+}
+
+fn push(out: &mut Vec<Change>, verdict: Verdict, rule: u8, path: &str, message: impl Into<String>) {
+    out.push(Change {
+        verdict,
+        rule,
+        path: path.to_owned(),
+        message: message.into(),
+    });
+}
+
+/// The shape as postcard sees it: names dropped, newtypes and structs
+/// flattened to what they put on the wire.
+pub fn wire(shape: &Shape) -> Shape {
+    match shape {
+        Shape::Struct { fields, .. } => wire_fields(fields),
+        Shape::Enum { variants, .. } => Shape::Enum {
+            name: String::new(),
+            variants: variants
+                .iter()
+                .map(|v| VariantShape {
+                    name: String::new(),
+                    fields: Fields::Tuple(vec![wire_fields(&v.fields)]),
+                })
+                .collect(),
+        },
+        Shape::Option(s) => Shape::Option(Box::new(wire(s))),
+        Shape::Seq(s) => Shape::Seq(Box::new(wire(s))),
+        Shape::Array(s, n) => Shape::Array(Box::new(wire(s)), *n),
+        Shape::Tuple(items) => Shape::Tuple(items.iter().map(wire).collect()),
+        Shape::Map(k, v) => Shape::Map(Box::new(wire(k)), Box::new(wire(v))),
+        other => other.clone(),
+    }
+}
+
+/// The wire shape of a field list.
+pub fn wire_fields(fields: &Fields) -> Shape {
+    match fields {
+        Fields::Unit => Shape::Unit,
+        Fields::Tuple(items) if items.len() == 1 => wire(&items[0]),
+        Fields::Tuple(items) => Shape::Tuple(items.iter().map(wire).collect()),
+        Fields::Named(fields) => Shape::Tuple(fields.iter().map(|f| wire(&f.shape)).collect()),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Int {
+    bits: u16,
+    signed: bool,
+    platform: bool,
+}
+
+fn int(shape: &Shape) -> Option<Int> {
+    let (bits, signed, platform) = match shape {
+        Shape::U8 => (8, false, false),
+        Shape::U16 => (16, false, false),
+        Shape::U32 => (32, false, false),
+        Shape::U64 => (64, false, false),
+        Shape::U128 => (128, false, false),
+        Shape::Usize => (64, false, true),
+        Shape::I8 => (8, true, false),
+        Shape::I16 => (16, true, false),
+        Shape::I32 => (32, true, false),
+        Shape::I64 => (64, true, false),
+        Shape::I128 => (128, true, false),
+        Shape::Isize => (64, true, true),
+        _ => return None,
+    };
+    Some(Int {
+        bits,
+        signed,
+        platform,
+    })
+}
+
+fn is_float(shape: &Shape) -> bool {
+    matches!(shape, Shape::F32 | Shape::F64)
+}
+
+fn newtype_inner(shape: &Shape) -> Option<&Shape> {
+    match shape {
+        Shape::Struct {
+            fields: Fields::Tuple(items),
+            ..
+        } if items.len() == 1 => Some(&items[0]),
+        _ => None,
+    }
+}
+
+/// Compares two shapes; appends every difference to `out`.
+pub fn compare(old: &Shape, new: &Shape, path: &str, out: &mut Vec<Change>) {
+    if old == new {
+        return;
+    }
+    match (old, new) {
+        (Shape::Struct { fields: a, .. }, Shape::Struct { fields: b, .. }) => {
+            compare_fields(a, b, path, out)
+        }
+        (Shape::Enum { variants: a, .. }, Shape::Enum { variants: b, .. }) => {
+            compare_variants(a, b, path, out)
+        }
+        (Shape::Option(a), Shape::Option(b)) | (Shape::Seq(a), Shape::Seq(b)) => {
+            compare(a, b, path, out)
+        }
+        (Shape::Array(a, n), Shape::Array(b, m)) => {
+            if n != m {
+                push(
+                    out,
+                    Verdict::Break,
+                    9,
+                    path,
+                    format!("array length {n} became {m}"),
+                );
+            } else {
+                compare(a, b, path, out);
+            }
+        }
+        (Shape::Array(..), Shape::Seq(_)) | (Shape::Seq(_), Shape::Array(..)) => {
+            push(
+                out,
+                Verdict::Break,
+                9,
+                path,
+                format!("{} became {}", describe(old), describe(new)),
+            );
+        }
+        (Shape::Map(ka, va), Shape::Map(kb, vb)) => {
+            compare(ka, kb, &format!("{path}.<key>"), out);
+            compare(va, vb, &format!("{path}.<value>"), out);
+        }
+        (Shape::Tuple(a), Shape::Tuple(b)) => compare_fields(
+            &Fields::Tuple(a.clone()),
+            &Fields::Tuple(b.clone()),
+            path,
+            out,
+        ),
+        (Shape::Option(_), _) | (_, Shape::Option(_)) => {
+            push(
+                out,
+                Verdict::Break,
+                10,
+                path,
+                format!("{} became {}", describe(old), describe(new)),
+            );
+        }
+        (Shape::Opaque(_), _) | (_, Shape::Opaque(_)) => {
+            push(
+                out,
+                Verdict::Warn,
+                16,
+                path,
+                "opaque field (custom Serialize): compare by hand",
+            );
+        }
+        (Shape::String, Shape::Seq(b)) | (Shape::Seq(b), Shape::String) if **b == Shape::U8 => {
+            push(
+                out,
+                Verdict::Warn,
+                7,
+                path,
+                format!("{} became {}", describe(old), describe(new)),
+            );
+        }
+        (Shape::Char, Shape::String) | (Shape::String, Shape::Char) => {
+            push(
+                out,
+                Verdict::Warn,
+                7,
+                path,
+                format!("{} became {}", describe(old), describe(new)),
+            );
+        }
+        (Shape::Struct { fields, .. }, Shape::Tuple(items))
+        | (Shape::Tuple(items), Shape::Struct { fields, .. })
+            if !matches!(fields, Fields::Tuple(f) if f.len() == 1) =>
+        {
+            let (a, b) = if matches!(old, Shape::Tuple(_)) {
+                (Fields::Tuple(items.clone()), fields.clone())
+            } else {
+                (fields.clone(), Fields::Tuple(items.clone()))
+            };
+            push(
+                out,
+                Verdict::Ok,
+                8,
+                path,
+                "struct and tuple of the same fields",
+            );
+            compare_positional(&a, &b, path, out);
+        }
+        _ if newtype_inner(old).is_some() || newtype_inner(new).is_some() => {
+            let a = newtype_inner(old).unwrap_or(old);
+            let b = newtype_inner(new).unwrap_or(new);
+            push(out, Verdict::Ok, 8, path, "newtype wrapped or unwrapped");
+            compare(a, b, path, out);
+        }
+        _ => compare_scalars(old, new, path, out),
+    }
+}
+
+fn compare_scalars(old: &Shape, new: &Shape, path: &str, out: &mut Vec<Change>) {
+    let what = format!("{} became {}", describe(old), describe(new));
+    match (int(old), int(new)) {
+        (Some(a), Some(b)) => {
+            if b.platform && !a.platform {
+                push(
+                    out,
+                    Verdict::Warn,
+                    17,
+                    path,
+                    format!("{what}: platform-width integer"),
+                );
+            }
+            if a.signed != b.signed || b.bits < a.bits || (a.bits == 8) != (b.bits == 8) {
+                push(out, Verdict::Break, 6, path, what);
+            } else if a.bits != b.bits {
+                push(out, Verdict::Ok, 5, path, format!("{what}: widened"));
+            }
+        }
+        (Some(_), None) | (None, Some(_)) if is_float(old) || is_float(new) => {
+            push(out, Verdict::Break, 6, path, what);
+        }
+        _ if is_float(old) && is_float(new) => push(out, Verdict::Break, 6, path, what),
+        _ => push(out, Verdict::Break, 14, path, what),
+    }
+}
+
+fn compare_positional(a: &Fields, b: &Fields, path: &str, out: &mut Vec<Change>) {
+    let (x, y) = (a.shapes(), b.shapes());
+    for (i, (p, q)) in x.iter().zip(&y).enumerate() {
+        compare(p, q, &format!("{path}.{i}"), out);
+    }
+    if y.len() > x.len() {
+        push(
+            out,
+            Verdict::Break,
+            1,
+            path,
+            format!("{} fields became {}", x.len(), y.len()),
+        );
+    } else if y.len() < x.len() {
+        let verdict = if y.len() + 1 == x.len() {
+            Verdict::Silent
+        } else {
+            Verdict::Break
+        };
+        push(
+            out,
+            verdict,
+            2,
+            path,
+            format!("{} fields became {}", x.len(), y.len()),
+        );
+    }
+}
+
+fn is_subsequence(short: &[&str], long: &[&str]) -> bool {
+    let mut it = long.iter();
+    short.iter().all(|s| it.any(|l| l == s))
+}
+
+/// Compares the fields of a struct, variant or event version.
+pub fn compare_fields(old: &Fields, new: &Fields, path: &str, out: &mut Vec<Change>) {
+    let (Fields::Named(a), Fields::Named(b)) = (old, new) else {
+        match (old, new) {
+            (Fields::Unit, Fields::Unit) => {}
+            (Fields::Unit, _) => push(out, Verdict::Break, 1, path, "fields added to a unit shape"),
+            (_, Fields::Unit) => {
+                let verdict = if old.shapes().len() == 1 {
+                    Verdict::Silent
+                } else {
+                    Verdict::Break
+                };
+                push(out, verdict, 2, path, "every field removed");
+            }
+            (Fields::Tuple(_), Fields::Tuple(_)) => compare_positional(old, new, path, out),
+            _ => {
+                push(
+                    out,
+                    Verdict::Ok,
+                    8,
+                    path,
+                    "struct and tuple of the same fields",
+                );
+                compare_positional(old, new, path, out);
+            }
+        }
+        return;
+    };
+    let an: Vec<&str> = a.iter().map(|f| f.name.as_str()).collect();
+    let bn: Vec<&str> = b.iter().map(|f| f.name.as_str()).collect();
+    let same_set = an.len() == bn.len() && an.iter().all(|n| bn.contains(n));
+    if an == bn {
+        for (x, y) in a.iter().zip(b) {
+            compare(&x.shape, &y.shape, &format!("{path}.{}", y.name), out);
+        }
+    } else if same_set {
+        let old_wire: Vec<Shape> = a.iter().map(|f| wire(&f.shape)).collect();
+        let new_wire: Vec<Shape> = b.iter().map(|f| wire(&f.shape)).collect();
+        let verdict = if old_wire == new_wire {
+            Verdict::Silent
+        } else {
+            Verdict::Break
+        };
+        let first = an.iter().zip(&bn).position(|(x, y)| x != y).unwrap_or(0);
+        push(
+            out,
+            verdict,
+            3,
+            &format!("{path}.{}", bn[first]),
+            format!("fields reordered: {an:?} became {bn:?}"),
+        );
+    } else if bn.len() > an.len() && is_subsequence(&an, &bn) {
+        for f in b.iter().filter(|f| !an.contains(&f.name.as_str())) {
+            push(
+                out,
+                Verdict::Break,
+                1,
+                &format!("{path}.{}", f.name),
+                "field added",
+            );
+        }
+    } else if an.len() > bn.len() && is_subsequence(&bn, &an) {
+        for (i, f) in a
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !bn.contains(&f.name.as_str()))
+        {
+            let last = i + 1 == a.len();
+            let verdict = if last {
+                Verdict::Silent
+            } else {
+                Verdict::Break
+            };
+            push(
+                out,
+                verdict,
+                2,
+                &format!("{path}.{}", f.name),
+                "field removed",
+            );
+        }
+    } else if an.len() == bn.len() {
+        for (x, y) in a.iter().zip(b) {
+            let at = format!("{path}.{}", y.name);
+            if x.name != y.name {
+                push(
+                    out,
+                    Verdict::Info,
+                    4,
+                    &at,
+                    format!("field `{}` renamed to `{}`", x.name, y.name),
+                );
+            }
+            compare(&x.shape, &y.shape, &at, out);
+        }
+    } else {
+        push(
+            out,
+            Verdict::Break,
+            1,
+            path,
+            format!("fields {an:?} became {bn:?}"),
+        );
+    }
+}
+
+fn compare_variants(a: &[VariantShape], b: &[VariantShape], path: &str, out: &mut Vec<Change>) {
+    let mut shifted = false;
+    for (i, old) in a.iter().enumerate() {
+        let at = format!("{path}::{}", old.name);
+        match b.get(i) {
+            Some(new) if new.name == old.name => compare_fields(&old.fields, &new.fields, &at, out),
+            Some(new) => {
+                let elsewhere = b.iter().any(|v| v.name == old.name);
+                let same_wire = wire_fields(&old.fields) == wire_fields(&new.fields);
+                if !elsewhere && same_wire {
+                    push(
+                        out,
+                        Verdict::Info,
+                        13,
+                        &at,
+                        format!("variant renamed to `{}`", new.name),
+                    );
+                } else {
+                    shifted = true;
+                    let verdict = if same_wire {
+                        Verdict::Silent
+                    } else {
+                        Verdict::Break
+                    };
+                    push(
+                        out,
+                        verdict,
+                        12,
+                        &at,
+                        format!("variant {i} is now `{}`", new.name),
+                    );
+                }
+            }
+            None => {
+                shifted = true;
+                push(out, Verdict::Break, 12, &at, "variant removed");
+            }
+        }
+    }
+    if !shifted && b.len() > a.len() {
+        for v in &b[a.len()..] {
+            push(
+                out,
+                Verdict::Ok,
+                11,
+                &format!("{path}::{}", v.name),
+                "variant added at the end",
+            );
+        }
+    }
+}
