@@ -12,6 +12,7 @@ mod impls;
 pub mod json;
 pub mod sample;
 mod shape;
+mod system;
 
 pub use catalog::{snapshot_of, Catalog, FamilySnapshot, KindSnapshot, VersionSnapshot};
 pub use check::{check, Finding, Report};
@@ -22,6 +23,7 @@ pub use family::{
 };
 pub use impls::fields_of;
 pub use shape::{EventShape, Field, Fields, KnownShape, Shape, VariantShape};
+pub use system::system_families;
 
 #[cfg(test)]
 mod tests;
