@@ -111,10 +111,3 @@ pub fn open_segment(dir: &Path, id: u64, append: bool) -> Result<File, StoreErro
         .open(&path)
         .map_err(|e| StoreError::io(IoOp::Open, &path, e))
 }
-
-/// Reads `len` bytes at `offset` of a segment file.
-pub fn read_at(file: &File, segment: u64, offset: u64, buf: &mut [u8]) -> Result<(), StoreError> {
-    use std::os::unix::fs::FileExt;
-    file.read_exact_at(buf, offset)
-        .map_err(|e| StoreError::io(IoOp::Read, format!("segment {segment}"), e))
-}

@@ -10,44 +10,73 @@ use super::index::Index;
 use super::recovery::RecoveryReport;
 use super::segment;
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
 
-/// Read handles on segment files, opened lazily.
+/// Read-only memory maps of segment files, made lazily and remade when a
+/// read reaches past the end of a map (the active segment grows).
 #[derive(Debug, Default)]
 pub(crate) struct SegmentFiles {
-    files: RwLock<BTreeMap<u64, Arc<File>>>,
+    maps: RwLock<BTreeMap<u64, Arc<memmap2::Mmap>>>,
 }
 
 impl SegmentFiles {
-    fn handle(&self, config: &StoreConfig, segment: u64) -> Result<Arc<File>, StoreError> {
-        if let Some(f) = self
-            .files
+    fn map(
+        &self,
+        config: &StoreConfig,
+        segment: u64,
+        need: u64,
+    ) -> Result<Arc<memmap2::Mmap>, StoreError> {
+        if let Some(m) = self
+            .maps
             .read()
             .map_err(|_| StoreError::Poisoned)?
             .get(&segment)
         {
-            return Ok(Arc::clone(f));
+            if m.len() as u64 >= need {
+                return Ok(Arc::clone(m));
+            }
         }
-        let file = Arc::new(segment::open_segment(&config.data_dir, segment, false)?);
-        let mut files = self.files.write().map_err(|_| StoreError::Poisoned)?;
-        Ok(Arc::clone(files.entry(segment).or_insert(file)))
+        let file = segment::open_segment(&config.data_dir, segment, false)?;
+        // SAFETY: segment files are only ever appended to while a store has them
+        // open (truncation happens in recovery, before any reader exists, under
+        // the directory lock), so the mapped bytes never shrink under a reader;
+        // every read from the map is bounds-checked against its length.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| {
+            StoreError::io(
+                super::error::IoOp::Map,
+                segment::segment_path(&config.data_dir, segment),
+                e,
+            )
+        })?;
+        let map = Arc::new(map);
+        self.maps
+            .write()
+            .map_err(|_| StoreError::Poisoned)?
+            .insert(segment, Arc::clone(&map));
+        Ok(map)
     }
 }
 
-/// A frame body read back from disk.
+/// A frame as stored, borrowed from a segment map.
 #[derive(Debug)]
 pub(crate) struct FrameBytes {
     pub at: LogPosition,
-    pub bytes: Vec<u8>,
+    map: Arc<memmap2::Mmap>,
+    start: usize,
+    end: usize,
 }
 
 impl FrameBytes {
+    /// The frame's bytes, header included.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.map[self.start..self.end]
+    }
+
     /// Parses the frame; corruption is a typed error naming the position.
     pub(crate) fn parse(&self, frame_max_bytes: usize) -> Result<Frame<'_>, StoreError> {
         let bad = |kind| StoreError::Corrupt { at: self.at, kind };
-        match frame::read_frame(&self.bytes, frame_max_bytes) {
+        match frame::read_frame(self.bytes(), frame_max_bytes) {
             FrameRead::Frame(f, _) => Ok(f),
             FrameRead::BadCrc(_) => Err(bad(CorruptionKind::BadCrc)),
             FrameRead::BadBody => Err(bad(CorruptionKind::BadBody)),
@@ -72,57 +101,42 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Reads the whole frame stored at `at` (header included) and checks its CRC.
+    /// The whole frame stored at `at` (header included), CRC-checked.
     pub(crate) fn read_frame(&self, at: LogPosition) -> Result<FrameBytes, StoreError> {
-        let file = self.files.handle(&self.config, at.segment)?;
-        let mut bytes = vec![0u8; 256];
-        let got = read_up_to(&file, at, &mut bytes)?;
-        bytes.truncate(got);
         let bad_len = StoreError::Corrupt {
             at,
             kind: CorruptionKind::BadLength,
         };
-        if got < FRAME_HEADER_BYTES {
+        let header_end = at.offset + FRAME_HEADER_BYTES as u64;
+        let map = self.files.map(&self.config, at.segment, header_end)?;
+        let start = usize::try_from(at.offset).map_err(|_| StoreError::Corrupt {
+            at,
+            kind: CorruptionKind::BadLength,
+        })?;
+        let Some(header) = map.get(start..start + FRAME_HEADER_BYTES) else {
             return Err(bad_len);
-        }
-        let word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        };
+        let word = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
         let total = FRAME_HEADER_BYTES + (word & 0x00FF_FFFF) as usize;
         if total > self.config.frame_max_bytes + FRAME_HEADER_BYTES {
             return Err(bad_len);
         }
-        if total > bytes.len() {
-            let have = bytes.len();
-            bytes.resize(total, 0);
-            let more = LogPosition {
-                segment: at.segment,
-                offset: at.offset + have as u64,
-            };
-            segment::read_at(&file, at.segment, more.offset, &mut bytes[have..])?;
+        let map = if start + total > map.len() {
+            self.files
+                .map(&self.config, at.segment, (start + total) as u64)?
         } else {
-            bytes.truncate(total);
+            map
+        };
+        if start + total > map.len() {
+            return Err(bad_len);
         }
-        let out = FrameBytes { at, bytes };
+        let out = FrameBytes {
+            at,
+            map,
+            start,
+            end: start + total,
+        };
         out.parse(self.config.frame_max_bytes)?;
         Ok(out)
     }
-}
-
-fn read_up_to(file: &File, at: LogPosition, buf: &mut [u8]) -> Result<usize, StoreError> {
-    use std::os::unix::fs::FileExt;
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read_at(&mut buf[filled..], at.offset + filled as u64) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Err(StoreError::io(
-                    super::error::IoOp::Read,
-                    format!("segment {}", at.segment),
-                    e,
-                ))
-            }
-        }
-    }
-    Ok(filled)
 }
