@@ -242,6 +242,28 @@ impl Store<ReadWrite> {
             + Send
             + 'static,
     {
+        self.spawn_worker(region, config, move |batch, store, witness| {
+            Ok(handler(batch, store, witness))
+        })
+    }
+
+    /// The worker loop behind `cursor_worker` and `react_typed`: a handler error
+    /// stops the worker without advancing its checkpoint.
+    pub(crate) fn spawn_worker<F>(
+        self: &Arc<Self>,
+        region: &Region,
+        config: CursorWorkerConfig,
+        mut handler: F,
+    ) -> Result<CursorWorkerHandle, StoreError>
+    where
+        F: FnMut(
+                &[IndexEntry],
+                &Store,
+                Option<&AtLeastOnce>,
+            ) -> Result<CursorWorkerAction, StoreError>
+            + Send
+            + 'static,
+    {
         let checkpoint = match &config.checkpoint_id {
             Some(id) => {
                 let path = checkpoint_path(self, id)?;
@@ -278,7 +300,7 @@ impl Store<ReadWrite> {
                         handler(&batch, &store, witness)
                     }));
                     let action = match (call, config.restart) {
-                        (Ok(action), _) => action,
+                        (Ok(action), _) => action?,
                         (
                             Err(_),
                             RestartPolicy::Restart {

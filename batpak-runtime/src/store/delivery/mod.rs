@@ -2,4 +2,5 @@
 //! exactly-once pull [`cursor`]s with their worker threads.
 
 pub mod cursor;
+pub mod reactor;
 pub mod subscription;
