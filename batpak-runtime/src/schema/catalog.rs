@@ -82,7 +82,7 @@ pub fn snapshot_of<F: EventFamily>() -> FamilySnapshot {
                     shape: s.clone(),
                 })
                 .collect();
-            versions.sort_by(|a, b| b.version.cmp(&a.version));
+            versions.sort_by_key(|v| std::cmp::Reverse(v.version));
             KindSnapshot {
                 id: info.kind.type_id(),
                 kind: format!("{:#06x}", info.kind.raw()),

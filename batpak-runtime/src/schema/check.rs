@@ -76,16 +76,16 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Records a finding at `(variant, version, path)`.
     fn add(
         &mut self,
         verdict: Verdict,
-        variant: &str,
-        version: Option<u16>,
-        path: &str,
+        at: (&str, Option<u16>, &str),
         rule: u8,
         message: String,
         fix: String,
     ) {
+        let (variant, version, path) = at;
         self.report.findings.push(Finding {
             verdict,
             family: self.family.to_owned(),
@@ -126,9 +126,7 @@ pub fn check(old: &Catalog, new: &Catalog) -> Report {
                     let msg = format!("family renamed to `{}`", n.family);
                     ctx.add(
                         Verdict::Info,
-                        &o.family,
-                        None,
-                        "",
+                        (&o.family, None, ""),
                         24,
                         msg,
                         "none needed".into(),
@@ -140,7 +138,7 @@ pub fn check(old: &Catalog, new: &Catalog) -> Report {
                 for k in o.kinds.iter().filter(|k| !k.removed) {
                     let msg = "family removed: its events can no longer be read".to_owned();
                     let fix = "keep the family; mark variants `retired` instead".to_owned();
-                    ctx.add(Verdict::Break, &k.variant, None, "", 22, msg, fix);
+                    ctx.add(Verdict::Break, (&k.variant, None, ""), 22, msg, fix);
                 }
             }
         }
@@ -153,9 +151,7 @@ pub fn check(old: &Catalog, new: &Catalog) -> Report {
             };
             ctx.add(
                 Verdict::Ok,
-                &n.family,
-                None,
-                "",
+                (&n.family, None, ""),
                 0,
                 "new family".into(),
                 "none needed".into(),
@@ -199,9 +195,7 @@ fn check_family(o: &FamilySnapshot, n: &FamilySnapshot, ctx: &mut Ctx<'_>) {
         let msg = format!("category {:#x} became {:#x}", o.category, n.category);
         ctx.add(
             Verdict::Break,
-            &o.family,
-            None,
-            "",
+            (&o.family, None, ""),
             23,
             msg,
             format!("restore category {:#x}", o.category),
@@ -216,9 +210,7 @@ fn check_family(o: &FamilySnapshot, n: &FamilySnapshot, ctx: &mut Ctx<'_>) {
                 let msg = format!("id {} became {}", k.id, moved.id);
                 ctx.add(
                     Verdict::Break,
-                    &k.variant,
-                    None,
-                    "",
+                    (&k.variant, None, ""),
                     18,
                     msg,
                     format!("restore id {}", k.id),
@@ -227,9 +219,7 @@ fn check_family(o: &FamilySnapshot, n: &FamilySnapshot, ctx: &mut Ctx<'_>) {
                 let msg = "variant removed: its events can no longer be read".to_owned();
                 ctx.add(
                     Verdict::Break,
-                    &k.variant,
-                    None,
-                    "",
+                    (&k.variant, None, ""),
                     22,
                     msg,
                     "mark the variant `retired` instead of removing it".into(),
@@ -244,9 +234,7 @@ fn check_family(o: &FamilySnapshot, n: &FamilySnapshot, ctx: &mut Ctx<'_>) {
             );
             ctx.add(
                 Verdict::Break,
-                &nk.variant,
-                None,
-                "",
+                (&nk.variant, None, ""),
                 19,
                 msg,
                 "choose an unused id".into(),
@@ -262,9 +250,7 @@ fn check_family(o: &FamilySnapshot, n: &FamilySnapshot, ctx: &mut Ctx<'_>) {
     {
         ctx.add(
             Verdict::Ok,
-            &nk.variant,
-            Some(nk.version),
-            "",
+            (&nk.variant, Some(nk.version), ""),
             0,
             "new variant".into(),
             "none needed".into(),
@@ -290,7 +276,7 @@ fn check_kind(k: &KindSnapshot, nk: &KindSnapshot, ctx: &mut Ctx<'_>) {
             )
         };
         let msg = format!("id {} was `{}`, is now `{}`", k.id, k.variant, nk.variant);
-        ctx.add(verdict, &nk.variant, None, "", rule, msg, fix);
+        ctx.add(verdict, (&nk.variant, None, ""), rule, msg, fix);
         if !same {
             return;
         }
@@ -299,9 +285,7 @@ fn check_kind(k: &KindSnapshot, nk: &KindSnapshot, ctx: &mut Ctx<'_>) {
         let msg = format!("version lowered from {} to {}", k.version, nk.version);
         ctx.add(
             Verdict::Break,
-            &nk.variant,
-            Some(nk.version),
-            "",
+            (&nk.variant, Some(nk.version), ""),
             21,
             msg,
             format!("use version {} or higher", k.version + 1),
@@ -310,9 +294,7 @@ fn check_kind(k: &KindSnapshot, nk: &KindSnapshot, ctx: &mut Ctx<'_>) {
         let msg = format!("new version {} over {}", nk.version, k.version);
         ctx.add(
             Verdict::Ok,
-            &nk.variant,
-            Some(nk.version),
-            "",
+            (&nk.variant, Some(nk.version), ""),
             0,
             msg,
             "none needed".into(),
@@ -330,9 +312,7 @@ fn check_kind(k: &KindSnapshot, nk: &KindSnapshot, ctx: &mut Ctx<'_>) {
             );
             ctx.add(
                 Verdict::Break,
-                &nk.variant,
-                Some(ov.version),
-                "",
+                (&nk.variant, Some(ov.version), ""),
                 21,
                 msg,
                 fix,
@@ -371,9 +351,7 @@ fn check_kind(k: &KindSnapshot, nk: &KindSnapshot, ctx: &mut Ctx<'_>) {
             };
             ctx.add(
                 c.verdict,
-                &nk.variant,
-                Some(ov.version),
-                &c.path,
+                (&nk.variant, Some(ov.version), &c.path),
                 c.rule,
                 message,
                 fix,

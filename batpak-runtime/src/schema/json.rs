@@ -81,7 +81,7 @@ impl Reader<'_> {
         // Every element takes at least one byte except units; cap by what is left.
         usize::try_from(n)
             .ok()
-            .filter(|n| *n <= self.bytes.len().saturating_sub(self.pos).max(0) || *n == 0)
+            .filter(|n| *n <= self.bytes.len().saturating_sub(self.pos) || *n == 0)
             .map_or_else(|| self.fail("a length that fits the payload"), Ok)
     }
 }

@@ -41,6 +41,7 @@ pub use projection::{Freshness, ProjectionWatch};
 pub use read::{Diagnostics, StoreStats, VerifyReport};
 pub use recovery::{ChainBreak, RecoveryReport, TruncatedTail};
 pub use ticket::{AppendTicket, BatchAppendTicket, Outcome, RetryReason, WriterPressure};
+pub use typed::TypedRead;
 
 use lock::DirLock;
 use shared::{SegmentFiles, Shared};

@@ -23,12 +23,10 @@ pub(crate) fn encode_typed<F: EventFamily>(
 ) -> Result<(EventKind, EncodedPayload), StoreError> {
     let kind = event.kind();
     super::options::check_public_kind(kind)?;
-    let info = F::kind_info(kind).ok_or_else(|| {
-        StoreError::Schema(SchemaError::UnknownKind {
-            family: F::NAME,
-            kind,
-        })
-    })?;
+    let info = F::kind_info(kind).ok_or(StoreError::Schema(SchemaError::UnknownKind {
+        family: F::NAME,
+        kind,
+    }))?;
     if info.retired {
         return Err(StoreError::RetiredKind { kind });
     }
@@ -172,6 +170,10 @@ impl VisibilityFence<'_> {
     }
 }
 
+/// One decoded event of a typed read: its metadata and value, or why it did
+/// not decode (another shape in the ledger, a version no chain reaches).
+pub type TypedRead<F> = Result<(EventMeta, F), StoreError>;
+
 impl<M> Store<M> {
     /// Every visible event of family `F`'s kinds, in commit order. For one
     /// variant, use `by_fact` with its kind constant.
@@ -187,7 +189,7 @@ impl<M> Store<M> {
     pub fn read_typed<F: EventFamily>(
         &self,
         entity: &str,
-    ) -> Result<Vec<Result<(EventMeta, F), StoreError>>, StoreError> {
+    ) -> Result<Vec<TypedRead<F>>, StoreError> {
         let kinds = F::kinds();
         Ok(self
             .stream(entity)

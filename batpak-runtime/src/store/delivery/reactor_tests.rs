@@ -64,8 +64,10 @@ fn reactions_are_linked_committed_and_not_duplicated_on_redelivery() {
         pings.push(store.append_typed(&c, &Ping { n }).unwrap());
     }
     let run = |store: &Arc<Store>| {
-        let mut config = CursorWorkerConfig::default();
-        config.batch_size = 2;
+        let config = CursorWorkerConfig {
+            batch_size: 2,
+            ..CursorWorkerConfig::default()
+        };
         let (tx, rx) = flume::unbounded();
         let worker = store
             .react_typed::<Ping, _>(

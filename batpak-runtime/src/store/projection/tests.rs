@@ -86,7 +86,7 @@ fn projection_equals_a_fold_over_the_stream() {
         for phase in 0..3 {
             let config = StoreConfig::new(dir.path()).with_sync_every_n_events(64);
             let mut store = Store::open(config).unwrap();
-            if seed % 2 == 0 {
+            if seed.is_multiple_of(2) {
                 store = store
                     .with_projection_cache(Box::new(NativeCache::new(cache_dir.path()).unwrap()));
             }
@@ -98,7 +98,7 @@ fn projection_equals_a_fold_over_the_stream() {
                 store
                     .append(&c, kind, &serde_json::json!({ "n": n }))
                     .unwrap();
-                if rng.next() % 5 == 0 {
+                if rng.next().is_multiple_of(5) {
                     let probe = entities[(rng.next() % 4) as usize];
                     let projected = store
                         .project::<Calc>(probe, &Freshness::Consistent)

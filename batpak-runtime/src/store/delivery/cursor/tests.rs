@@ -66,9 +66,11 @@ fn worker_checkpoints_resume_and_refuse_another_region() {
         store.append(&a, K, &i).unwrap();
     }
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let mut config = CursorWorkerConfig::default();
-    config.batch_size = 3;
-    config.checkpoint_id = Some("audit".into());
+    let config = CursorWorkerConfig {
+        batch_size: 3,
+        checkpoint_id: Some("audit".into()),
+        ..CursorWorkerConfig::default()
+    };
     let run = |stop_after: usize| {
         let seen = Arc::clone(&seen);
         let (done_tx, done_rx) = flume::bounded(1);
@@ -119,10 +121,12 @@ fn worker_restarts_after_a_panic_and_redelivers_the_batch() {
     store.append(&a, K, &1).unwrap();
     let calls = Arc::new(Mutex::new(Vec::new()));
     let (done_tx, done_rx) = flume::bounded(1);
-    let mut config = CursorWorkerConfig::default();
-    config.restart = RestartPolicy::Restart {
-        max_restarts: 2,
-        backoff: Duration::from_millis(1),
+    let config = CursorWorkerConfig {
+        restart: RestartPolicy::Restart {
+            max_restarts: 2,
+            backoff: Duration::from_millis(1),
+        },
+        ..CursorWorkerConfig::default()
     };
     let worker = {
         let calls = Arc::clone(&calls);
