@@ -7,6 +7,7 @@
 
 pub mod coordinate;
 pub mod event;
+pub mod gate;
 pub mod schema;
 pub mod store;
 

@@ -81,6 +81,13 @@ impl EventKind {
         Ok(Self(((category as u16) << 12) | type_id))
     }
 
+    /// A kind in a reserved category, for the library's own system events.
+    pub(crate) const fn reserved(category: u8, type_id: u16) -> Self {
+        assert!(category == CATEGORY_SYSTEM || category == CATEGORY_LIBRARY);
+        assert!(type_id <= 0xFFF);
+        Self(((category as u16) << 12) | type_id)
+    }
+
     /// Rebuilds a kind from its packed form (as stored on disk).
     pub const fn from_raw(raw: u16) -> Self {
         Self(raw)

@@ -8,6 +8,18 @@ mod kind;
 
 pub use kind::{EventKind, KindError, CATEGORY_LIBRARY, CATEGORY_SYSTEM};
 
+/// The kinds of the library's own system events. Users cannot append these.
+pub mod system {
+    use super::EventKind;
+
+    /// A schema ledger entry (`store::ledger`).
+    pub const LEDGER: EventKind = EventKind::reserved(0xD, 0x001);
+    /// A policy denial persisted with `append_denial`.
+    pub const DENIAL: EventKind = EventKind::reserved(0x0, 0x001);
+    /// A recorded policy bypass.
+    pub const BYPASS: EventKind = EventKind::reserved(0x0, 0x002);
+}
+
 use crate::coordinate::Coordinate;
 use crate::store::StoreError;
 

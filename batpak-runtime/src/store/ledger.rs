@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 /// Kind of a ledger entry (library category 0xD, type 1).
-pub const LEDGER_KIND: EventKind = EventKind::from_raw(0xD001);
+pub const LEDGER_KIND: EventKind = crate::event::system::LEDGER;
 /// Entity holding the ledger's chain.
 pub const LEDGER_ENTITY: &str = "$batpak:schema-ledger";
 /// Scope of the library's own system events.

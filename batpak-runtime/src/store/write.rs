@@ -275,3 +275,26 @@ impl Store<ReadWrite> {
             .wait(super::frontier::Watermark::Durable, point, timeout)
     }
 }
+
+impl Store<ReadWrite> {
+    /// Appends a library system event (reserved kind, JSON payload, flagged
+    /// as system) on `coordinate`'s own chain. Only the library calls this.
+    pub(crate) fn append_system<P: Serialize + ?Sized>(
+        &self,
+        coordinate: &Coordinate,
+        kind: EventKind,
+        payload: &P,
+    ) -> Result<AppendReceipt, StoreError> {
+        debug_assert!(kind.is_reserved());
+        let mut item = BatchAppendItem {
+            coordinate: coordinate.clone(),
+            kind,
+            payload: super::codec::encode_json(payload)?,
+            options: AppendOptions::new(),
+            causation: CausationRef::None,
+            system: true,
+        };
+        item.system = true;
+        self.enqueue_one(item, None, Route::Plain)?.wait()
+    }
+}

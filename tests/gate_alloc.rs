@@ -1,0 +1,126 @@
+//! Gate evaluation adds no allocation while every gate passes: a counting
+//! global allocator (which can only live in its own test binary) watches a
+//! thousand evaluations of three passing gates, fail-fast and collect-all.
+
+use batpak::gate::{Denial, DenialCode, FnGate, Gate, GateSet};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+
+/// Wraps the system allocator and counts this thread's allocations, so other
+/// threads of the test harness cannot disturb the count.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with` fails only while the thread is being torn down.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+// SAFETY: every call forwards to `System` with the same arguments; counting
+// touches only a const-initialised thread-local `Cell`, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: `ptr` came from this allocator, which is `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator, which is `System`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+struct Order {
+    cents: i64,
+    limit_cents: i64,
+    customer: &'static str,
+}
+
+/// A gate written as a type, beside the closures.
+struct Known;
+
+impl Gate<Order> for Known {
+    fn name(&self) -> &'static str {
+        "known_customer"
+    }
+
+    fn evaluate(&self, order: &Order) -> Result<(), Denial> {
+        if order.customer.is_empty() {
+            return Err(Denial::new(DenialCode::new("unknown"), "no customer"));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn passing_gates_do_not_allocate() {
+    let gates = GateSet::new()
+        .with(FnGate::new("positive", |o: &Order| {
+            if o.cents > 0 {
+                return Ok(());
+            }
+            Err(Denial::new(
+                DenialCode::new("not_positive"),
+                "nothing ordered",
+            ))
+        }))
+        .with(FnGate::new("under_limit", |o: &Order| {
+            if o.cents <= o.limit_cents {
+                return Ok(());
+            }
+            Err(Denial::new(DenialCode::new("over_limit"), "over the limit")
+                .with_context("limit", o.limit_cents))
+        }))
+        .with(Known);
+    let order = Order {
+        cents: 250,
+        limit_cents: 1_000,
+        customer: "alice",
+    };
+    // Warm-up: anything lazily set up on first use is paid for here.
+    assert!(gates.evaluate(&order).is_ok());
+    assert!(gates.evaluate_all(&order).is_ok());
+
+    let before = allocations();
+    for _ in 0..1_000 {
+        let fail_fast = gates.evaluate(black_box(&order));
+        let all = gates.evaluate_all(black_box(&order));
+        black_box((&fail_fast, &all));
+        assert!(fail_fast.is_ok() && all.is_ok());
+    }
+    let after = allocations();
+
+    assert_eq!(after - before, 0, "passing gates allocated");
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    let before = allocations();
+    let boxed = black_box(Box::new(black_box(7_u64)));
+    assert_eq!(*boxed, 7);
+    assert!(allocations() > before);
+}
