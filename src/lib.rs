@@ -25,6 +25,7 @@ pub use batpak_runtime::{coordinate, event, prelude, store};
 
 pub use batpak_macros::{Event, Projection, Schema};
 pub use batpak_runtime::event::EventMeta;
+pub use batpak_runtime::gate;
 pub use batpak_runtime::schema;
 pub use batpak_runtime::schema::{Apply, EventFamily, Schema};
 
@@ -32,7 +33,9 @@ pub use batpak_runtime::schema::{Apply, EventFamily, Schema};
 /// in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use batpak_runtime::event::{Event, EventKind, EventMeta, EventSourced, TypedInput};
+    pub use batpak_runtime::event::{
+        Event, EventKind, EventMeta, EventSourced, RawBytesInput, TypedInput,
+    };
     pub use batpak_runtime::schema::{
         decode, decode_older, encode, variant_history, Apply, EventFamily, EventShape, Field,
         Fields, KindInfo, NoUpcast, Schema, SchemaError, Shape, Upcast, VariantShape,

@@ -1,23 +1,58 @@
 //! Derive macros for batpak: `Event`, `Schema` and `Projection`.
+//!
+//! Each derive runs the same pipeline: `attr` parses `#[batpak(..)]` and the
+//! serde attributes that matter, `model` keeps the input with its spans, `valid`
+//! checks it and collects every error, `expand` writes the code (and reports
+//! nothing), and on errors `fallback` adds stubs so only the real errors show.
 
 #![warn(missing_docs)]
 
+mod attr;
+mod case;
+mod ctxt;
+mod expand;
+mod fallback;
+mod model;
+mod valid;
+
+use ctxt::Ctxt;
+use model::{Derive, Input};
 use proc_macro::TokenStream;
+use syn::{parse_macro_input, DeriveInput};
 
-/// Derives `batpak::EventFamily` for an event enum or struct.
+/// Derives `batpak::EventFamily` for an event enum (one kind per variant) or a
+/// struct with named fields (one kind), plus a kind constant per kind.
 #[proc_macro_derive(Event, attributes(batpak))]
-pub fn derive_event(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn derive_event(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    let cx = Ctxt::new();
+    let model = Input::from_ast(&cx, &input, Derive::Event);
+    let family = valid::event_family(&cx, &model);
+    fallback::finish(cx, family.map(|f| expand::event(&f)), || {
+        fallback::event(&input)
+    })
 }
 
-/// Derives `batpak::Schema` for a payload type.
+/// Derives `batpak::Schema` and `batpak::schema::Upcast` for a payload type.
 #[proc_macro_derive(Schema, attributes(batpak))]
-pub fn derive_schema(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn derive_schema(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    let cx = Ctxt::new();
+    let model = Input::from_ast(&cx, &input, Derive::Schema);
+    let schema = valid::schema_type(&cx, &model);
+    fallback::finish(cx, schema.map(|s| expand::schema(&s)), || {
+        fallback::schema(&input)
+    })
 }
 
-/// Derives `EventSourced` for a projection state.
+/// Derives `EventSourced` for a projection state folded by its `batpak::Apply` impl.
 #[proc_macro_derive(Projection, attributes(batpak))]
-pub fn derive_projection(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn derive_projection(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    let cx = Ctxt::new();
+    let model = Input::from_ast(&cx, &input, Derive::Projection);
+    let projection = valid::projection(&cx, &model);
+    fallback::finish(cx, projection.map(|p| expand::projection(&p)), || {
+        fallback::projection(&input)
+    })
 }

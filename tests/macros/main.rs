@@ -1,0 +1,9 @@
+//! Tests of the derive macros: compile-fail diagnostics (trybuild over
+//! `tests/ui`), a compile-pass suite of awkward shapes, and the behaviour of
+//! derived families, schemas and projections through the store.
+
+mod compile_pass;
+mod families;
+mod projections;
+mod ui;
+mod versions;

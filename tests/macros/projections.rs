@@ -1,0 +1,212 @@
+//! Derived projections against a hand-written `EventSourced` over the same
+//! events, through the store, with and without narrowing to some variants.
+
+use batpak::event::{Event, TypedInput};
+use batpak::prelude::*;
+use batpak::store::Freshness;
+use batpak::{Apply, EventFamily, EventMeta};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0x9)]
+pub enum Player {
+    #[batpak(id = 1)]
+    Joined { name: String },
+    #[batpak(id = 2)]
+    Moved { x: i32, y: i32 },
+    #[batpak(id = 3)]
+    Left,
+}
+
+/// Another family on the same entities, which the projections must not see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0xA, id = 1)]
+pub struct Chatted {
+    pub text: String,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, batpak::Projection)]
+#[batpak(events = Player)]
+pub struct Stats {
+    moves: u64,
+    name: Option<String>,
+    left: bool,
+    last_sequence: u64,
+}
+
+impl Apply<Player> for Stats {
+    fn apply(&mut self, event: &Player, meta: &EventMeta) {
+        fold(self, event, meta);
+    }
+}
+
+fn fold(stats: &mut Stats, event: &Player, meta: &EventMeta) {
+    match event {
+        Player::Joined { name } => stats.name = Some(name.clone()),
+        Player::Moved { .. } => stats.moves += 1,
+        Player::Left => stats.left = true,
+    }
+    stats.last_sequence = meta.header.position.entity_sequence;
+}
+
+/// The same fold, written by hand.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manual(Stats);
+
+impl EventSourced for Manual {
+    type Input = TypedInput<Player>;
+
+    fn from_events(events: &[Event<Player>]) -> Option<Self> {
+        let mut state = Manual::default();
+        for event in events {
+            state.apply_event(event);
+        }
+        (!events.is_empty()).then_some(state)
+    }
+
+    fn apply_event(&mut self, event: &Event<Player>) {
+        fold(&mut self.0, &event.payload, &EventMeta::of(event));
+    }
+
+    fn relevant_event_kinds() -> &'static [EventKind] {
+        Player::KIND_LIST
+    }
+}
+
+/// Only moves.
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize, batpak::Projection)]
+#[batpak(events = Player, variants(Moved))]
+pub struct Moves {
+    count: u64,
+    seen_other: bool,
+}
+
+impl Apply<Player> for Moves {
+    fn apply(&mut self, event: &Player, _: &EventMeta) {
+        match event {
+            Player::Moved { .. } => self.count += 1,
+            _ => self.seen_other = true,
+        }
+    }
+}
+
+fn play(store: &Store, entity: &str) {
+    let c = Coordinate::new(entity, "game").unwrap();
+    let chat = Chatted { text: "hi".into() };
+    store
+        .append_typed(&c, &Player::Joined { name: "ada".into() })
+        .unwrap();
+    store.append_typed(&c, &chat).unwrap();
+    for i in 0..5 {
+        store
+            .append_typed(&c, &Player::Moved { x: i, y: -i })
+            .unwrap();
+    }
+    store.append_typed(&c, &chat).unwrap();
+    store.append_typed(&c, &Player::Left).unwrap();
+}
+
+#[test]
+fn a_derived_projection_equals_the_hand_written_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    play(&store, "player:1");
+    let derived: Stats = store.project_typed("player:1").unwrap().unwrap();
+    let manual: Manual = store
+        .project("player:1", &Freshness::Consistent)
+        .unwrap()
+        .unwrap();
+    assert_eq!(derived, manual.0);
+    assert_eq!(
+        derived,
+        Stats {
+            moves: 5,
+            name: Some("ada".into()),
+            left: true,
+            last_sequence: 9,
+        }
+    );
+    assert_eq!(store.project_typed::<Stats>("nobody").unwrap(), None);
+
+    // Incremental: one more event after a cached state.
+    let c = Coordinate::new("player:1", "game").unwrap();
+    store
+        .append_typed(&c, &Player::Moved { x: 9, y: 9 })
+        .unwrap();
+    let derived: Stats = store.project_typed("player:1").unwrap().unwrap();
+    assert_eq!((derived.moves, derived.last_sequence), (6, 10));
+    store.close().unwrap();
+}
+
+#[test]
+fn the_derived_impl_folds_events_directly() {
+    assert!(Stats::from_events(&[]).is_none());
+    assert!(<Stats as EventSourced>::supports_incremental_apply());
+    assert_eq!(Stats::relevant_event_kinds(), Player::KIND_LIST);
+    assert_eq!(Moves::relevant_event_kinds(), &[Player::MOVED]);
+}
+
+#[test]
+fn a_narrowed_projection_replays_only_its_variants() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    play(&store, "player:2");
+    let moves: Moves = store.project_typed("player:2").unwrap().unwrap();
+    assert_eq!(
+        moves,
+        Moves {
+            count: 5,
+            seen_other: false
+        }
+    );
+    store.close().unwrap();
+}
+
+mod shape_a {
+    #[derive(Default, serde::Serialize, serde::Deserialize, batpak::Projection)]
+    #[batpak(events = super::Player)]
+    pub struct Tally {
+        pub n: u64,
+    }
+    impl batpak::Apply<super::Player> for Tally {
+        fn apply(&mut self, _: &super::Player, _: &batpak::EventMeta) {
+            self.n += 1;
+        }
+    }
+}
+
+mod shape_b {
+    #[derive(Default, serde::Serialize, serde::Deserialize, batpak::Projection)]
+    #[batpak(events = super::Player)]
+    pub struct Tally {
+        pub n: u32,
+    }
+    impl batpak::Apply<super::Player> for Tally {
+        fn apply(&mut self, _: &super::Player, _: &batpak::EventMeta) {
+            self.n += 1;
+        }
+    }
+}
+
+mod shape_a_again {
+    #[derive(Default, serde::Serialize, serde::Deserialize, batpak::Projection)]
+    #[batpak(events = super::Player)]
+    pub struct Tally {
+        pub n: u64,
+    }
+    impl batpak::Apply<super::Player> for Tally {
+        fn apply(&mut self, _: &super::Player, _: &batpak::EventMeta) {
+            self.n += 1;
+        }
+    }
+}
+
+#[test]
+fn the_cache_identity_follows_the_state_shape() {
+    let a = <shape_a::Tally as EventSourced>::schema_version();
+    let b = <shape_b::Tally as EventSourced>::schema_version();
+    let again = <shape_a_again::Tally as EventSourced>::schema_version();
+    assert_ne!(a, b, "a changed field type changes the identity");
+    assert_eq!(a, again, "the same shape keeps it");
+    assert_ne!(a, <Stats as EventSourced>::schema_version());
+}

@@ -1,0 +1,10 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, batpak::Event)]
+#[batpak(category = "1")]
+enum Player {
+    #[batpak(id = 1)]
+    Joined { name: String },
+}
+
+fn main() {}

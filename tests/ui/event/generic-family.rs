@@ -1,0 +1,10 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0x1)]
+enum Player<T> {
+    #[batpak(id = 1)]
+    Joined { name: T },
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0x1)]
+enum Player {
+    #[batpak(id = 1)]
+    Joined { name: String },
+    Left,
+}
+
+fn main() {}

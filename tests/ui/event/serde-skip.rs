@@ -1,0 +1,14 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0x1)]
+enum Player {
+    #[batpak(id = 1)]
+    Joined {
+        name: String,
+        #[serde(skip)]
+        cache: u64,
+    },
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0x1)]
+enum Player {
+    #[batpak(id = 1, upcast_from = Old)]
+    Joined { name: String },
+}
+
+#[derive(Serialize, Deserialize, batpak::Schema)]
+struct Old {}
+
+fn main() {}

@@ -1,0 +1,12 @@
+#![allow(non_camel_case_types)]
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0x1)]
+enum Player {
+    #[batpak(id = 1)]
+    JOINED,
+}
+
+fn main() {}

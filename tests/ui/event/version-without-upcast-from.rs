@@ -1,0 +1,10 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0x1)]
+enum Player {
+    #[batpak(id = 1, version = 3)]
+    Joined { name: String },
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, batpak::Schema)]
+struct Point<T> {
+    x: T,
+}
+
+fn main() {}

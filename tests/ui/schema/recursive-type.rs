@@ -1,0 +1,8 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, batpak::Schema)]
+struct Tree {
+    children: Vec<Tree>,
+}
+
+fn main() {}
