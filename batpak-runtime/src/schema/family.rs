@@ -9,6 +9,11 @@ use serde::Serialize;
 use std::fmt;
 
 /// A type whose shape is known (derived with `#[derive(batpak::Schema)]` or built in).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no batpak schema",
+    label = "no `batpak::Schema` for this type",
+    note = "derive `batpak::Schema` on it (payload fields need a known shape)"
+)]
 pub trait Schema {
     /// The type's shape.
     fn shape() -> Shape;
@@ -99,6 +104,11 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, SchemaError> {
 
 /// A shape with a history: the derive implements it for every `Schema` type;
 /// with `#[batpak(upcast_from = Older)]` the chain continues into `Older`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an older version of an event",
+    label = "not a `batpak::Schema` type",
+    note = "derive `batpak::Schema` on it"
+)]
 pub trait Upcast: Sized {
     /// How many older shapes stand behind this one.
     const DEPTH: u16;

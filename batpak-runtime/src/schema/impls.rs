@@ -119,6 +119,14 @@ tuple!(A, B, C, D, E);
 tuple!(A, B, C, D, E, F);
 tuple!(A, B, C, D, E, F, G);
 tuple!(A, B, C, D, E, F, G, H);
+tuple!(A, B, C, D, E, F, G, H, I);
+tuple!(A, B, C, D, E, F, G, H, I, J);
+tuple!(A, B, C, D, E, F, G, H, I, J, K);
+tuple!(A, B, C, D, E, F, G, H, I, J, K, L);
+tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M);
+tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
+tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
+tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
 
 /// The fields of a struct-like shape (a derived struct's `Shape::Struct`), for
 /// turning a `Schema` type into the fields of an event version.

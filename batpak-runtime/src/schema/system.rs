@@ -59,8 +59,54 @@ pub fn system_families() -> Vec<FamilySnapshot> {
         ("fingerprint", Shape::String),
         ("shape", Shape::Opaque("batpak::schema::EventShape".into())),
     ]);
-    vec![family(
-        "batpak.Ledger",
-        &[(system::LEDGER, "SchemaLedgerEntry", ledger)],
-    )]
+    let strings = Shape::Seq(Box::new(Shape::String));
+    let entry = Shape::Struct {
+        name: "DenialEntry".into(),
+        fields: named(&[
+            ("gate", Shape::String),
+            ("code", Shape::String),
+            ("message", Shape::String),
+            (
+                "context",
+                Shape::Seq(Box::new(Shape::Tuple(vec![Shape::String, Shape::String]))),
+            ),
+        ]),
+    };
+    let verdict = Shape::Enum {
+        name: "Verdict".into(),
+        variants: ["passed", "denied", "skipped"]
+            .iter()
+            .map(|n| super::VariantShape {
+                name: (*n).into(),
+                fields: Fields::Unit,
+            })
+            .collect(),
+    };
+    let trace = Shape::Struct {
+        name: "TraceEntry".into(),
+        fields: named(&[("gate", Shape::String), ("verdict", verdict)]),
+    };
+    let denial = named(&[
+        ("proposed_kind", Shape::U16),
+        ("denials", Shape::Seq(Box::new(entry))),
+        ("trace", Shape::Seq(Box::new(trace))),
+    ]);
+    let bypass = named(&[
+        ("proposed_kind", Shape::U16),
+        ("reason", Shape::String),
+        ("gates", strings),
+    ]);
+    vec![
+        family(
+            "batpak.Ledger",
+            &[(system::LEDGER, "SchemaLedgerEntry", ledger)],
+        ),
+        family(
+            "batpak.Policy",
+            &[
+                (system::DENIAL, "Denial", denial),
+                (system::BYPASS, "Bypass", bypass),
+            ],
+        ),
+    ]
 }
