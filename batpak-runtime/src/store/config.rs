@@ -108,6 +108,9 @@ pub struct StoreConfig {
     pub index_topology: IndexTopology,
     /// Capacity of each lossy subscription's channel.
     pub subscription_capacity: usize,
+    /// Signs every receipt (cargo feature `signing`).
+    #[cfg(feature = "signing")]
+    pub signing_key: Option<super::ReceiptSigner>,
 }
 
 impl StoreConfig {
@@ -127,6 +130,8 @@ impl StoreConfig {
             enable_mmap_index: false,
             index_topology: IndexTopology::default(),
             subscription_capacity: 1024,
+            #[cfg(feature = "signing")]
+            signing_key: None,
         }
     }
 
@@ -182,6 +187,13 @@ impl StoreConfig {
     /// Chooses the secondary indexes.
     pub fn with_index_topology(mut self, topology: IndexTopology) -> Self {
         self.index_topology = topology;
+        self
+    }
+
+    /// Signs every receipt with `signer` (cargo feature `signing`).
+    #[cfg(feature = "signing")]
+    pub fn with_signing_key(mut self, signer: super::ReceiptSigner) -> Self {
+        self.signing_key = Some(signer);
         self
     }
 

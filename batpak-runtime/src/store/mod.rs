@@ -24,6 +24,7 @@ mod read;
 pub(crate) mod recovery;
 pub(crate) mod segment;
 mod shared;
+mod signing;
 pub(crate) mod snapshot;
 mod ticket;
 mod typed;
@@ -40,6 +41,9 @@ pub use outbox::Outbox;
 pub use projection::{Freshness, ProjectionWatch};
 pub use read::{Diagnostics, StoreStats, VerifyReport};
 pub use recovery::{ChainBreak, RecoveryReport, TruncatedTail};
+pub use signing::{key_id, receipt_message, ReceiptSignature};
+#[cfg(feature = "signing")]
+pub use signing::{verify_receipt, ReceiptSigner};
 pub use ticket::{AppendTicket, BatchAppendTicket, Outcome, RetryReason, WriterPressure};
 pub use typed::TypedRead;
 

@@ -69,6 +69,10 @@ pub struct AppendReceipt {
     pub timestamp_us: u64,
     /// Its chained blake3 hash.
     pub content_hash: [u8; 32],
+    /// The store's signature, when it has a signing key (cargo feature
+    /// `signing`). Receipts rebuilt from the log for idempotent replays after a
+    /// reopen carry none.
+    pub signature: Option<super::signing::ReceiptSignature>,
 }
 
 /// The cause of a batch item.

@@ -389,6 +389,7 @@ impl Scan {
             entity_sequence: ev.entity_sequence,
             timestamp_us: timestamp_us(ev.event_id),
             content_hash: ev.hash,
+            signature: None,
         };
         let key = ev.idempotency_key.map(|k| {
             let codec = ev.codec().unwrap_or(Codec::Json);

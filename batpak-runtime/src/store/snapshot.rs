@@ -226,6 +226,7 @@ fn parse(dir: &Path, body: &[u8], topology: IndexTopology) -> Option<Result<Reco
             entity_sequence: r.varint()?,
             timestamp_us: crate::event::id::timestamp_us(event_id),
             content_hash: r.array32()?,
+            signature: None,
         };
         seed.keys.insert(key, KeyUse { digest, receipt });
     }

@@ -344,6 +344,24 @@ impl Writer {
                 entity_sequence: out.entity_sequence,
                 timestamp_us: timestamp_us(event_id),
                 content_hash: hash,
+                signature: None,
+            };
+            #[cfg(feature = "signing")]
+            let receipt = match &self.config.signing_key {
+                Some(signer) => {
+                    let prev_hash = prev.map_or([0; 32], |t| t.hash);
+                    let message = crate::store::signing::receipt_message(
+                        &receipt,
+                        &item.coordinate,
+                        item.kind,
+                        &prev_hash,
+                    );
+                    AppendReceipt {
+                        signature: Some(signer.sign(&message)),
+                        ..receipt
+                    }
+                }
+                None => receipt,
             };
             if let (Some(key), Some(digest)) = (item.options.idempotency_key, digest) {
                 self.keys.insert(
