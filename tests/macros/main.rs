@@ -5,5 +5,6 @@
 mod compile_pass;
 mod families;
 mod projections;
+mod schema_check;
 mod ui;
 mod versions;
