@@ -6,22 +6,17 @@
 //! stream; one is let through by a supervisor's bypass, which is recorded with
 //! its reason before the withdrawal is appended.
 //!
+//! The `Account` family is the shared one from `examples/domain/mod.rs`.
+//!
 //! Run with `cargo run --example policy_gates`.
+
+#[path = "domain/mod.rs"]
+mod domain;
 
 use batpak::event::system;
 use batpak::gate::{Bypass, Denial, DenialCode, FnGate, GateSet, Pipeline, Proposal, Rejection};
 use batpak::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// The account's events.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
-#[batpak(category = 0x1)]
-enum Account {
-    #[batpak(id = 1)]
-    Deposited { cents: u64 },
-    #[batpak(id = 2)]
-    Withdrawn { cents: u64 },
-}
+use domain::Account;
 
 /// What the gates look at: the withdrawal and the balance it would come from.
 struct Check {

@@ -1,55 +1,19 @@
-//! The main demo: open a store in a temporary folder, append a few events to two
-//! bank accounts, read them back, fold one account into a projection, and reopen
-//! the store to show that everything acknowledged survived.
+//! The main demo: open a store in a temporary folder, append typed events to
+//! two bank accounts, move money between them in one atomic batch, read an
+//! account back as typed events, fold it into a projection, and reopen the
+//! store to show that everything acknowledged survived.
+//!
+//! The event family (`Account`) and the projection (`Balance`) are declared
+//! with derives in `examples/domain/mod.rs`.
 //!
 //! Run with `cargo run --example quickstart`.
 
+#[path = "domain/mod.rs"]
+mod domain;
+
 use batpak::prelude::*;
-use batpak::store::Freshness;
-use serde::{Deserialize, Serialize};
-
-const OPENED: EventKind = EventKind::custom(0x1, 1);
-const DEPOSITED: EventKind = EventKind::custom(0x1, 2);
-const WITHDRAWN: EventKind = EventKind::custom(0x1, 3);
-
-/// An account balance folded from its events.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Balance {
-    owner: String,
-    cents: i64,
-    movements: u32,
-}
-
-impl EventSourced for Balance {
-    type Input = JsonValueInput;
-
-    fn from_events(events: &[Event<serde_json::Value>]) -> Option<Self> {
-        let mut state = Balance::default();
-        for event in events {
-            state.apply_event(event);
-        }
-        (!events.is_empty()).then_some(state)
-    }
-
-    fn apply_event(&mut self, event: &Event<serde_json::Value>) {
-        let cents = event.payload["cents"].as_i64().unwrap_or(0);
-        match event.kind() {
-            OPENED => self.owner = event.payload["owner"].as_str().unwrap_or("?").to_owned(),
-            DEPOSITED => self.cents += cents,
-            WITHDRAWN => self.cents -= cents,
-            _ => return,
-        }
-        self.movements += 1;
-    }
-
-    fn relevant_event_kinds() -> &'static [EventKind] {
-        &[OPENED, DEPOSITED, WITHDRAWN]
-    }
-
-    fn supports_incremental_apply() -> bool {
-        true
-    }
-}
+use batpak::store::{BatchAppendItem, CausationRef};
+use domain::{Account, Balance};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
@@ -59,45 +23,52 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let alice = Coordinate::new("account:alice", "bank")?;
     let bob = Coordinate::new("account:bob", "bank")?;
 
-    store.append(&alice, OPENED, &serde_json::json!({ "owner": "Alice" }))?;
-    store.append(&bob, OPENED, &serde_json::json!({ "owner": "Bob" }))?;
-    store.append(&alice, DEPOSITED, &serde_json::json!({ "cents": 10_000 }))?;
-    let withdrawal = store.append(&alice, WITHDRAWN, &serde_json::json!({ "cents": 2_550 }))?;
+    // The kind of each event comes from its variant; no kind constants to pass.
+    let owner = |name: &str| Account::Opened { owner: name.into() };
+    store.append_typed(&alice, &owner("Alice"))?;
+    store.append_typed(&bob, &owner("Bob"))?;
+    store.append_typed(&alice, &Account::Deposited { cents: 10_000 })?;
+    let withdrawal = store.append_typed(&alice, &Account::Withdrawn { cents: 2_550 })?;
     println!(
-        "appended 4 events; the last one is #{} in the store and #{} for alice (fsynced before append returned)",
-        withdrawal.sequence, withdrawal.entity_sequence
+        "appended 4 events, each fsynced before append returned; the last is #{} for alice",
+        withdrawal.entity_sequence
+    );
+    println!(
+        "and #{} in the whole store: the first event of each kind also records the kind's shape in the schema ledger",
+        withdrawal.sequence
     );
 
-    // A transfer is two events that must land together: an atomic batch.
+    // A transfer is two events that must land together: an atomic batch. The
+    // deposit names the withdrawal (item 0) as its cause.
     let transfer = vec![
-        batpak::store::BatchAppendItem::new(
+        BatchAppendItem::typed(
             alice.clone(),
-            WITHDRAWN,
-            &serde_json::json!({ "cents": 1_000, "to": "bob" }),
+            &Account::Withdrawn { cents: 1_000 },
             AppendOptions::new(),
-            batpak::store::CausationRef::None,
+            CausationRef::None,
         )?,
-        batpak::store::BatchAppendItem::new(
+        BatchAppendItem::typed(
             bob.clone(),
-            DEPOSITED,
-            &serde_json::json!({ "cents": 1_000, "from": "alice" }),
+            &Account::Deposited { cents: 1_000 },
             AppendOptions::new(),
-            batpak::store::CausationRef::PriorItem(0),
+            CausationRef::PriorItem(0),
         )?,
     ];
-    store.append_batch(transfer)?;
+    let receipts = store.append_batch(transfer)?;
+    println!(
+        "moved 1000 cents from alice to bob as events #{} and #{}: both or neither",
+        receipts[0].sequence, receipts[1].sequence
+    );
 
-    println!("\nalice's stream:");
-    for entry in store.stream("account:alice") {
-        let event = store.get(entry.event_id)?.ok_or("event vanished")?;
-        println!(
-            "  #{} {:?} {}",
-            entry.entity_sequence, entry.kind, event.payload
-        );
+    println!("\nalice's stream, decoded back into `Account` values:");
+    for read in store.read_typed::<Account>("account:alice")? {
+        let (meta, event) = read?;
+        println!("  #{} {event:?}", meta.header.position.entity_sequence);
     }
 
+    // The derived projection replays only `Account` kinds, straight from the index.
     let balance: Balance = store
-        .project("account:alice", &Freshness::Consistent)?
+        .project_typed("account:alice")?
         .ok_or("alice has no events")?;
     println!(
         "\nalice's balance: {} cents after {} movements (owner {})",
@@ -107,16 +78,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.close()?;
     let reopened = Store::open(StoreConfig::new(dir.path()))?;
     let report = reopened.verify()?;
+    let stats = reopened.stats()?;
+    let ledger = reopened.schema_ledger().len();
     println!(
-        "\nreopened: {} events across {} entities; hash chains verified: {}",
-        reopened.stats()?.events,
-        reopened.stats()?.entities,
+        "\nreopened: {} events across {} entities ({ledger} of the events are the ledger's, in an entity of its own)",
+        stats.events, stats.entities
+    );
+    println!(
+        "hash chains verified: {}",
         if report.is_clean() { "clean" } else { "BROKEN" }
     );
     let bob_balance: Balance = reopened
-        .project("account:bob", &Freshness::Consistent)?
+        .project_typed("account:bob")?
         .ok_or("bob has no events")?;
-    println!("bob's balance: {} cents", bob_balance.cents);
+    println!(
+        "bob's balance: {} cents after {} movements (owner {})",
+        bob_balance.cents, bob_balance.movements, bob_balance.owner
+    );
     reopened.close()?;
     Ok(())
 }
