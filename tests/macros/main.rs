@@ -4,6 +4,8 @@
 
 mod compile_pass;
 mod families;
+mod fixtures;
+mod inspector;
 mod projections;
 mod schema_check;
 mod ui;

@@ -1,0 +1,110 @@
+//! The `batpak` inspector, run as a separate process on a store written with
+//! the example families: it renders every event as JSON from the log's own
+//! ledger, without linking those types, and fails clearly on a locked or
+//! missing directory.
+
+#[allow(dead_code, unused_imports)]
+#[path = "../../examples/domain/mod.rs"]
+mod domain;
+
+use batpak::prelude::*;
+use std::process::Command;
+
+fn batpak(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_batpak"))
+        .args(args)
+        .output()
+        .expect("run the batpak binary")
+}
+
+#[test]
+fn tail_renders_every_event_as_json_from_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let alice = Coordinate::new("account:alice", "bank").unwrap();
+    let player = Coordinate::new("player:1", "game").unwrap();
+    let mut expected = Vec::new();
+    {
+        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+        let events = [
+            domain::Account::Opened {
+                owner: "Alice".into(),
+            },
+            domain::Account::Deposited { cents: 500 },
+            domain::Account::Withdrawn { cents: 120 },
+        ];
+        for e in &events {
+            store.append_typed(&alice, e).unwrap();
+            expected.push(serde_json::to_value(e).unwrap());
+        }
+        store
+            .append_typed(&player, &domain::legacy::Player::Moved { x: 4 })
+            .unwrap();
+        expected.push(serde_json::json!({"Moved": {"x": 4}}));
+        let moved = domain::Player::Moved { x: 1, y: 2, z: 3 };
+        store.append_typed(&player, &moved).unwrap();
+        expected.push(serde_json::to_value(&moved).unwrap());
+        store
+            .append(
+                &player,
+                EventKind::custom(0x7, 1),
+                &serde_json::json!({"raw": true}),
+            )
+            .unwrap();
+        expected.push(serde_json::json!({"raw": true}));
+
+        // The inspector refuses a directory a writer holds.
+        let locked = batpak(&["info", path]);
+        assert_eq!(locked.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&locked.stderr).contains("open for writing"));
+        store.close().unwrap();
+    }
+    let out = batpak(&["tail", path, "-n", "100"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let user: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| !l["entity"].as_str().unwrap().starts_with('$'))
+        .map(|l| &l["payload"])
+        .collect();
+    assert_eq!(user, expected.iter().collect::<Vec<_>>());
+    let versions: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["entity"] == "player:1")
+        .map(|l| l["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, vec![1, 3, 0]);
+
+    let filtered = batpak(&["tail", path, "--entity", "account:alice", "-n", "2"]);
+    assert_eq!(String::from_utf8_lossy(&filtered.stdout).lines().count(), 2);
+    let verify = batpak(&["verify", path]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let schema = String::from_utf8(batpak(&["schema", path]).stdout).unwrap();
+    assert!(
+        schema.contains("Account") && schema.contains("Moved") && schema.contains("v3"),
+        "{schema}"
+    );
+    let info = String::from_utf8(batpak(&["info", path]).stdout).unwrap();
+    assert!(info.contains("events:"), "{info}");
+}
+
+#[test]
+fn a_missing_directory_is_a_clear_error() {
+    let out = batpak(&["info", "/nonexistent/batpak-data"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    let usage = batpak(&["frobnicate"]);
+    assert_eq!(usage.status.code(), Some(2));
+}
