@@ -2,9 +2,7 @@
 //! `cargo xtask schema bless`, never rewritten) still decode with today's types,
 //! through their upcast chains.
 
-#[allow(dead_code, unused_imports)]
-#[path = "../../examples/domain/mod.rs"]
-mod domain;
+use crate::domain;
 
 use batpak::event::EventKind;
 use batpak::schema::{Catalog, FamilySnapshot};

@@ -3,9 +3,7 @@
 //! ledger, without linking those types, and fails clearly on a locked or
 //! missing directory.
 
-#[allow(dead_code, unused_imports)]
-#[path = "../../examples/domain/mod.rs"]
-mod domain;
+use crate::domain;
 
 use batpak::prelude::*;
 use std::process::Command;

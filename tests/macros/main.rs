@@ -2,6 +2,10 @@
 //! `tests/ui`), a compile-pass suite of awkward shapes, and the behaviour of
 //! derived families, schemas and projections through the store.
 
+/// The example families (shared with the examples and the xtask snapshot).
+#[path = "../../examples/domain/mod.rs"]
+mod domain;
+
 mod compile_pass;
 mod families;
 mod fixtures;

@@ -1,7 +1,7 @@
 //! What this repository snapshots: the library's system events and the event
 //! families of the examples (their shared module, compiled in here as is).
 
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 #[path = "../../examples/domain/mod.rs"]
 mod domain;
 

@@ -33,9 +33,17 @@ pub(crate) mod writer;
 
 pub use cache::{CacheKey, NativeCache, NoCache, ProjectionCache};
 pub use config::{IndexTopology, StoreConfig, SyncConfig, SyncMode, FRAME_BYTES_HARD_MAX};
+pub use delivery::cursor::{
+    AtLeastOnce, Cursor, CursorWorkerAction, CursorWorkerConfig, CursorWorkerHandle, RestartPolicy,
+};
+pub use delivery::reactor::{ReactionBatch, Reactor};
+pub use delivery::subscription::{
+    Notification, ScanSubscriptionOps, Subscription, SubscriptionOps,
+};
 pub use error::{BatchProblem, CorruptionKind, IoOp, LogPosition, StoreError};
 pub use fence::VisibilityFence;
 pub use frontier::Frontier;
+pub use index::IndexEntry;
 pub use options::{AppendOptions, AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate};
 pub use outbox::Outbox;
 pub use projection::{Freshness, ProjectionWatch};

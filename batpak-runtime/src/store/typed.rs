@@ -185,6 +185,20 @@ impl<M> Store<M> {
         self.query(&region)
     }
 
+    /// The event with this id decoded as family `F`, if it is visible.
+    pub fn get_typed<F: EventFamily>(
+        &self,
+        event_id: u128,
+    ) -> Result<Option<(EventMeta, F)>, StoreError> {
+        Ok(self.get_as::<TypedInput<F>>(event_id)?.map(|e| {
+            let meta = EventMeta {
+                header: e.header,
+                coordinate: e.coordinate,
+            };
+            (meta, e.payload)
+        }))
+    }
+
     /// The entity's events of family `F`, decoded, in order.
     pub fn read_typed<F: EventFamily>(
         &self,

@@ -151,6 +151,32 @@ impl Default for CursorWorkerConfig {
     }
 }
 
+impl CursorWorkerConfig {
+    /// Sets the most events per handler call.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Sets the longest wait for new events.
+    pub fn with_idle_sleep(mut self, idle_sleep: Duration) -> Self {
+        self.idle_sleep = idle_sleep;
+        self
+    }
+
+    /// Sets what happens when the handler panics.
+    pub fn with_restart(mut self, restart: RestartPolicy) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// Persists the position under `id` (in `<data_dir>/checkpoints/`).
+    pub fn with_checkpoint_id(mut self, id: impl Into<String>) -> Self {
+        self.checkpoint_id = Some(id.into());
+        self
+    }
+}
+
 /// A running cursor worker.
 #[derive(Debug)]
 pub struct CursorWorkerHandle {

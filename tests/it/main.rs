@@ -1,0 +1,12 @@
+//! Integration tests of the store, one module per behaviour. Crash tests re-run
+//! this binary as a child process (see `support::Child`) and SIGKILL it.
+
+mod batches;
+mod corruption;
+mod fences;
+mod idempotency;
+mod lock;
+mod read_only;
+mod recovery;
+mod support;
+mod tickets;
