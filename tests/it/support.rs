@@ -79,7 +79,7 @@ impl Rng {
 
 /// Orders child spawns against the other tests of this binary. A child forked
 /// while another test holds a store open inherits the descriptor of that store's
-/// `LOCK` file until it execs; if the test closes and reopens its store inside
+/// locked data directory until it execs; if the test closes and reopens its store inside
 /// that window, the reopen sees `StoreLocked`. Tests that open stores hold the
 /// shared side, tests that spawn children hold the exclusive side.
 static SPAWN_GATE: RwLock<()> = RwLock::new(());

@@ -214,7 +214,10 @@ impl StoreConfig {
         self.sync.every_n_events = self.sync.every_n_events.max(1);
         self.batch_items_max = self.batch_items_max.max(1);
         self.subscription_capacity = self.subscription_capacity.max(1);
-        self.segment_max_bytes = self.segment_max_bytes.max(4096);
+        // Offsets are 32-bit in the index: a segment plus one batch must stay
+        // below 4 GiB.
+        self.batch_bytes_max = self.batch_bytes_max.clamp(1, 1 << 30);
+        self.segment_max_bytes = self.segment_max_bytes.clamp(4096, 1 << 31);
         self
     }
 

@@ -213,7 +213,7 @@ pub(crate) fn load(shared: &Shared) -> Result<(), StoreError> {
     };
     for at in locations {
         let bytes = shared.read_frame(at)?;
-        let super::frame::Frame::Event(ev) = bytes.parse(shared.config.frame_max_bytes)? else {
+        let super::frame::Frame::Event(ev) = bytes.parse()? else {
             continue;
         };
         let entry: LedgerEntry =

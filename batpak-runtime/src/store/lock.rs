@@ -1,18 +1,17 @@
-//! The data-directory lock: a `LOCK` file held with an exclusive OS lock by a
-//! read-write store and a shared lock by read-only ones, so one owner writes and
-//! a second open (in this process or another) gets `StoreLocked`.
+//! The data-directory lock: an OS lock (`flock`) on the directory itself,
+//! exclusive for a read-write store and shared for read-only ones, so one owner
+//! writes and a second open (in this process or another) gets `StoreLocked`.
+//! Locking the directory rather than a file in it means a read-only open locks
+//! without creating anything.
 
 use super::error::{IoOp, StoreError};
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::Path;
-
-/// Name of the lock file in the data directory.
-pub const LOCK_FILE: &str = "LOCK";
 
 /// A held lock; released when dropped.
 #[derive(Debug)]
 pub(crate) struct DirLock {
-    _file: Option<File>,
+    _dir: File,
 }
 
 fn locked(dir: &Path, e: TryLockError) -> StoreError {
@@ -20,35 +19,26 @@ fn locked(dir: &Path, e: TryLockError) -> StoreError {
         TryLockError::WouldBlock => StoreError::StoreLocked {
             data_dir: dir.to_path_buf(),
         },
-        TryLockError::Error(e) => StoreError::io(IoOp::Lock, dir.join(LOCK_FILE), e),
+        TryLockError::Error(e) => StoreError::io(IoOp::Lock, dir, e),
     }
 }
 
+fn open(dir: &Path) -> Result<File, StoreError> {
+    File::open(dir).map_err(|e| StoreError::io(IoOp::Open, dir, e))
+}
+
 impl DirLock {
-    /// Creates the lock file if needed and locks it exclusively.
+    /// Locks the directory exclusively.
     pub(crate) fn exclusive(dir: &Path) -> Result<Self, StoreError> {
-        let path = dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| StoreError::io(IoOp::Open, &path, e))?;
+        let file = open(dir)?;
         file.try_lock().map_err(|e| locked(dir, e))?;
-        Ok(Self { _file: Some(file) })
+        Ok(Self { _dir: file })
     }
 
-    /// Locks an existing lock file shared; a directory that was never opened for
-    /// writing has none, and creating one would be a write, so then nothing is held.
+    /// Locks the directory shared.
     pub(crate) fn shared(dir: &Path) -> Result<Self, StoreError> {
-        let path = dir.join(LOCK_FILE);
-        match File::open(&path) {
-            Ok(file) => {
-                file.try_lock_shared().map_err(|e| locked(dir, e))?;
-                Ok(Self { _file: Some(file) })
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self { _file: None }),
-            Err(e) => Err(StoreError::io(IoOp::Open, &path, e)),
-        }
+        let file = open(dir)?;
+        file.try_lock_shared().map_err(|e| locked(dir, e))?;
+        Ok(Self { _dir: file })
     }
 }

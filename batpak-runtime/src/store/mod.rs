@@ -106,7 +106,6 @@ fn recover(config: &StoreConfig, repair: bool) -> Result<recovery::Recovered, St
     let opts = recovery::ScanOptions {
         repair,
         check_chains: false,
-        frame_max_bytes: config.frame_max_bytes,
         topology: config.index_topology,
     };
     let mut rec = recovery::scan(&config.data_dir, opts)?;

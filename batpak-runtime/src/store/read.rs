@@ -95,7 +95,7 @@ impl<M> Store<M> {
         entry: &IndexEntry,
     ) -> Result<Event<I::Payload>, StoreError> {
         let bytes = self.shared.read_frame(entry.frame)?;
-        let Frame::Event(ev) = bytes.parse(self.shared.config.frame_max_bytes)? else {
+        let Frame::Event(ev) = bytes.parse()? else {
             return Err(StoreError::Corrupt {
                 at: entry.frame,
                 kind: super::CorruptionKind::BadBody,
@@ -306,7 +306,6 @@ impl<M> Store<M> {
             recovery::ScanOptions {
                 repair: false,
                 check_chains: true,
-                frame_max_bytes: config.frame_max_bytes,
                 topology: super::IndexTopology::minimal(),
             },
         )?;

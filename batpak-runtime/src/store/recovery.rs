@@ -11,7 +11,7 @@ use super::frame::{self, chain_hash, EventFrame, Frame, FrameRead};
 use super::index::{Index, Link, Record};
 use super::options::AppendReceipt;
 use super::segment::{self, SEGMENT_HEADER_BYTES};
-use super::IndexTopology;
+use super::{IndexTopology, FRAME_BYTES_HARD_MAX};
 use crate::event::id::timestamp_us;
 use crate::event::{Codec, EventKind};
 use std::collections::{HashMap, HashSet};
@@ -130,7 +130,6 @@ pub(crate) struct ScanOptions {
     pub repair: bool,
     /// Recompute every chained hash (verify).
     pub check_chains: bool,
-    pub frame_max_bytes: usize,
     pub topology: IndexTopology,
 }
 
@@ -146,6 +145,9 @@ struct OpenUnit {
     items: u64,
     events: Vec<Pending>,
     undo: Vec<(Arc<str>, Option<Tip>)>,
+    /// Coordinates whose name frames sit inside this unit (a dropped batch
+    /// takes them with it).
+    names: Vec<u32>,
 }
 
 impl OpenUnit {
@@ -156,6 +158,7 @@ impl OpenUnit {
             items,
             events: Vec::new(),
             undo: Vec::new(),
+            names: Vec::new(),
         }
     }
 }
@@ -223,6 +226,10 @@ impl Scan {
             return Ok(());
         }
         segment::check_header(id, &bytes)?;
+        // The index stores segment ids and offsets in 32 bits, and ids start at 1.
+        if id == 0 || id > u64::from(u32::MAX) || bytes.len() as u64 > u64::from(u32::MAX) {
+            return Err(corrupt(id, 0, CorruptionKind::BadSegmentHeader));
+        }
         if self.batch.is_some() {
             let start = self.batch.as_ref().map_or(0, |b| b.start.offset);
             return Err(corrupt(id, start, CorruptionKind::BadProtocol));
@@ -236,20 +243,22 @@ impl Scan {
                 segment: id,
                 offset: offset as u64,
             };
-            let torn = match frame::read_frame(rest, self.opts.frame_max_bytes) {
+            let torn = match frame::read_frame(rest, FRAME_BYTES_HARD_MAX) {
                 FrameRead::Frame(frame, extent) => {
                     self.report.frames += 1;
                     self.frame(frame, at)?;
                     offset += extent;
                     continue;
                 }
+                // What an interrupted write leaves: a prefix of the last group,
+                // possibly followed by zeros (an OS crash after the file grew).
                 FrameRead::Incomplete => true,
-                FrameRead::BadLength => rest.iter().all(|&b| b == 0),
-                FrameRead::BadCrc(extent) => extent == rest.len(),
+                FrameRead::BadLength => zeros(rest.get(4..).unwrap_or_default()),
+                FrameRead::BadCrc(extent) => zeros(&rest[extent.min(rest.len())..]),
                 FrameRead::BadBody => false,
             };
             if !(torn && newest) {
-                let kind = match frame::read_frame(rest, self.opts.frame_max_bytes) {
+                let kind = match frame::read_frame(rest, FRAME_BYTES_HARD_MAX) {
                     FrameRead::BadCrc(_) => CorruptionKind::BadCrc,
                     FrameRead::BadBody => CorruptionKind::BadBody,
                     _ => CorruptionKind::BadLength,
@@ -292,8 +301,13 @@ impl Scan {
                 scope,
             } => {
                 let slot = coord_id as usize;
-                if self.seed.coords.len() <= slot {
-                    self.seed.coords.resize(slot + 1, None);
+                // Ids are dense (assigned in order of first use): a name frame
+                // names a known id or the next one, never a far one.
+                if slot > self.seed.coords.len() {
+                    return Err(bad(CorruptionKind::UnknownName));
+                }
+                if self.seed.coords.len() == slot {
+                    self.seed.coords.push(None);
                 }
                 let names = self.seed.coords[slot]
                     .get_or_insert_with(|| (Arc::from(entity), Arc::from(scope)));
@@ -302,7 +316,11 @@ impl Scan {
                 }
                 let (e, s) = names.clone();
                 self.index.define_name(coord_id, &e, &s);
-                self.defined.insert(coord_id);
+                if self.defined.insert(coord_id) {
+                    if let Some(batch) = self.batch.as_mut() {
+                        batch.names.push(coord_id);
+                    }
+                }
             }
             Frame::Event(ev) => self.event(&ev, at)?,
             Frame::BatchBegin { batch_id, items } => {
@@ -456,6 +474,9 @@ impl Scan {
             // The writer crashed inside a batch: none of it was acknowledged.
             self.report.discarded_batch_events += batch.events.len() as u64;
             self.rollback(batch.undo);
+            for id in &batch.names {
+                self.defined.remove(id);
+            }
             if let Some((id, len)) = self.seed.active_segment {
                 debug_assert_eq!(id, batch.start.segment);
                 if self.opts.repair {
@@ -468,7 +489,7 @@ impl Scan {
                     });
                     self.seed.active_segment = Some((id, batch.start.offset));
                 } else {
-                    self.report.torn_tail_ignored.get_or_insert(batch.start);
+                    self.report.torn_tail_ignored = Some(batch.start);
                 }
             }
         }
@@ -483,6 +504,10 @@ impl Scan {
         self.report.events = self.index.len() as u64;
         Ok(())
     }
+}
+
+fn zeros(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == 0)
 }
 
 fn truncate(dir: &Path, segment: u64, len: u64) -> Result<(), StoreError> {

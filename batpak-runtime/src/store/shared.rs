@@ -74,9 +74,11 @@ impl FrameBytes {
     }
 
     /// Parses the frame; corruption is a typed error naming the position.
-    pub(crate) fn parse(&self, frame_max_bytes: usize) -> Result<Frame<'_>, StoreError> {
+    /// Frames written under any configured limit stay readable: only the
+    /// format's hard maximum applies to reads.
+    pub(crate) fn parse(&self) -> Result<Frame<'_>, StoreError> {
         let bad = |kind| StoreError::Corrupt { at: self.at, kind };
-        match frame::read_frame(self.bytes(), frame_max_bytes) {
+        match frame::read_frame(self.bytes(), super::FRAME_BYTES_HARD_MAX) {
             FrameRead::Frame(f, _) => Ok(f),
             FrameRead::BadCrc(_) => Err(bad(CorruptionKind::BadCrc)),
             FrameRead::BadBody => Err(bad(CorruptionKind::BadBody)),
@@ -118,7 +120,7 @@ impl Shared {
         };
         let word = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
         let total = FRAME_HEADER_BYTES + (word & 0x00FF_FFFF) as usize;
-        if total > self.config.frame_max_bytes + FRAME_HEADER_BYTES {
+        if total > super::FRAME_BYTES_HARD_MAX + FRAME_HEADER_BYTES {
             return Err(bad_len);
         }
         let map = if start + total > map.len() {
@@ -136,7 +138,7 @@ impl Shared {
             start,
             end: start + total,
         };
-        out.parse(self.config.frame_max_bytes)?;
+        out.parse()?;
         Ok(out)
     }
 }
