@@ -10,3 +10,4 @@ mod read_only;
 mod recovery;
 mod support;
 mod tickets;
+mod workers;
