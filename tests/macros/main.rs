@@ -11,6 +11,7 @@ mod families;
 mod fixtures;
 mod inspector;
 mod projections;
+mod replay_kinds;
 mod schema_check;
 mod ui;
 mod versions;

@@ -344,3 +344,38 @@ fn causal_walks_follow_ids_not_payloads() {
         assert!(store.walk_ancestors(12345, 10).is_empty());
     }
 }
+
+#[test]
+fn a_slow_subscriber_loses_notifications_and_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        StoreConfig::new(dir.path())
+            .with_subscription_capacity(4)
+            .with_sync_every_n_events(1000),
+    )
+    .unwrap();
+    let c = Coordinate::new("e", "s").unwrap();
+    let slow = store.subscribe_lossy(&crate::coordinate::Region::entity("e"));
+    let other = store.subscribe_lossy(&crate::coordinate::Region::entity("elsewhere"));
+    // The writer never waits for the subscriber: all 50 appends complete.
+    for i in 0..50 {
+        store.append(&c, KIND, &i).unwrap();
+    }
+    let got: Vec<u64> = std::iter::from_fn(|| slow.try_recv())
+        .map(|n| n.sequence)
+        .collect();
+    assert_eq!(
+        got,
+        vec![1, 2, 3, 4],
+        "the first notifications that fit are kept, in order"
+    );
+    assert_eq!(slow.dropped(), 46);
+    assert_eq!(other.try_recv(), None);
+    assert_eq!(other.dropped(), 0);
+    store.close().unwrap();
+    assert!(
+        slow.recv().is_none(),
+        "closing the store closes the subscription"
+    );
+    assert!(slow.is_closed());
+}
