@@ -12,6 +12,7 @@ mod fixtures;
 mod inspector;
 mod projections;
 mod replay_kinds;
+mod roundtrip;
 mod schema_check;
 mod ui;
 mod versions;
