@@ -8,6 +8,19 @@ use crate::domain;
 use batpak::prelude::*;
 use std::process::Command;
 
+/// `Account` as a later build might define it: the same kind and version
+/// with another shape (drift).
+mod drifted {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+    #[batpak(category = 0x1)]
+    pub enum Account {
+        #[batpak(id = 2)]
+        Deposited { cents: u64, note: String },
+    }
+}
+
 fn batpak(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_batpak"))
         .args(args)
@@ -55,6 +68,28 @@ fn tail_renders_every_event_as_json_from_the_ledger() {
         let locked = batpak(&["info", path]);
         assert_eq!(locked.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&locked.stderr).contains("open for writing"));
+        store.close().unwrap();
+    }
+    // Reopen with a drifted shape: refused, nothing written, and the directory
+    // still renders with the inspector.
+    {
+        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+        let before = store.stats().unwrap().events;
+        let drift = store.append_typed(
+            &alice,
+            &drifted::Account::Deposited {
+                cents: 1,
+                note: "x".into(),
+            },
+        );
+        match drift {
+            Err(batpak::store::StoreError::SchemaDrift { version, path, .. }) => {
+                assert_eq!(version, 1);
+                assert_eq!(path, "Deposited.note");
+            }
+            other => panic!("expected SchemaDrift, got {other:?}"),
+        }
+        assert_eq!(store.stats().unwrap().events, before);
         store.close().unwrap();
     }
     let out = batpak(&["tail", path, "-n", "100"]);
