@@ -5,6 +5,7 @@
 //! `Store<ReadOnly>` serves the same reads from a scan of the segments and never
 //! writes a byte into the data directory.
 
+mod backup;
 mod cache;
 pub(crate) mod codec;
 mod config;

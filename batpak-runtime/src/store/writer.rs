@@ -52,6 +52,11 @@ pub(crate) enum Command {
     CommitFence { reply: Done },
     /// Discard the fence's writes.
     CancelFence { reply: Done },
+    /// Sync, then copy every segment into another directory.
+    Backup {
+        dest: std::path::PathBuf,
+        reply: Done,
+    },
     /// Cancel any live fence, sync, stop.
     Shutdown { reply: Done },
     /// Makes the writer panic (fault injection for unit tests).
@@ -336,6 +341,20 @@ impl Writer {
                 };
                 self.group.replies.push(Reply::Done(reply, result));
             }
+            Command::Backup { dest, reply } => {
+                self.group.force_sync = true;
+                self.flush();
+                let result = match &self.failure {
+                    Some(_) => Err(self.failure_error()),
+                    None => super::backup::copy_segments(
+                        &self.config.data_dir,
+                        &dest,
+                        self.segment_id,
+                        self.segment_len,
+                    ),
+                };
+                let _ = reply.send(result);
+            }
             Command::Shutdown { reply } => self.shutdown(reply),
             #[cfg(test)]
             Command::Crash => panic!("injected writer crash"),
@@ -548,6 +567,7 @@ fn refuse(command: Command, error: impl Fn() -> StoreError) {
         | Command::BeginFence { reply }
         | Command::CommitFence { reply }
         | Command::CancelFence { reply }
+        | Command::Backup { reply, .. }
         | Command::Shutdown { reply } => Reply::Done(reply, Err(error())).send(),
         #[cfg(test)]
         Command::Crash => {}
