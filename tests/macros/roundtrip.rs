@@ -80,7 +80,7 @@ impl Rng {
     fn point(&mut self) -> Point {
         Point {
             x: self.next() as i32,
-            y: (self.next() % 2 == 0).then(|| self.next() as i64),
+            y: self.next().is_multiple_of(2).then(|| self.next() as i64),
         }
     }
     fn shape(&mut self) -> Shape {
@@ -97,7 +97,7 @@ impl Rng {
     fn value(&mut self) -> Everything {
         match self.next() % 5 {
             0 => Everything::Scalars {
-                b: self.next() % 2 == 0,
+                b: self.next().is_multiple_of(2),
                 u8_: self.next() as u8,
                 u16_: self.next() as u16,
                 u32_: self.next() as u32,
@@ -115,7 +115,7 @@ impl Rng {
             },
             1 => Everything::Containers {
                 s: self.text(),
-                opt: (self.next() % 2 == 0).then(|| self.text()),
+                opt: self.next().is_multiple_of(2).then(|| self.text()),
                 list: (0..self.next() % 6).map(|_| self.next() as u16).collect(),
                 arr: [self.next() as u8, 1, 2, self.next() as u8],
                 pair: (self.next() as u8, self.text()),
@@ -129,7 +129,10 @@ impl Rng {
                 shapes: (0..self.next() % 4).map(|_| self.shape()).collect(),
                 point: self.point(),
             },
-            3 => Everything::Positional(self.text(), (self.next() % 2 == 0).then(|| self.point())),
+            3 => Everything::Positional(
+                self.text(),
+                self.next().is_multiple_of(2).then(|| self.point()),
+            ),
             _ => Everything::Nothing,
         }
     }
