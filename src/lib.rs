@@ -49,3 +49,8 @@ pub mod __private {
     pub use std::vec;
     pub use std::vec::Vec;
 }
+
+/// The README's example, compiled as a doctest so it cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
