@@ -1,5 +1,5 @@
 //! The in-memory index of visible events. The primary index is one compact
-//! [`Record`] per event in commit order (which is also event-id order, so lookups
+//! `Record` per event in commit order (which is also event-id order, so lookups
 //! by id are binary searches); entity, scope and coordinate names are interned once;
 //! secondary indexes hold `u32` positions into the primary one. Readers see only
 //! what the writer has published; fenced and unfinished writes never get here.

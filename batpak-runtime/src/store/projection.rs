@@ -137,7 +137,7 @@ impl<M> Store<M> {
     }
 }
 
-/// A projection that follows its entity: each [`ProjectionWatch::next`] returns
+/// A projection that follows its entity: each [`ProjectionWatch::next_timeout`] returns
 /// the state once the entity's generation has grown since the last one.
 #[derive(Debug)]
 pub struct ProjectionWatch<'a, T, M> {
