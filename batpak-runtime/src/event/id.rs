@@ -24,7 +24,8 @@ fn compose(ts_us: u64, counter: u64) -> u128 {
     (ms << 80) | (0x7 << 76) | (sub << 64) | (0b10 << 62) | (counter as u128 & COUNTER_MASK)
 }
 
-fn now_us() -> u64 {
+/// Microseconds since the Unix epoch now.
+pub fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
@@ -50,8 +51,13 @@ impl IdClock {
 
     /// The next id: strictly greater than every id this clock returned or resumed after.
     pub fn next_id(&mut self) -> u128 {
+        self.next_id_at(now_us())
+    }
+
+    /// The next id for wall-clock time `now` (microseconds since the epoch); a
+    /// batch reads the clock once and stamps all its events from it.
+    pub fn next_id_at(&mut self, now: u64) -> u128 {
         let last_us = timestamp_us(self.last);
-        let now = now_us();
         let id = if now > last_us {
             compose(now, 0)
         } else {

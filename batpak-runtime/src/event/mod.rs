@@ -164,6 +164,10 @@ pub trait ReplayInput {
     /// The payload type projections of this input receive.
     type Payload;
 
+    /// Whether `decode` looks at `StoredPayload::shape` (the store skips the
+    /// lookup otherwise).
+    const USES_SHAPES: bool = true;
+
     /// Decodes one stored payload.
     fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, StoreError>;
 }
@@ -187,6 +191,7 @@ pub struct RawBytesInput;
 
 impl ReplayInput for RawBytesInput {
     type Payload = Vec<u8>;
+    const USES_SHAPES: bool = false;
 
     fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, StoreError> {
         Ok(payload.bytes.to_vec())
@@ -212,17 +217,7 @@ impl<F: crate::schema::EventFamily> ReplayInput for TypedInput<F> {
             });
         }
         if let Some(logged) = payload.shape {
-            let ours = crate::schema::family_shapes::<F>();
-            if let Some(ours) = ours.get(&(payload.kind.raw(), payload.schema_version)) {
-                if ours.fingerprint != logged.fingerprint {
-                    return Err(crate::store::ledger::drift(
-                        payload.kind,
-                        payload.schema_version,
-                        logged,
-                        ours,
-                    ));
-                }
-            }
+            check_drift::<F>(payload.kind, payload.schema_version, logged)?;
         }
         F::decode_fields(payload.kind, payload.schema_version, payload.bytes).map_err(|e| {
             StoreError::Decode {
@@ -231,6 +226,35 @@ impl<F: crate::schema::EventFamily> ReplayInput for TypedInput<F> {
             }
         })
     }
+}
+
+/// Refuses to decode (kind, version) as `F` when `F`'s shape differs from the
+/// shape the log recorded. Replays check the same (family, kind, version,
+/// fingerprint) event after event, so the last match is remembered per thread
+/// and repeats cost a comparison.
+fn check_drift<F: crate::schema::EventFamily>(
+    kind: EventKind,
+    version: u16,
+    logged: &crate::schema::KnownShape,
+) -> Result<(), StoreError> {
+    use std::any::TypeId;
+    use std::cell::Cell;
+    type Key = (TypeId, u16, u16, [u8; 16]);
+    thread_local! {
+        static LAST_MATCH: Cell<Option<Key>> = const { Cell::new(None) };
+    }
+    let key = (TypeId::of::<F>(), kind.raw(), version, logged.fingerprint);
+    if LAST_MATCH.with(Cell::get) == Some(key) {
+        return Ok(());
+    }
+    let ours = crate::schema::family_shapes::<F>();
+    if let Some(ours) = ours.get(&(kind.raw(), version)) {
+        if ours.fingerprint != logged.fingerprint {
+            return Err(crate::store::ledger::drift(kind, version, logged, ours));
+        }
+    }
+    LAST_MATCH.with(|c| c.set(Some(key)));
+    Ok(())
 }
 
 /// The payload type a projection `T` receives.

@@ -34,6 +34,12 @@ pub trait ProjectionCache: Send + Sync + std::fmt::Debug {
     fn get(&self, key: &CacheKey) -> Option<Vec<u8>>;
     /// Stores `bytes` under `key`; failures are ignored (a cache may forget).
     fn put(&self, key: &CacheKey, bytes: &[u8]);
+
+    /// Whether the cache stores anything at all; when it does not, projections
+    /// skip serializing their state for it.
+    fn is_enabled(&self) -> bool {
+        true
+    }
 }
 
 /// A cache that never remembers anything.
@@ -46,6 +52,10 @@ impl ProjectionCache for NoCache {
     }
 
     fn put(&self, _key: &CacheKey, _bytes: &[u8]) {}
+
+    fn is_enabled(&self) -> bool {
+        false
+    }
 }
 
 const ENTRY_MAGIC: &[u8; 4] = b"BPKC";

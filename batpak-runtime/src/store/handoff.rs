@@ -6,15 +6,20 @@
 
 use std::time::{Duration, Instant};
 
-/// How long a waiter polls before it blocks.
-pub(crate) const POLL_BUDGET: Duration = Duration::from_micros(250);
+/// How long a caller polls for the writer's answer before it blocks: long
+/// enough to cover an fsync.
+pub(crate) const REPLY_POLL: Duration = Duration::from_micros(250);
+
+/// How long the idle writer polls for the next command before it blocks: a
+/// producer that just got its answer sends again within microseconds.
+pub(crate) const COMMAND_POLL: Duration = Duration::from_micros(120);
 
 /// How long the writer waits to gather a group as large as the last one before
 /// an fsync that every command in it shares.
 pub(crate) const GATHER_BUDGET: Duration = Duration::from_micros(100);
 
-/// Receives from `rx`, polling for [`POLL_BUDGET`] before blocking.
-pub(crate) fn recv<T>(rx: &flume::Receiver<T>) -> Result<T, flume::RecvError> {
+/// Receives from `rx`, polling for `budget` before blocking.
+pub(crate) fn recv<T>(rx: &flume::Receiver<T>, budget: Duration) -> Result<T, flume::RecvError> {
     let start = Instant::now();
     loop {
         match rx.try_recv() {
@@ -22,7 +27,7 @@ pub(crate) fn recv<T>(rx: &flume::Receiver<T>) -> Result<T, flume::RecvError> {
             Err(flume::TryRecvError::Disconnected) => return Err(flume::RecvError::Disconnected),
             Err(flume::TryRecvError::Empty) => {}
         }
-        if start.elapsed() >= POLL_BUDGET {
+        if start.elapsed() >= budget {
             return rx.recv();
         }
         std::thread::yield_now();

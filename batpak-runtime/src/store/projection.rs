@@ -107,6 +107,9 @@ impl<M> Store<M> {
             }
         };
         let Some(state) = state else { return Ok(None) };
+        if !self.cache.is_enabled() {
+            return Ok(Some(state));
+        }
         let record = Cached {
             position,
             saved_at_ms: now_ms(),

@@ -109,7 +109,9 @@ impl<M> Store<M> {
         }
         let codec = ev.codec().unwrap_or(Codec::Bytes);
         let shape = match codec {
-            Codec::Postcard => self.shared.schemas.shape(ev.kind, ev.schema_version),
+            Codec::Postcard if I::USES_SHAPES => {
+                self.shared.schemas.shape(ev.kind, ev.schema_version)
+            }
             _ => None,
         };
         let payload = I::decode(StoredPayload {

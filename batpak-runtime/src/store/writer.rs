@@ -229,7 +229,7 @@ impl Writer {
 
     fn serve(&mut self, rx: &Receiver<Command>) {
         let max = self.config.group_commands_max;
-        while let Ok(first) = super::handoff::recv(rx) {
+        while let Ok(first) = super::handoff::recv(rx, super::handoff::COMMAND_POLL) {
             let mut commands = Vec::with_capacity(8);
             commands.push(first);
             self.gather(rx, &mut commands, max);

@@ -290,11 +290,12 @@ impl Writer {
                 Some(items.len() as u64),
             );
         }
+        let now = crate::event::id::now_us();
         let mut receipts: Vec<AppendReceipt> = Vec::with_capacity(items.len());
         let mut correlations: Vec<u128> = Vec::with_capacity(items.len());
         for (item, digest) in items.iter().zip(digests) {
             let (coord_id, entity) = self.coord_id(item);
-            let event_id = self.clock.next_id();
+            let event_id = self.clock.next_id_at(now);
             let sequence = self.next_sequence;
             self.next_sequence += 1;
             let reaction = reaction.filter(|_| !item.system);
