@@ -38,6 +38,9 @@ struct State {
 pub(crate) struct FrontierCell {
     state: Mutex<State>,
     changed: Condvar,
+    /// Mirrors `State::writer_stopped` so the write path can check it without
+    /// taking the lock.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl FrontierCell {
@@ -54,6 +57,7 @@ impl FrontierCell {
                 writer_stopped: false,
             }),
             changed: Condvar::new(),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -80,11 +84,13 @@ impl FrontierCell {
         if let Ok(mut s) = self.state.lock() {
             s.writer_stopped = true;
         }
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::Release);
         self.changed.notify_all();
     }
 
     pub(crate) fn is_writer_stopped(&self) -> bool {
-        self.state.lock().map(|s| s.writer_stopped).unwrap_or(true)
+        self.stopped.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Waits until `mark` reaches `point`, the writer stops, or `timeout` passes.

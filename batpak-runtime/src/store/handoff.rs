@@ -18,6 +18,29 @@ pub(crate) const COMMAND_POLL: Duration = Duration::from_micros(120);
 /// an fsync that every command in it shares.
 pub(crate) const GATHER_BUDGET: Duration = Duration::from_micros(100);
 
+/// Sends on `tx`, retrying for `budget` while the mailbox is full before
+/// blocking: a full mailbox drains in bursts (the writer takes a whole group at
+/// once), and a sender that sleeps is woken once per freed slot.
+pub(crate) fn send<T>(
+    tx: &flume::Sender<T>,
+    value: T,
+    budget: Duration,
+) -> Result<(), flume::SendError<T>> {
+    let start = Instant::now();
+    let mut value = value;
+    loop {
+        match tx.try_send(value) {
+            Ok(()) => return Ok(()),
+            Err(flume::TrySendError::Disconnected(v)) => return Err(flume::SendError(v)),
+            Err(flume::TrySendError::Full(v)) => value = v,
+        }
+        if start.elapsed() >= budget {
+            return tx.send(value);
+        }
+        std::thread::yield_now();
+    }
+}
+
 /// Receives from `rx`, polling for `budget` before blocking.
 pub(crate) fn recv<T>(rx: &flume::Receiver<T>, budget: Duration) -> Result<T, flume::RecvError> {
     let start = Instant::now();

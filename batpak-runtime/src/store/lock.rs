@@ -3,42 +3,99 @@
 //! writes and a second open (in this process or another) gets `StoreLocked`.
 //! Locking the directory rather than a file in it means a read-only open locks
 //! without creating anything.
+//!
+//! A `flock` belongs to the open file description, which a forked child shares
+//! until it execs: a store closed while another thread spawns a process may
+//! stay locked for that instant. So the process keeps its own table of held
+//! directories (a second open in this process fails at once), and when the OS
+//! lock is busy but the table says this process holds nothing, the open retries
+//! for a bounded time before it reports `StoreLocked`.
 
 use super::error::{IoOp, StoreError};
+use std::collections::HashMap;
 use std::fs::{File, TryLockError};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How long an open waits out a lock that no store of this process holds.
+const FOREIGN_LOCK_WAIT: Duration = Duration::from_millis(250);
+
+/// Directories this process holds: `None` exclusively, `Some(n)` by n readers.
+fn held() -> &'static Mutex<HashMap<PathBuf, Option<usize>>> {
+    static HELD: OnceLock<Mutex<HashMap<PathBuf, Option<usize>>>> = OnceLock::new();
+    HELD.get_or_init(Default::default)
+}
 
 /// A held lock; released when dropped.
 #[derive(Debug)]
 pub(crate) struct DirLock {
     _dir: File,
+    key: PathBuf,
 }
 
-fn locked(dir: &Path, e: TryLockError) -> StoreError {
-    match e {
-        TryLockError::WouldBlock => StoreError::StoreLocked {
-            data_dir: dir.to_path_buf(),
-        },
-        TryLockError::Error(e) => StoreError::io(IoOp::Lock, dir, e),
+fn locked(dir: &Path) -> StoreError {
+    StoreError::StoreLocked {
+        data_dir: dir.to_path_buf(),
     }
-}
-
-fn open(dir: &Path) -> Result<File, StoreError> {
-    File::open(dir).map_err(|e| StoreError::io(IoOp::Open, dir, e))
 }
 
 impl DirLock {
     /// Locks the directory exclusively.
     pub(crate) fn exclusive(dir: &Path) -> Result<Self, StoreError> {
-        let file = open(dir)?;
-        file.try_lock().map_err(|e| locked(dir, e))?;
-        Ok(Self { _dir: file })
+        Self::acquire(dir, true)
     }
 
     /// Locks the directory shared.
     pub(crate) fn shared(dir: &Path) -> Result<Self, StoreError> {
-        let file = open(dir)?;
-        file.try_lock_shared().map_err(|e| locked(dir, e))?;
-        Ok(Self { _dir: file })
+        Self::acquire(dir, false)
+    }
+
+    fn acquire(dir: &Path, exclusive: bool) -> Result<Self, StoreError> {
+        let file = File::open(dir).map_err(|e| StoreError::io(IoOp::Open, dir, e))?;
+        let key = std::fs::canonicalize(dir).map_err(|e| StoreError::io(IoOp::Open, dir, e))?;
+        {
+            let mut table = held().lock().map_err(|_| StoreError::Poisoned)?;
+            match (table.get_mut(&key), exclusive) {
+                (None, true) => {
+                    table.insert(key.clone(), None);
+                }
+                (None, false) => {
+                    table.insert(key.clone(), Some(1));
+                }
+                (Some(Some(readers)), false) => *readers += 1,
+                (Some(_), _) => return Err(locked(dir)),
+            }
+        }
+        let lock = Self { _dir: file, key };
+        let deadline = Instant::now() + FOREIGN_LOCK_WAIT;
+        loop {
+            let attempt = if exclusive {
+                lock._dir.try_lock()
+            } else {
+                lock._dir.try_lock_shared()
+            };
+            match attempt {
+                Ok(()) => return Ok(lock),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(TryLockError::WouldBlock) => return Err(locked(dir)),
+                Err(TryLockError::Error(e)) => return Err(StoreError::io(IoOp::Lock, dir, e)),
+            }
+        }
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        if let Ok(mut table) = held().lock() {
+            match table.get_mut(&self.key) {
+                Some(Some(readers)) if *readers > 1 => *readers -= 1,
+                _ => {
+                    table.remove(&self.key);
+                }
+            }
+        }
     }
 }

@@ -40,8 +40,7 @@ impl Store<ReadWrite> {
     }
 
     pub(crate) fn send(&self, command: Command) -> Result<(), StoreError> {
-        self.sender()?
-            .send(command)
+        super::handoff::send(self.sender()?, command, super::handoff::REPLY_POLL)
             .map_err(|_| StoreError::WriterStopped)
     }
 

@@ -229,12 +229,12 @@ impl Writer {
 
     fn serve(&mut self, rx: &Receiver<Command>) {
         let max = self.config.group_commands_max;
+        let mut commands = Vec::with_capacity(max.min(1024));
         while let Ok(first) = super::handoff::recv(rx, super::handoff::COMMAND_POLL) {
-            let mut commands = Vec::with_capacity(8);
             commands.push(first);
             self.gather(rx, &mut commands, max);
             let mut shutdown = None;
-            for command in commands {
+            for command in commands.drain(..) {
                 if shutdown.is_some() {
                     refuse(command, || StoreError::StoreClosed);
                     continue;
@@ -516,20 +516,26 @@ impl Writer {
         {
             self.sync_file();
         }
-        let group = std::mem::take(&mut self.group);
+        // The group's vectors keep their capacity from group to group.
+        self.group.force_sync = false;
+        let mut replies = std::mem::take(&mut self.group.replies);
+        let mut events = std::mem::take(&mut self.group.publish);
         if self.failure.is_some() {
-            for reply in group.replies {
+            for reply in replies.drain(..) {
                 reply.fail(|| self.failure_error()).send();
             }
-            return;
+        } else {
+            self.publish(&mut events);
+            for reply in replies.drain(..) {
+                reply.send();
+            }
         }
-        self.publish(group.publish);
-        for reply in group.replies {
-            reply.send();
-        }
+        events.clear();
+        self.group.replies = replies;
+        self.group.publish = events;
     }
 
-    fn publish(&mut self, events: Vec<Pub>) {
+    fn publish(&mut self, events: &mut Vec<Pub>) {
         if events.is_empty() && self.new_names.is_empty() {
             return;
         }
@@ -544,7 +550,7 @@ impl Writer {
                     index.define_name(id, e, s);
                 }
             }
-            for p in events {
+            for p in events.drain(..) {
                 index.push(p.record, p.link);
                 if notify {
                     entries.push(index.entry(index.len() as u32 - 1));

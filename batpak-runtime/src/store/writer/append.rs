@@ -113,12 +113,12 @@ impl Writer {
                 .position(|i| i.options.idempotency_key.is_none());
             return Err(bad(first.unwrap_or(0), BatchProblem::MixedIdempotency));
         }
-        let mut digests = Vec::with_capacity(items.len());
+        // Digests only exist for keyed items; an unkeyed command allocates none.
+        let mut digests = Vec::new();
         let mut replay = Vec::new();
         let mut first_new = None;
         for (i, item) in items.iter().enumerate() {
             let Some(key) = item.options.idempotency_key else {
-                digests.push(None);
                 continue;
             };
             if items[..i]
@@ -240,8 +240,11 @@ impl Writer {
             }
             item
         }));
-        let mut all_digests = vec![None; skip];
-        all_digests.extend(digests);
+        let mut all_digests = Vec::new();
+        if !digests.is_empty() {
+            all_digests = vec![None; skip];
+            all_digests.extend(digests);
+        }
         let mut receipts = self.write_items(&all, &all_digests, reaction, true, fenced);
         receipts.drain(..skip);
         receipts
@@ -293,7 +296,8 @@ impl Writer {
         let now = crate::event::id::now_us();
         let mut receipts: Vec<AppendReceipt> = Vec::with_capacity(items.len());
         let mut correlations: Vec<u128> = Vec::with_capacity(items.len());
-        for (item, digest) in items.iter().zip(digests) {
+        for (i, item) in items.iter().enumerate() {
+            let digest = digests.get(i).and_then(Option::as_ref);
             let (coord_id, entity) = self.coord_id(item);
             let event_id = self.clock.next_id_at(now);
             let sequence = self.next_sequence;
