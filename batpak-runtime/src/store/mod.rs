@@ -23,6 +23,7 @@ mod outbox;
 mod projection;
 mod read;
 pub(crate) mod recovery;
+mod recycle;
 pub(crate) mod segment;
 mod shared;
 mod signing;
@@ -128,6 +129,7 @@ fn shared_from(config: StoreConfig, rec: &mut recovery::Recovered, read_only: bo
         read_only,
         config,
         schemas: Default::default(),
+        recycler: Default::default(),
     })
 }
 

@@ -100,6 +100,7 @@ pub(crate) struct Shared {
     pub report: Mutex<RecoveryReport>,
     pub read_only: bool,
     pub schemas: super::ledger::SchemaRegistry,
+    pub recycler: super::recycle::Recycler,
 }
 
 impl Shared {

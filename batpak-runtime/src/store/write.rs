@@ -3,7 +3,7 @@
 //! `BatchAppendItem`s and sends one `Command::Append` to the writer.
 
 use super::ticket::RetryReason;
-use super::writer::{Command, ReplyTo};
+use super::writer::{Command, Items, ReplyTo};
 use super::{
     AppendOptions, AppendReceipt, AppendTicket, BatchAppendItem, BatchAppendTicket, CausationRef,
     Outcome, ReadWrite, Store, StoreError, WriterPressure,
@@ -40,7 +40,9 @@ impl Store<ReadWrite> {
     }
 
     pub(crate) fn send(&self, command: Command) -> Result<(), StoreError> {
-        super::handoff::send(self.sender()?, command, super::handoff::REPLY_POLL)
+        let sender = self.sender()?;
+        self.shared.recycler.empty();
+        super::handoff::send(sender, command, super::handoff::REPLY_POLL)
             .map_err(|_| StoreError::WriterStopped)
     }
 
@@ -53,7 +55,7 @@ impl Store<ReadWrite> {
         self.check_route(route)?;
         let (reply, rx) = flume::bounded(1);
         self.send(Command::Append {
-            items: vec![item],
+            items: Items::One(item),
             reaction,
             batch: false,
             fenced: route == Route::Fenced,
@@ -78,7 +80,7 @@ impl Store<ReadWrite> {
         }
         let (reply, rx) = flume::bounded(1);
         self.send(Command::Append {
-            items,
+            items: Items::Many(items),
             reaction: None,
             batch: true,
             fenced: route == Route::Fenced,

@@ -30,14 +30,34 @@ pub(crate) enum ReplyTo {
     Many(Sender<Result<Vec<AppendReceipt>, StoreError>>),
 }
 
+/// The items of an append: one inline (single appends, the common case, without
+/// a vector allocation per call) or a batch.
+pub(crate) enum Items {
+    One(BatchAppendItem),
+    Many(Vec<BatchAppendItem>),
+}
+
+impl Items {
+    pub(crate) fn as_slice(&self) -> &[BatchAppendItem] {
+        match self {
+            Items::One(item) => std::slice::from_ref(item),
+            Items::Many(items) => items,
+        }
+    }
+}
+
 /// Reply channel of a control command.
 pub(crate) type Done = Sender<Result<(), StoreError>>;
 
 /// Everything that can change a store, in one place.
+// A single append travels inline (no box): commands sit in the mailbox's ring
+// buffer, so the size costs a copy, while a box would cost an allocation per
+// append.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Command {
     /// Append one event (`batch == false`) or an atomic batch.
     Append {
-        items: Vec<BatchAppendItem>,
+        items: Items,
         /// Explicit (correlation, causation) of a single reaction.
         reaction: Option<(u128, u128)>,
         batch: bool,
@@ -133,6 +153,8 @@ pub(crate) struct Writer {
     unsynced_events: u64,
     unsynced_bytes: bool,
     last_group_len: usize,
+    /// Items written in this group, handed back to callers to free.
+    written: Vec<Items>,
     group: Group,
     failure: Option<(IoOp, std::io::ErrorKind, String)>,
 }
@@ -181,6 +203,7 @@ impl Writer {
             unsynced_events: 0,
             unsynced_bytes: false,
             last_group_len: 1,
+            written: Vec::new(),
             group: Group::default(),
             failure: None,
             shared,
@@ -533,6 +556,7 @@ impl Writer {
         events.clear();
         self.group.replies = replies;
         self.group.publish = events;
+        self.shared.recycler.park(&mut self.written);
     }
 
     fn publish(&mut self, events: &mut Vec<Pub>) {

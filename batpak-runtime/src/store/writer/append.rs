@@ -26,13 +26,15 @@ enum Plan {
 impl Writer {
     pub(super) fn append(
         &mut self,
-        items: Vec<BatchAppendItem>,
+        items: super::Items,
         reaction: Option<(u128, u128)>,
         batch: bool,
         fenced: bool,
         reply: ReplyTo,
     ) {
-        let result = self.check_mode(fenced).and_then(|()| self.validate(&items));
+        let result = self
+            .check_mode(fenced)
+            .and_then(|()| self.validate(items.as_slice()));
         let plan = match result {
             Ok(plan) => plan,
             Err(e) => {
@@ -43,7 +45,7 @@ impl Writer {
         let receipts = match plan {
             Plan::Replay(receipts) => receipts,
             Plan::Write(digests) => {
-                let entries = match self.ledger_entries(&items) {
+                let entries = match self.ledger_entries(items.as_slice()) {
                     Ok(entries) => entries,
                     Err(e) => {
                         self.group.replies.push(Reply::Append(reply, Err(e)));
@@ -51,6 +53,7 @@ impl Writer {
                     }
                 };
                 if items
+                    .as_slice()
                     .iter()
                     .any(|i| i.options.gate == DurabilityGate::Durable)
                 {
@@ -58,12 +61,13 @@ impl Writer {
                 }
                 self.maybe_rotate();
                 if entries.is_empty() {
-                    self.write_items(&items, &digests, reaction, batch, fenced)
+                    self.write_items(items.as_slice(), &digests, reaction, batch, fenced)
                 } else {
-                    self.write_with_ledger(entries, items, digests, reaction, fenced)
+                    self.write_with_ledger(entries, items.as_slice(), digests, reaction, fenced)
                 }
             }
         };
+        self.written.push(items);
         let reply = Reply::Append(reply, Ok(receipts));
         match (&mut self.fence, fenced) {
             (Some(fence), true) => fence.replies.push(reply),
@@ -215,13 +219,13 @@ impl Writer {
     fn write_with_ledger(
         &mut self,
         entries: Vec<BatchAppendItem>,
-        items: Vec<BatchAppendItem>,
+        items: &[BatchAppendItem],
         digests: Vec<Option<[u8; 16]>>,
         reaction: Option<(u128, u128)>,
         fenced: bool,
     ) -> Vec<AppendReceipt> {
         let skip = entries.len();
-        for item in &items {
+        for item in items {
             if let Some(shape) = &item.payload.shape {
                 self.shared.schemas.record(
                     item.kind,
@@ -234,7 +238,8 @@ impl Writer {
             }
         }
         let mut all = entries;
-        all.extend(items.into_iter().map(|mut item| {
+        // Rare (the first write of a kind and version), so cloning is fine.
+        all.extend(items.iter().cloned().map(|mut item| {
             if let CausationRef::PriorItem(p) = item.causation {
                 item.causation = CausationRef::PriorItem(p + skip);
             }
