@@ -67,6 +67,26 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// Median of 3 uncached full replays of the hot entity with projection `T`.
+fn full_replay<T>(store: &Store, events: impl Fn(&T) -> u64) -> Duration
+where
+    T: EventSourced + Serialize + for<'de> Deserialize<'de>,
+{
+    median(
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                let s: T = store
+                    .project("account:hot", &Freshness::Consistent)
+                    .expect("project")
+                    .expect("state");
+                assert_eq!(events(&s), 100_000);
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cache_dir = tempfile::tempdir().expect("cache dir");
@@ -95,32 +115,8 @@ fn main() {
         start.elapsed()
     );
 
-    let full_json = median(
-        (0..3)
-            .map(|_| {
-                let t = Instant::now();
-                let s: JsonSum = store
-                    .project("account:hot", &Freshness::Consistent)
-                    .expect("project")
-                    .expect("state");
-                assert_eq!(s.events, 100_000);
-                t.elapsed()
-            })
-            .collect(),
-    );
-    let full_raw = median(
-        (0..3)
-            .map(|_| {
-                let t = Instant::now();
-                let s: RawCount = store
-                    .project("account:hot", &Freshness::Consistent)
-                    .expect("project")
-                    .expect("state");
-                assert_eq!(s.events, 100_000);
-                t.elapsed()
-            })
-            .collect(),
-    );
+    let full_json = full_replay(&store, |s: &JsonSum| s.events);
+    let full_raw = full_replay(&store, |s: &RawCount| s.events);
     let store =
         store.with_projection_cache(Box::new(NativeCache::new(cache_dir.path()).expect("cache")));
     let _: RawCount = store

@@ -6,7 +6,7 @@
 
 use crate::support::*;
 use batpak::prelude::*;
-use batpak::store::{CursorWorkerAction, CursorWorkerConfig, ReactionBatch};
+use batpak::store::{CursorWorkerAction, CursorWorkerConfig, CursorWorkerHandle, ReactionBatch};
 use batpak::EventMeta;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -48,13 +48,7 @@ fn cursor_child(dir: &Path) {
             },
         )
         .expect("start worker");
-    // Wait to be killed (or for the parent to go away).
-    while !worker.is_finished() {
-        if !say("idle") {
-            break;
-        }
-        std::thread::park_timeout(Duration::from_millis(20));
-    }
+    idle_until_killed(&worker);
 }
 
 #[test]
@@ -147,29 +141,42 @@ enum Work {
     Done { n: u64 },
 }
 
-fn reactor_child(dir: &Path) {
-    let store = std::sync::Arc::new(open(config(dir)));
-    let worker = store
+/// The reactor under test: one `Done` per `Job`; in a child it also reports
+/// each job it reacted to (before the reactions commit).
+fn start_reactor(store: &std::sync::Arc<Store>, report: bool) -> CursorWorkerHandle {
+    store
         .react_typed::<Work, _>(
             &Region::all().with_kind(Work::JOB),
             CursorWorkerConfig::default()
                 .with_batch_size(5)
                 .with_checkpoint_id("reactor"),
-            |work: &Work, _meta: &EventMeta, out: &mut ReactionBatch| {
+            move |work: &Work, _meta: &EventMeta, out: &mut ReactionBatch| {
                 if let Work::Job { n } = work {
                     out.push(coord("done", "workers"), &Work::Done { n: *n })?;
-                    say(&format!("reacted {n}"));
+                    if report {
+                        say(&format!("reacted {n}"));
+                    }
                 }
                 Ok(())
             },
         )
-        .expect("start reactor");
+        .expect("start reactor")
+}
+
+/// In a child: idles (printing, so the parent notices a dead pipe) until killed.
+fn idle_until_killed(worker: &CursorWorkerHandle) {
     while !worker.is_finished() {
         if !say("idle") {
             break;
         }
         std::thread::park_timeout(Duration::from_millis(20));
     }
+}
+
+fn reactor_child(dir: &Path) {
+    let store = std::sync::Arc::new(open(config(dir)));
+    let worker = start_reactor(&store, true);
+    idle_until_killed(&worker);
 }
 
 #[test]
@@ -198,20 +205,7 @@ fn typed_reactor_does_not_duplicate_reactions_across_sigkill() {
     // Finish in process: wait until every job has its reaction.
     let store = std::sync::Arc::new(open(config(dir.path())));
     let done = store.subscribe_lossy(&Region::all().with_kind(Work::DONE));
-    let worker = store
-        .react_typed::<Work, _>(
-            &Region::all().with_kind(Work::JOB),
-            CursorWorkerConfig::default()
-                .with_batch_size(5)
-                .with_checkpoint_id("reactor"),
-            |work: &Work, _meta: &EventMeta, out: &mut ReactionBatch| {
-                if let Work::Job { n } = work {
-                    out.push(coord("done", "workers"), &Work::Done { n: *n })?;
-                }
-                Ok(())
-            },
-        )
-        .expect("start reactor");
+    let worker = start_reactor(&store, false);
     while (store.by_fact(Work::DONE).len() as u64) < next {
         assert!(
             done.recv_timeout(Duration::from_secs(10)).is_some(),
