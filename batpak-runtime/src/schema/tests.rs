@@ -568,3 +568,86 @@ fn a_cancelled_fence_forgets_its_ledger_entries() {
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].2.shape.family, "Player");
 }
+
+/// Random shapes and random bytes: the transcoder returns a value or a typed
+/// error, never panics, and never loops on hostile lengths.
+#[test]
+fn the_transcoder_survives_random_shapes_and_bytes() {
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+    fn shape(rng: &mut Rng, depth: u32) -> Shape {
+        let leaf = [
+            Shape::Bool,
+            Shape::U8,
+            Shape::U16,
+            Shape::U32,
+            Shape::U64,
+            Shape::U128,
+            Shape::I8,
+            Shape::I32,
+            Shape::I128,
+            Shape::F32,
+            Shape::F64,
+            Shape::Char,
+            Shape::String,
+            Shape::Unit,
+        ];
+        if depth > 4 || rng.next().is_multiple_of(3) {
+            return leaf[(rng.next() % leaf.len() as u64) as usize].clone();
+        }
+        let d = depth + 1;
+        match rng.next() % 7 {
+            0 => Shape::Option(Box::new(shape(rng, d))),
+            1 => Shape::Seq(Box::new(shape(rng, d))),
+            2 => Shape::Array(Box::new(shape(rng, d)), (rng.next() % 4) as usize),
+            3 => Shape::Tuple((0..rng.next() % 4).map(|_| shape(rng, d)).collect()),
+            4 => Shape::Map(Box::new(Shape::String), Box::new(shape(rng, d))),
+            5 => Shape::Struct {
+                name: "S".into(),
+                fields: Fields::Named(
+                    (0..rng.next() % 4)
+                        .map(|i| Field {
+                            name: format!("f{i}"),
+                            shape: shape(rng, d),
+                        })
+                        .collect(),
+                ),
+            },
+            _ => Shape::Enum {
+                name: "E".into(),
+                variants: (0..1 + rng.next() % 3)
+                    .map(|i| VariantShape {
+                        name: format!("V{i}"),
+                        fields: Fields::Tuple(vec![shape(rng, d)]),
+                    })
+                    .collect(),
+            },
+        }
+    }
+    let mut rng = Rng(0x5EED_F00D);
+    let mut decoded = 0;
+    for _ in 0..20_000 {
+        let s = shape(&mut rng, 0);
+        let len = (rng.next() % 64) as usize;
+        let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        // Half the time, start from a valid sample so deeper paths run too.
+        if rng.next().is_multiple_of(2) {
+            bytes = sample::sample(&Fields::Tuple(vec![s.clone()]));
+            if !bytes.is_empty() && rng.next().is_multiple_of(2) {
+                let i = (rng.next() % bytes.len() as u64) as usize;
+                bytes[i] ^= 1 << (rng.next() % 8);
+            }
+        }
+        if json::to_json(&s, &bytes).is_ok() {
+            decoded += 1;
+        }
+    }
+    assert!(decoded > 1000, "valid samples decode ({decoded})");
+}
