@@ -79,10 +79,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reopened = Store::open(StoreConfig::new(dir.path()))?;
     let report = reopened.verify()?;
     let stats = reopened.stats()?;
-    let ledger = reopened.schema_ledger().len();
     println!(
-        "\nreopened: {} events across {} entities ({ledger} of the events are the ledger's, in an entity of its own)",
-        stats.events, stats.entities
+        "\nreopened: {} events ({} of them the schema ledger's own) across {} entities",
+        stats.events, stats.system_events, stats.entities
     );
     println!(
         "hash chains verified: {}",

@@ -168,6 +168,9 @@ pub struct Region {
     pub kinds: Vec<EventKind>,
     /// Only this category, when set.
     pub category: Option<u8>,
+    /// Leave out the library's own system events (reserved categories 0x0
+    /// and 0xD: schema ledger entries, denials, bypasses).
+    pub user_only: bool,
 }
 
 impl Region {
@@ -178,7 +181,19 @@ impl Region {
             scope: None,
             kinds: Vec::new(),
             category: None,
+            user_only: false,
         }
+    }
+
+    /// Every event an application wrote: all but the library's system events.
+    pub fn user_events() -> Self {
+        Self::all().without_system_events()
+    }
+
+    /// Narrows the region to events of user kinds (no system events).
+    pub fn without_system_events(mut self) -> Self {
+        self.user_only = true;
+        self
     }
 
     /// The events of one entity.
@@ -239,6 +254,7 @@ impl Region {
     pub(crate) fn matches_kind(&self, kind: EventKind) -> bool {
         (self.kinds.is_empty() || self.kinds.contains(&kind))
             && self.category.is_none_or(|c| c == kind.category())
+            && !(self.user_only && kind.is_reserved())
     }
 }
 

@@ -124,7 +124,10 @@ fn info(store: &Store<ReadOnly>, _args: Args<'_>) -> Result<(), Failure> {
     }
     println!("segments: {}", stats.segments);
     println!("bytes:    {}", stats.segment_bytes);
-    println!("events:   {}", stats.events);
+    println!(
+        "events:   {} ({} library system events)",
+        stats.events, stats.system_events
+    );
     println!("entities: {}", stats.entities);
     println!("kinds:");
     let ledger = store.schema_ledger();

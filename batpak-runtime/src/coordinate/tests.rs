@@ -52,3 +52,17 @@ fn region_filters_combine() {
     assert!(Region::entity("a").matches("a", "z", k1));
     assert!(!Region::entity("a").matches("ab", "z", k1));
 }
+
+#[test]
+fn user_regions_leave_out_system_events() {
+    let user = EventKind::custom(1, 1);
+    let ledger = crate::event::system::LEDGER;
+    assert!(Region::all().matches("a", "b", ledger));
+    assert!(!Region::user_events().matches("a", "b", ledger));
+    assert!(Region::user_events().matches("a", "b", user));
+    assert!(!Region::entity("a").without_system_events().matches(
+        "a",
+        "b",
+        crate::event::system::DENIAL
+    ));
+}

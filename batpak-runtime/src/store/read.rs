@@ -38,8 +38,11 @@ impl VerifyReport {
 /// Sizes of a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreStats {
-    /// Visible events.
+    /// Visible events, the library's system events included.
     pub events: u64,
+    /// Of those, the library's own system events (schema ledger, denials,
+    /// bypasses).
+    pub system_events: u64,
     /// Entities with at least one name in the index.
     pub entities: u64,
     /// Segment files.
@@ -263,9 +266,18 @@ impl<M> Store<M> {
 
     /// Counts of events, entities, segments and bytes.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
-        let (events, entities) = {
+        let (events, system_events, entities) = {
             let index = self.index();
-            (index.len() as u64, index.entity_count() as u64)
+            let system = index
+                .records()
+                .iter()
+                .filter(|r| r.kind().is_reserved())
+                .count();
+            (
+                index.len() as u64,
+                system as u64,
+                index.entity_count() as u64,
+            )
         };
         let dir = &self.shared.config.data_dir;
         let ids = segment::list_segments(dir)?;
@@ -278,6 +290,7 @@ impl<M> Store<M> {
         }
         Ok(StoreStats {
             events,
+            system_events,
             entities,
             segments: ids.len() as u64,
             segment_bytes: bytes,
