@@ -248,3 +248,42 @@ fn watch_projection_yields_each_growth() {
     writer.join().unwrap();
     assert_eq!((g2, s2.unwrap().value), (2, 7));
 }
+
+#[test]
+fn maybe_stale_may_answer_from_the_cache_and_consistent_never_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path()))
+        .unwrap()
+        .with_projection_cache(Box::new(NativeCache::new(cache_dir.path()).unwrap()));
+    let c = Coordinate::new("acc", "calc").unwrap();
+    store
+        .append(&c, ADD, &serde_json::json!({ "n": 1 }))
+        .unwrap();
+    let first = store
+        .project::<Calc>("acc", &Freshness::Consistent)
+        .unwrap()
+        .unwrap();
+    store
+        .append(&c, ADD, &serde_json::json!({ "n": 10 }))
+        .unwrap();
+    let stale = store
+        .project::<Calc>(
+            "acc",
+            &Freshness::MaybeStale {
+                max_stale_ms: 60_000,
+            },
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stale, first,
+        "a fresh-enough cached state is returned as is"
+    );
+    let fresh = store
+        .project::<Calc>("acc", &Freshness::Consistent)
+        .unwrap()
+        .unwrap();
+    assert_eq!(fresh.value, 11);
+    assert_eq!(fresh, fold_by_hand(&store, "acc").unwrap());
+}
