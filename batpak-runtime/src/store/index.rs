@@ -289,6 +289,20 @@ impl Index {
             .map(|p| p as u32)
     }
 
+    /// Moves the records of `segment` to the offsets a compaction gave their
+    /// frames.
+    pub(crate) fn move_offsets(&mut self, segment: u64, moved: &HashMap<u32, u32>) {
+        for r in self
+            .records
+            .iter_mut()
+            .filter(|r| u64::from(r.segment) == segment)
+        {
+            if let Some(&to) = moved.get(&r.offset) {
+                r.offset = to;
+            }
+        }
+    }
+
     pub(crate) fn record(&self, pos: u32) -> &Record {
         &self.records[pos as usize]
     }

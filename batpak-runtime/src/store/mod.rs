@@ -8,6 +8,7 @@
 mod backup;
 mod cache;
 pub(crate) mod codec;
+mod compact;
 mod config;
 pub mod delivery;
 mod error;
@@ -34,6 +35,7 @@ mod write;
 pub(crate) mod writer;
 
 pub use cache::{CacheKey, NativeCache, NoCache, ProjectionCache};
+pub use compact::CompactReport;
 pub use config::{IndexTopology, StoreConfig, SyncConfig, SyncMode, FRAME_BYTES_HARD_MAX};
 pub use delivery::cursor::{
     AtLeastOnce, Cursor, CursorWorkerAction, CursorWorkerConfig, CursorWorkerHandle, RestartPolicy,

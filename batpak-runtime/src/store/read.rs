@@ -97,19 +97,21 @@ impl<M> Store<M> {
         &self,
         entry: &IndexEntry,
     ) -> Result<Event<I::Payload>, StoreError> {
-        let bytes = self.shared.read_frame(entry.frame)?;
+        let bytes = match self.frame_of(entry.frame, entry.event_id) {
+            Ok(bytes) => bytes,
+            // The entry may predate a compaction that moved the frame: ask the
+            // index where the event lives now, once.
+            Err(e) => match self.current_location(entry.event_id) {
+                Some(at) if at != entry.frame => self.frame_of(at, entry.event_id)?,
+                _ => return Err(e),
+            },
+        };
         let Frame::Event(ev) = bytes.parse()? else {
             return Err(StoreError::Corrupt {
-                at: entry.frame,
+                at: bytes.at,
                 kind: super::CorruptionKind::BadBody,
             });
         };
-        if ev.event_id != entry.event_id {
-            return Err(StoreError::Corrupt {
-                at: entry.frame,
-                kind: super::CorruptionKind::BadBody,
-            });
-        }
         let codec = ev.codec().unwrap_or(Codec::Bytes);
         let shape = match codec {
             Codec::Postcard if I::USES_SHAPES => {
@@ -161,6 +163,29 @@ impl<M> Store<M> {
             coordinate: entry.coordinate.clone(),
             payload,
         })
+    }
+
+    /// The frame at `at`, which must hold event `event_id`.
+    fn frame_of(
+        &self,
+        at: LogPosition,
+        event_id: u128,
+    ) -> Result<super::shared::FrameBytes, StoreError> {
+        let bytes = self.shared.read_frame(at)?;
+        match bytes.parse()? {
+            Frame::Event(ev) if ev.event_id == event_id => Ok(bytes),
+            _ => Err(StoreError::Corrupt {
+                at,
+                kind: super::CorruptionKind::BadBody,
+            }),
+        }
+    }
+
+    fn current_location(&self, event_id: u128) -> Option<LogPosition> {
+        let index = self.index();
+        index
+            .position_of(event_id)
+            .map(|p| index.record(p).location())
     }
 
     /// Every visible event of an entity, in order.

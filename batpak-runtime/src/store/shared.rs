@@ -21,6 +21,13 @@ pub(crate) struct SegmentFiles {
 }
 
 impl SegmentFiles {
+    /// Forgets the map of a segment that was replaced on disk.
+    pub(crate) fn forget(&self, segment: u64) {
+        if let Ok(mut maps) = self.maps.write() {
+            maps.remove(&segment);
+        }
+    }
+
     fn map(
         &self,
         config: &StoreConfig,

@@ -77,6 +77,10 @@ pub(crate) enum Command {
         dest: std::path::PathBuf,
         reply: Done,
     },
+    /// Rewrite sealed segments without their discarded writes.
+    Compact {
+        reply: Sender<Result<super::compact::CompactReport, StoreError>>,
+    },
     /// Cancel any live fence, sync, stop.
     Shutdown { reply: Done },
     /// Makes the writer panic (fault injection for unit tests).
@@ -378,6 +382,15 @@ impl Writer {
                 };
                 let _ = reply.send(result);
             }
+            Command::Compact { reply } => {
+                self.group.force_sync = true;
+                self.flush();
+                let result = match &self.failure {
+                    Some(_) => Err(self.failure_error()),
+                    None => super::compact::compact_sealed(&self.shared, self.segment_id),
+                };
+                let _ = reply.send(result);
+            }
             Command::Shutdown { reply } => self.shutdown(reply),
             #[cfg(test)]
             Command::Crash => panic!("injected writer crash"),
@@ -599,6 +612,9 @@ fn refuse(command: Command, error: impl Fn() -> StoreError) {
         | Command::CancelFence { reply }
         | Command::Backup { reply, .. }
         | Command::Shutdown { reply } => Reply::Done(reply, Err(error())).send(),
+        Command::Compact { reply } => {
+            let _ = reply.send(Err(error()));
+        }
         #[cfg(test)]
         Command::Crash => {}
     }
