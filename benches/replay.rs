@@ -67,6 +67,42 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// Query latency on the same 1M-event store: index-only answers (entries
+/// without payloads), the median of 21 calls each.
+fn query_latencies(store: &Store) {
+    let time = |name: &str, expect: usize, f: &dyn Fn() -> usize| {
+        let mut runs: Vec<Duration> = (0..21)
+            .map(|_| {
+                let t = Instant::now();
+                assert_eq!(f(), expect, "{name}");
+                t.elapsed()
+            })
+            .collect();
+        runs.sort();
+        let d = runs[runs.len() / 2];
+        println!(
+            "query {name}: {d:?} for {expect} entries ({:.0} ns/entry)",
+            d.as_secs_f64() * 1e9 / expect as f64
+        );
+    };
+    let one = store.stream("account:7");
+    time("stream(one entity)", one.len(), &|| {
+        store.stream("account:7").len()
+    });
+    let id = one[one.len() / 2].event_id;
+    time("get(one id, JSON payload)", 1, &|| {
+        usize::from(store.get(id).expect("get").is_some())
+    });
+    time("by_fact(kind with 100,000 events)", 100_000, &|| {
+        store.by_fact(HOT).len()
+    });
+    let prefix = Region::entity_prefix("account:99");
+    let expect = store.query(&prefix).len();
+    time("query(entity prefix account:99)", expect, &|| {
+        store.query(&prefix).len()
+    });
+}
+
 /// Median of 3 uncached full replays of the hot entity with projection `T`.
 fn full_replay<T>(store: &Store, events: impl Fn(&T) -> u64) -> Duration
 where
@@ -117,6 +153,7 @@ fn main() {
 
     let full_json = full_replay(&store, |s: &JsonSum| s.events);
     let full_raw = full_replay(&store, |s: &RawCount| s.events);
+    query_latencies(&store);
     let store =
         store.with_projection_cache(Box::new(NativeCache::new(cache_dir.path()).expect("cache")));
     let _: RawCount = store
