@@ -23,6 +23,15 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// A break, `Silent` when old data may misdecode without an error.
+    fn breaking(silent: bool) -> Self {
+        if silent {
+            Verdict::Silent
+        } else {
+            Verdict::Break
+        }
+    }
+
     /// Whether the check must fail.
     pub fn fails(self) -> bool {
         matches!(self, Verdict::Break | Verdict::Silent)
@@ -281,11 +290,7 @@ fn compare_positional(a: &Fields, b: &Fields, path: &str, out: &mut Vec<Change>)
             format!("{} fields became {}", x.len(), y.len()),
         );
     } else if y.len() < x.len() {
-        let verdict = if y.len() + 1 == x.len() {
-            Verdict::Silent
-        } else {
-            Verdict::Break
-        };
+        let verdict = Verdict::breaking(y.len() + 1 == x.len());
         push(
             out,
             verdict,
@@ -308,11 +313,7 @@ pub fn compare_fields(old: &Fields, new: &Fields, path: &str, out: &mut Vec<Chan
             (Fields::Unit, Fields::Unit) => {}
             (Fields::Unit, _) => push(out, Verdict::Break, 1, path, "fields added to a unit shape"),
             (_, Fields::Unit) => {
-                let verdict = if old.shapes().len() == 1 {
-                    Verdict::Silent
-                } else {
-                    Verdict::Break
-                };
+                let verdict = Verdict::breaking(old.shapes().len() == 1);
                 push(out, verdict, 2, path, "every field removed");
             }
             (Fields::Tuple(_), Fields::Tuple(_)) => compare_positional(old, new, path, out),
@@ -339,11 +340,7 @@ pub fn compare_fields(old: &Fields, new: &Fields, path: &str, out: &mut Vec<Chan
     } else if same_set {
         let old_wire: Vec<Shape> = a.iter().map(|f| wire(&f.shape)).collect();
         let new_wire: Vec<Shape> = b.iter().map(|f| wire(&f.shape)).collect();
-        let verdict = if old_wire == new_wire {
-            Verdict::Silent
-        } else {
-            Verdict::Break
-        };
+        let verdict = Verdict::breaking(old_wire == new_wire);
         let first = an.iter().zip(&bn).position(|(x, y)| x != y).unwrap_or(0);
         push(
             out,
@@ -369,11 +366,7 @@ pub fn compare_fields(old: &Fields, new: &Fields, path: &str, out: &mut Vec<Chan
             .filter(|(_, f)| !bn.contains(&f.name.as_str()))
         {
             let last = i + 1 == a.len();
-            let verdict = if last {
-                Verdict::Silent
-            } else {
-                Verdict::Break
-            };
+            let verdict = Verdict::breaking(last);
             push(
                 out,
                 verdict,
@@ -426,11 +419,7 @@ fn compare_variants(a: &[VariantShape], b: &[VariantShape], path: &str, out: &mu
                     );
                 } else {
                     shifted = true;
-                    let verdict = if same_wire {
-                        Verdict::Silent
-                    } else {
-                        Verdict::Break
-                    };
+                    let verdict = Verdict::breaking(same_wire);
                     push(
                         out,
                         verdict,

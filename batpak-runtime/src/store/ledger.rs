@@ -7,10 +7,10 @@
 //! families may not claim one kind (`KindConflict`).
 
 use super::error::StoreError;
-use super::options::{AppendOptions, BatchAppendItem, CausationRef, EncodedPayload};
+use super::options::{BatchAppendItem, EncodedPayload};
 use super::shared::Shared;
 use crate::coordinate::Coordinate;
-use crate::event::{Codec, EventKind};
+use crate::event::EventKind;
 use crate::schema::{diff, EventFamily, EventShape, KnownShape};
 use std::any::TypeId;
 use std::collections::{HashMap, HashSet};
@@ -181,24 +181,11 @@ pub(crate) fn entry_item(
         fingerprint: shape.shape.fingerprint_hex(),
         shape: shape.shape.clone(),
     };
-    let bytes = serde_json::to_vec(&entry).map_err(|e| StoreError::Serialize {
-        message: e.to_string(),
-    })?;
-    let mut item = BatchAppendItem {
-        coordinate: Coordinate::new(LEDGER_ENTITY, SYSTEM_SCOPE)?,
-        kind: LEDGER_KIND,
-        payload: EncodedPayload {
-            codec: Codec::Json,
-            schema_version: 0,
-            bytes,
-            shape: None,
-        },
-        options: AppendOptions::new(),
-        causation: CausationRef::None,
-        system: true,
-    };
-    item.system = true;
-    Ok(item)
+    BatchAppendItem::system(
+        Coordinate::new(LEDGER_ENTITY, SYSTEM_SCOPE)?,
+        LEDGER_KIND,
+        &entry,
+    )
 }
 
 /// Reads every ledger entry of the visible log into the registry.

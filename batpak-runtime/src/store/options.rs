@@ -130,6 +130,23 @@ impl BatchAppendItem {
         })
     }
 
+    /// A library system event: reserved kind, JSON payload, flagged as system.
+    pub(crate) fn system<P: Serialize + ?Sized>(
+        coordinate: Coordinate,
+        kind: EventKind,
+        payload: &P,
+    ) -> Result<Self, StoreError> {
+        debug_assert!(kind.is_reserved());
+        Ok(Self {
+            coordinate,
+            kind,
+            payload: encode_json(payload)?,
+            options: AppendOptions::new(),
+            causation: CausationRef::None,
+            system: true,
+        })
+    }
+
     /// The item's coordinate.
     pub fn coordinate(&self) -> &Coordinate {
         &self.coordinate

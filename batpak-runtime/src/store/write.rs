@@ -286,16 +286,7 @@ impl Store<ReadWrite> {
         kind: EventKind,
         payload: &P,
     ) -> Result<AppendReceipt, StoreError> {
-        debug_assert!(kind.is_reserved());
-        let mut item = BatchAppendItem {
-            coordinate: coordinate.clone(),
-            kind,
-            payload: super::codec::encode_json(payload)?,
-            options: AppendOptions::new(),
-            causation: CausationRef::None,
-            system: true,
-        };
-        item.system = true;
+        let item = BatchAppendItem::system(coordinate.clone(), kind, payload)?;
         self.enqueue_one(item, None, Route::Plain)?.wait()
     }
 }
