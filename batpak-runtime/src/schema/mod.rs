@@ -13,6 +13,8 @@ pub mod json;
 pub mod sample;
 mod shape;
 mod system;
+#[cfg(test)]
+pub(crate) mod test_family;
 
 pub use catalog::{snapshot_of, Catalog, FamilySnapshot, KindSnapshot, VersionSnapshot};
 pub use check::{check, Finding, Report};

@@ -2,6 +2,7 @@
 //! `#[derive(batpak::Schema)]` expand it (with `crate::` for `::batpak::__private::`),
 //! checked end to end: encode, decode through the upcast chain, JSON view, store.
 
+use super::test_family::one_kind_family;
 use super::*;
 use crate::event::EventKind;
 use serde::{Deserialize, Serialize};
@@ -399,94 +400,16 @@ fn typed_events_through_the_store() {
     assert_eq!(store.by_fact(Player::MOVED).len(), 1);
 }
 
-/// A second type claiming to be `Player` but with another shape for `Joined` v1.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct DriftedJoined {
-    name: String,
-    level: u8,
-}
+// A second type claiming to be `Player` but with another shape for `Joined` v1.
+one_kind_family!(DriftedJoined, name = "Player", variant = Some("Joined"), kind = Player::JOINED, {
+    name: String => Shape::String,
+    level: u8 => Shape::U8,
+});
 
-impl EventFamily for DriftedJoined {
-    const NAME: &'static str = "Player";
-    const KINDS: &'static [KindInfo] = &[KindInfo {
-        kind: Player::JOINED,
-        variant: "Joined",
-        version: 1,
-        retired: false,
-    }];
-    const KIND_LIST: &'static [EventKind] = &[Player::JOINED];
-
-    fn kind(&self) -> EventKind {
-        Player::JOINED
-    }
-    fn encode_fields(&self) -> Result<Vec<u8>, SchemaError> {
-        encode(self)
-    }
-    fn decode_fields(_kind: EventKind, _version: u16, bytes: &[u8]) -> Result<Self, SchemaError> {
-        decode(bytes)
-    }
-    fn event_shapes() -> Vec<(EventKind, u16, EventShape)> {
-        vec![(
-            Player::JOINED,
-            1,
-            EventShape {
-                family: "Player".into(),
-                variant: Some("Joined".into()),
-                fields: Fields::Named(vec![
-                    Field {
-                        name: "name".into(),
-                        shape: Shape::String,
-                    },
-                    Field {
-                        name: "level".into(),
-                        shape: Shape::U8,
-                    },
-                ]),
-            },
-        )]
-    }
-}
-
-/// A different family that claims `Player`'s kind id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Impostor {
-    name: String,
-}
-
-impl EventFamily for Impostor {
-    const NAME: &'static str = "Impostor";
-    const KINDS: &'static [KindInfo] = &[KindInfo {
-        kind: Player::JOINED,
-        variant: "Impostor",
-        version: 1,
-        retired: false,
-    }];
-    const KIND_LIST: &'static [EventKind] = &[Player::JOINED];
-
-    fn kind(&self) -> EventKind {
-        Player::JOINED
-    }
-    fn encode_fields(&self) -> Result<Vec<u8>, SchemaError> {
-        encode(self)
-    }
-    fn decode_fields(_kind: EventKind, _version: u16, bytes: &[u8]) -> Result<Self, SchemaError> {
-        decode(bytes)
-    }
-    fn event_shapes() -> Vec<(EventKind, u16, EventShape)> {
-        vec![(
-            Player::JOINED,
-            1,
-            EventShape {
-                family: "Impostor".into(),
-                variant: None,
-                fields: Fields::Named(vec![Field {
-                    name: "name".into(),
-                    shape: Shape::String,
-                }]),
-            },
-        )]
-    }
-}
+// A different family that claims `Player`'s kind id.
+one_kind_family!(Impostor, name = "Impostor", variant = None, kind = Player::JOINED, {
+    name: String => Shape::String,
+});
 
 #[test]
 fn the_ledger_refuses_drift_and_kind_conflicts_and_renders_json_alone() {

@@ -1,6 +1,7 @@
 use super::*;
 use crate::event::EventKind;
-use crate::schema::{decode, encode, EventShape, Field, Fields, KindInfo, SchemaError, Shape};
+use crate::schema::test_family::one_kind_family;
+use crate::schema::Shape;
 use crate::store::delivery::cursor::CursorWorkerConfig;
 use crate::store::StoreConfig;
 use std::time::Duration;
@@ -8,51 +9,8 @@ use std::time::Duration;
 const PING: EventKind = EventKind::custom(0x6, 1);
 const PONG: EventKind = EventKind::custom(0x6, 2);
 
-macro_rules! one_kind_family {
-    ($ty:ident, $kind:expr, $name:literal) => {
-        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-        struct $ty {
-            n: u32,
-        }
-        impl EventFamily for $ty {
-            const NAME: &'static str = $name;
-            const KINDS: &'static [KindInfo] = &[KindInfo {
-                kind: $kind,
-                variant: $name,
-                version: 1,
-                retired: false,
-            }];
-            const KIND_LIST: &'static [EventKind] = &[$kind];
-            fn kind(&self) -> EventKind {
-                $kind
-            }
-            fn encode_fields(&self) -> Result<Vec<u8>, SchemaError> {
-                encode(self)
-            }
-            fn decode_fields(_: EventKind, _: u16, bytes: &[u8]) -> Result<Self, SchemaError> {
-                decode(bytes)
-            }
-            fn event_shapes() -> Vec<(EventKind, u16, EventShape)> {
-                let fields = Fields::Named(vec![Field {
-                    name: "n".into(),
-                    shape: Shape::U32,
-                }]);
-                vec![(
-                    $kind,
-                    1,
-                    EventShape {
-                        family: $name.into(),
-                        variant: None,
-                        fields,
-                    },
-                )]
-            }
-        }
-    };
-}
-
-one_kind_family!(Ping, PING, "Ping");
-one_kind_family!(Pong, PONG, "Pong");
+one_kind_family!(Ping, name = "Ping", variant = None, kind = PING, { n: u32 => Shape::U32 });
+one_kind_family!(Pong, name = "Pong", variant = None, kind = PONG, { n: u32 => Shape::U32 });
 
 #[test]
 fn reactions_are_linked_committed_and_not_duplicated_on_redelivery() {
