@@ -55,6 +55,13 @@ impl EventSourced for Calc {
     }
 }
 
+/// A store whose projections use a native cache in `cache_dir`.
+fn cached_store(dir: &std::path::Path, cache_dir: &std::path::Path) -> Store {
+    Store::open(StoreConfig::new(dir))
+        .unwrap()
+        .with_projection_cache(Box::new(NativeCache::new(cache_dir).unwrap()))
+}
+
 fn fold_by_hand<M>(store: &Store<M>, entity: &str) -> Option<Calc> {
     let events: Vec<_> = store
         .stream(entity)
@@ -181,9 +188,7 @@ fn incremental_projection_after_reopen_equals_full_replay() {
 fn a_corrupt_cache_entry_is_a_miss_and_gets_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let cache_dir = tempfile::tempdir().unwrap();
-    let store = Store::open(StoreConfig::new(dir.path()))
-        .unwrap()
-        .with_projection_cache(Box::new(NativeCache::new(cache_dir.path()).unwrap()));
+    let store = cached_store(dir.path(), cache_dir.path());
     let c = Coordinate::new("acc", "calc").unwrap();
     for n in 1..=5 {
         store
@@ -253,9 +258,7 @@ fn watch_projection_yields_each_growth() {
 fn maybe_stale_may_answer_from_the_cache_and_consistent_never_does() {
     let dir = tempfile::tempdir().unwrap();
     let cache_dir = tempfile::tempdir().unwrap();
-    let store = Store::open(StoreConfig::new(dir.path()))
-        .unwrap()
-        .with_projection_cache(Box::new(NativeCache::new(cache_dir.path()).unwrap()));
+    let store = cached_store(dir.path(), cache_dir.path());
     let c = Coordinate::new("acc", "calc").unwrap();
     store
         .append(&c, ADD, &serde_json::json!({ "n": 1 }))
