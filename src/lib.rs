@@ -21,7 +21,20 @@
 
 #![warn(missing_docs)]
 
-pub use batpak_runtime::{coordinate, event, prelude, store};
+pub use batpak_runtime::{coordinate, prelude, store};
+
+/// The event model ([`Event`](event::Event), [`EventKind`](event::EventKind),
+/// the header and codec) and, beside it, what projections implement: the
+/// [`EventSourced`](event::EventSourced) trait and the replay inputs that
+/// choose how payloads reach it (these live in `store::replay` in the runtime,
+/// which sits above the event model).
+pub mod event {
+    pub use batpak_runtime::event::*;
+    pub use batpak_runtime::store::replay::{
+        EventSourced, InputPayload, JsonValueInput, RawBytesInput, ReplayInput, StoredPayload,
+        TypedInput,
+    };
+}
 
 pub use batpak_macros::{Event, Projection, Schema};
 pub use batpak_runtime::event::EventMeta;
@@ -33,13 +46,12 @@ pub use batpak_runtime::schema::{Apply, EventFamily, Schema};
 /// in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use batpak_runtime::event::{
-        Event, EventKind, EventMeta, EventSourced, RawBytesInput, TypedInput,
-    };
+    pub use batpak_runtime::event::{Event, EventKind, EventMeta};
     pub use batpak_runtime::schema::{
         decode, decode_older, encode, variant_history, Apply, EventFamily, EventShape, Field,
         Fields, KindInfo, NoUpcast, Schema, SchemaError, Shape, Upcast, VariantShape,
     };
+    pub use batpak_runtime::store::replay::{EventSourced, RawBytesInput, TypedInput};
     pub use std::boxed::Box;
     pub use std::convert::From;
     pub use std::default::Default;

@@ -2,7 +2,7 @@
 //! ordered, hash-chained stream) and the scope it belongs to; a [`Region`] selects
 //! a set of coordinates and kinds for queries, subscriptions and cursors.
 
-use crate::event::EventKind;
+use crate::event::kind::EventKind;
 use std::fmt;
 use std::sync::Arc;
 

@@ -14,6 +14,7 @@ pub mod store;
 /// The handful of names most programs need.
 pub mod prelude {
     pub use crate::coordinate::{Coordinate, Region};
-    pub use crate::event::{Event, EventKind, EventSourced, JsonValueInput, RawBytesInput};
+    pub use crate::event::{Event, EventKind};
+    pub use crate::store::replay::{EventSourced, JsonValueInput, RawBytesInput};
     pub use crate::store::{AppendOptions, Store, StoreConfig, StoreError};
 }

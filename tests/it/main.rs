@@ -11,4 +11,5 @@ mod read_only;
 mod recovery;
 mod support;
 mod tickets;
+mod tidy;
 mod workers;

@@ -1,10 +1,9 @@
-//! The event model: [`Event`] and its [`EventHeader`], [`EventKind`], the payload
-//! [`Codec`], and the [`EventSourced`] trait that projections implement, with the
-//! replay inputs ([`JsonValueInput`], [`RawBytesInput`]) that choose how payloads
-//! reach them.
+//! The event model: [`Event`] and its [`EventHeader`], [`EventKind`] and the
+//! payload [`Codec`]. The bottom layer: it names nothing above it (projections
+//! and replay inputs live in `store::replay`).
 
 pub mod id;
-mod kind;
+pub(crate) mod kind;
 
 pub use kind::{EventKind, KindError, CATEGORY_LIBRARY, CATEGORY_SYSTEM};
 
@@ -21,7 +20,6 @@ pub mod system {
 }
 
 use crate::coordinate::Coordinate;
-use crate::store::StoreError;
 
 /// How a payload's bytes are encoded; recorded in every frame so a reader never guesses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,151 +138,5 @@ impl EventMeta {
             header: event.header.clone(),
             coordinate: event.coordinate.clone(),
         }
-    }
-}
-
-/// A payload as stored, before a [`ReplayInput`] decodes it.
-#[derive(Debug, Clone, Copy)]
-pub struct StoredPayload<'a> {
-    /// The event's kind.
-    pub kind: EventKind,
-    /// The schema version it was written with.
-    pub schema_version: u16,
-    /// Its encoding.
-    pub codec: Codec,
-    /// Its bytes.
-    pub bytes: &'a [u8],
-    /// The shape of a postcard payload, when the store knows it (the shape the
-    /// log recorded for this kind and version, if any).
-    pub shape: Option<&'a crate::schema::KnownShape>,
-}
-
-/// How a projection wants payloads handed to it during replay.
-pub trait ReplayInput {
-    /// The payload type projections of this input receive.
-    type Payload;
-
-    /// Whether `decode` looks at `StoredPayload::shape` (the store skips the
-    /// lookup otherwise).
-    const USES_SHAPES: bool = true;
-
-    /// Decodes one stored payload.
-    fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, StoreError>;
-}
-
-/// Payloads as `serde_json::Value`: raw JSON payloads directly, typed payloads by
-/// transcoding through their schema descriptor.
-#[derive(Debug, Clone, Copy)]
-pub struct JsonValueInput;
-
-impl ReplayInput for JsonValueInput {
-    type Payload = serde_json::Value;
-
-    fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, StoreError> {
-        crate::store::codec::to_json_value(payload)
-    }
-}
-
-/// Payloads as the bytes stored on disk, with no decoding at all.
-#[derive(Debug, Clone, Copy)]
-pub struct RawBytesInput;
-
-impl ReplayInput for RawBytesInput {
-    type Payload = Vec<u8>;
-    const USES_SHAPES: bool = false;
-
-    fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, StoreError> {
-        Ok(payload.bytes.to_vec())
-    }
-}
-
-/// Payloads decoded into event family `F` with postcard, through its upcast chain.
-#[derive(Debug)]
-pub struct TypedInput<F>(std::marker::PhantomData<fn() -> F>);
-
-impl<F: crate::schema::EventFamily> ReplayInput for TypedInput<F> {
-    type Payload = F;
-
-    fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, StoreError> {
-        if payload.codec != Codec::Postcard {
-            return Err(StoreError::Decode {
-                event_id: 0,
-                message: format!(
-                    "{} reads postcard payloads, found {:?}",
-                    F::NAME,
-                    payload.codec
-                ),
-            });
-        }
-        if let Some(logged) = payload.shape {
-            check_drift::<F>(payload.kind, payload.schema_version, logged)?;
-        }
-        F::decode_fields(payload.kind, payload.schema_version, payload.bytes).map_err(|e| {
-            StoreError::Decode {
-                event_id: 0,
-                message: e.to_string(),
-            }
-        })
-    }
-}
-
-/// Refuses to decode (kind, version) as `F` when `F`'s shape differs from the
-/// shape the log recorded. Replays check the same (family, kind, version,
-/// fingerprint) event after event, so the last match is remembered per thread
-/// and repeats cost a comparison.
-fn check_drift<F: crate::schema::EventFamily>(
-    kind: EventKind,
-    version: u16,
-    logged: &crate::schema::KnownShape,
-) -> Result<(), StoreError> {
-    use std::any::TypeId;
-    use std::cell::Cell;
-    type Key = (TypeId, u16, u16, [u8; 16]);
-    thread_local! {
-        static LAST_MATCH: Cell<Option<Key>> = const { Cell::new(None) };
-    }
-    let key = (TypeId::of::<F>(), kind.raw(), version, logged.fingerprint);
-    if LAST_MATCH.with(Cell::get) == Some(key) {
-        return Ok(());
-    }
-    let ours = crate::schema::family_shapes::<F>();
-    if let Some(ours) = ours.get(&(kind.raw(), version)) {
-        if ours.fingerprint != logged.fingerprint {
-            return Err(crate::store::ledger::drift(kind, version, logged, ours));
-        }
-    }
-    LAST_MATCH.with(|c| c.set(Some(key)));
-    Ok(())
-}
-
-/// The payload type a projection `T` receives.
-pub type InputPayload<T> = <<T as EventSourced>::Input as ReplayInput>::Payload;
-
-/// A state folded from an entity's events (a projection written by hand; the
-/// `Projection` derive writes one for you).
-pub trait EventSourced: Sized {
-    /// The replay input: how payloads are decoded for this projection.
-    type Input: ReplayInput;
-
-    /// Builds the state from the entity's relevant events in order; `None` when
-    /// there is nothing to build from.
-    fn from_events(events: &[Event<InputPayload<Self>>]) -> Option<Self>;
-
-    /// Folds one more event into the state.
-    fn apply_event(&mut self, event: &Event<InputPayload<Self>>);
-
-    /// The kinds this projection folds; replay reads only these.
-    fn relevant_event_kinds() -> &'static [EventKind];
-
-    /// Whether `apply_event` on a cached state equals a full replay, so the store may
-    /// resume from a cached state.
-    fn supports_incremental_apply() -> bool {
-        false
-    }
-
-    /// The version of the state's shape; change it whenever a cached state of the
-    /// old shape must no longer be used.
-    fn schema_version() -> u32 {
-        0
     }
 }

@@ -1,18 +1,43 @@
 //! Payload encoding: raw payloads are stored as JSON; typed payloads as postcard
 //! (decoded to JSON through their schema descriptor). The codec travels in the frame.
 
-use super::error::StoreError;
-use super::options::EncodedPayload;
-use crate::event::{Codec, StoredPayload};
+use super::error::{DecodeError, StoreError};
+use crate::event::{Codec, EventKind};
+use crate::schema::KnownShape;
 use serde::Serialize;
+use std::sync::Arc;
+
+/// A payload encoded for the log, with what the frame records about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EncodedPayload {
+    pub codec: Codec,
+    pub schema_version: u16,
+    pub bytes: Vec<u8>,
+    /// The shape of a typed payload (checked against the schema ledger).
+    pub shape: Option<Arc<KnownShape>>,
+}
+
+/// A payload as stored, before a replay input decodes it.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredPayload<'a> {
+    /// The event's kind.
+    pub kind: EventKind,
+    /// The schema version it was written with.
+    pub schema_version: u16,
+    /// Its encoding.
+    pub codec: Codec,
+    /// Its bytes.
+    pub bytes: &'a [u8],
+    /// The shape of a postcard payload, when the store knows it (the shape the
+    /// log recorded for this kind and version, if any).
+    pub shape: Option<&'a KnownShape>,
+}
 
 /// Encodes a raw payload as JSON.
 pub(crate) fn encode_json<P: Serialize + ?Sized>(
     payload: &P,
 ) -> Result<EncodedPayload, StoreError> {
-    let bytes = serde_json::to_vec(payload).map_err(|e| StoreError::Serialize {
-        message: e.to_string(),
-    })?;
+    let bytes = serde_json::to_vec(payload).map_err(|source| StoreError::Serialize { source })?;
     Ok(EncodedPayload {
         codec: Codec::Json,
         schema_version: 0,
@@ -22,13 +47,9 @@ pub(crate) fn encode_json<P: Serialize + ?Sized>(
 }
 
 /// Decodes any stored payload into a JSON value.
-pub(crate) fn to_json_value(payload: StoredPayload<'_>) -> Result<serde_json::Value, StoreError> {
-    let fail = |message: String| StoreError::Decode {
-        event_id: 0,
-        message,
-    };
+pub(crate) fn to_json_value(payload: StoredPayload<'_>) -> Result<serde_json::Value, DecodeError> {
     match payload.codec {
-        Codec::Json => serde_json::from_slice(payload.bytes).map_err(|e| fail(e.to_string())),
+        Codec::Json => serde_json::from_slice(payload.bytes).map_err(DecodeError::Json),
         Codec::Bytes => Ok(serde_json::Value::Array(
             payload
                 .bytes
@@ -38,11 +59,11 @@ pub(crate) fn to_json_value(payload: StoredPayload<'_>) -> Result<serde_json::Va
         )),
         Codec::Postcard => match payload.shape {
             Some(known) => crate::schema::json::event_to_json(&known.shape, payload.bytes)
-                .map_err(|e| fail(e.to_string())),
-            None => Err(fail(format!(
-                "no schema descriptor known for postcard payload of kind {:?} version {}",
-                payload.kind, payload.schema_version
-            ))),
+                .map_err(DecodeError::Transcode),
+            None => Err(DecodeError::NoShape {
+                kind: payload.kind,
+                version: payload.schema_version,
+            }),
         },
     }
 }

@@ -1,169 +1,20 @@
 //! `Store::compact`: reclaims the space of writes that can never become
-//! visible. A cancelled visibility fence leaves its frames in the log (they were
-//! durable at once); compaction rewrites each sealed segment that holds such a
-//! fence region, dropping the region's markers and events while keeping every
-//! name frame (later frames of the segment may rely on them). The rewritten
-//! segment replaces the old one by rename; the index learns the new offsets
-//! under its lock, so readers never see a half-moved segment. The active
-//! segment and fence regions that span two segments are left alone.
+//! visible (the frames of cancelled visibility fences). The writer runs the
+//! log's rewrite (`log::compact`) between two commands.
 
-use super::error::{IoOp, LogPosition, StoreError};
-use super::frame::{self, Frame, FrameRead};
-use super::segment::{self, SEGMENT_HEADER_BYTES};
-use super::shared::Shared;
-use super::{ReadWrite, Store, FRAME_BYTES_HARD_MAX};
-use std::collections::HashMap;
-use std::io::Write;
-use std::path::Path;
-
-/// What a compaction did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CompactReport {
-    /// Sealed segments rewritten.
-    pub segments_rewritten: u64,
-    /// Bytes the rewritten segments gave back.
-    pub bytes_reclaimed: u64,
-    /// Discarded events removed from the log.
-    pub events_dropped: u64,
-}
-
-/// One segment's plan: the bytes to keep and where kept frames move.
-struct Rewrite {
-    bytes: Vec<u8>,
-    moved: HashMap<u32, u32>,
-    dropped: u64,
-}
-
-/// What compaction needs to know about a frame.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mark {
-    FenceBegin(u64),
-    FenceCancel(u64),
-    Name,
-    Event,
-    Other,
-}
-
-/// Plans the rewrite of one sealed segment; `None` when it has nothing to drop.
-fn plan(dir: &Path, id: u64) -> Result<Option<Rewrite>, StoreError> {
-    let path = segment::segment_path(dir, id);
-    let old = std::fs::read(&path).map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
-    segment::check_header(id, &old)?;
-    let mut frames: Vec<(usize, usize, Mark)> = Vec::new();
-    let mut at = SEGMENT_HEADER_BYTES as usize;
-    while at < old.len() {
-        let FrameRead::Frame(f, extent) = frame::read_frame(&old[at..], FRAME_BYTES_HARD_MAX)
-        else {
-            return Err(StoreError::Corrupt {
-                at: LogPosition {
-                    segment: id,
-                    offset: at as u64,
-                },
-                kind: super::CorruptionKind::BadCrc,
-            });
-        };
-        let mark = match f {
-            Frame::FenceBegin { fence_id } => Mark::FenceBegin(fence_id),
-            Frame::FenceCancel { fence_id } => Mark::FenceCancel(fence_id),
-            Frame::Name { .. } => Mark::Name,
-            Frame::Event(_) => Mark::Event,
-            _ => Mark::Other,
-        };
-        frames.push((at, extent, mark));
-        at += extent;
-    }
-    // A fence region from its begin to its cancel, wholly in this segment, goes.
-    let mut gone = vec![false; frames.len()];
-    let mut open: Option<(usize, u64)> = None;
-    for (i, (_, _, mark)) in frames.iter().enumerate() {
-        match *mark {
-            Mark::FenceBegin(fence) => open = Some((i, fence)),
-            Mark::FenceCancel(fence) => {
-                if let Some((start, _)) = open.take().filter(|(_, f)| *f == fence) {
-                    gone[start..=i].iter_mut().for_each(|g| *g = true);
-                }
-            }
-            _ => {}
-        }
-    }
-    if !gone.contains(&true) {
-        return Ok(None);
-    }
-    let mut bytes = old[..SEGMENT_HEADER_BYTES as usize].to_vec();
-    let mut moved = HashMap::new();
-    let mut dropped = 0;
-    for ((offset, extent, mark), gone) in frames.iter().zip(&gone) {
-        // Name frames stay: later frames of the segment may use the names.
-        if *gone && *mark != Mark::Name {
-            dropped += u64::from(*mark == Mark::Event);
-            continue;
-        }
-        moved.insert(*offset as u32, bytes.len() as u32);
-        bytes.extend_from_slice(&old[*offset..offset + extent]);
-    }
-    Ok(Some(Rewrite {
-        bytes,
-        moved,
-        dropped,
-    }))
-}
-
-/// Rewrites segment `id` as planned: temporary file, fsync, rename, directory
-/// fsync; then moves the index's offsets and drops the stale read map.
-fn apply(shared: &Shared, id: u64, rewrite: &Rewrite) -> Result<(), StoreError> {
-    let dir = &shared.config.data_dir;
-    let path = segment::segment_path(dir, id);
-    let tmp = path.with_extension("compact");
-    let io = |op, e| StoreError::io(op, &tmp, e);
-    let mut f = std::fs::File::create(&tmp).map_err(|e| io(IoOp::Open, e))?;
-    f.write_all(&rewrite.bytes)
-        .map_err(|e| io(IoOp::Write, e))?;
-    f.sync_all().map_err(|e| io(IoOp::Sync, e))?;
-    let mut index = shared.index.write().map_err(|_| StoreError::Poisoned)?;
-    std::fs::rename(&tmp, &path).map_err(|e| io(IoOp::Rename, e))?;
-    segment::sync_dir(dir)?;
-    index.move_offsets(id, &rewrite.moved);
-    shared.files.forget(id);
-    Ok(())
-}
-
-/// Compacts every sealed segment below `active` (runs on the writer thread).
-pub(crate) fn compact_sealed(shared: &Shared, active: u64) -> Result<CompactReport, StoreError> {
-    let mut report = CompactReport::default();
-    for id in segment::list_segments(&shared.config.data_dir)?
-        .into_iter()
-        .filter(|id| *id < active)
-    {
-        let Some(rewrite) = plan(&shared.config.data_dir, id)? else {
-            continue;
-        };
-        let before = std::fs::metadata(segment::segment_path(&shared.config.data_dir, id))
-            .map_err(|e| {
-                StoreError::io(
-                    IoOp::Read,
-                    segment::segment_path(&shared.config.data_dir, id),
-                    e,
-                )
-            })?
-            .len();
-        apply(shared, id, &rewrite)?;
-        report.segments_rewritten += 1;
-        report.bytes_reclaimed += before - rewrite.bytes.len() as u64;
-        report.events_dropped += rewrite.dropped;
-    }
-    Ok(report)
-}
+pub use super::log::compact::CompactReport;
+use super::writer::Command;
+use super::{ReadWrite, Store, StoreError};
 
 impl Store<ReadWrite> {
     /// Removes discarded writes (cancelled visibility fences) from sealed
     /// segments; see the module docs. Writes wait while segments are rewritten.
     pub fn compact(&self) -> Result<CompactReport, StoreError> {
         let (reply, rx) = flume::bounded(1);
-        self.send(super::writer::Command::Compact { reply })?;
+        self.send(Command::Compact { reply })?;
         rx.recv().unwrap_or(Err(StoreError::WriterStopped))
     }
 }
 
 #[cfg(test)]
-#[path = "compact_tests.rs"]
 mod tests;

@@ -110,7 +110,7 @@ pub struct StoreConfig {
     pub subscription_capacity: usize,
     /// Signs every receipt (cargo feature `signing`).
     #[cfg(feature = "signing")]
-    pub signing_key: Option<super::ReceiptSigner>,
+    pub signing_key: Option<super::signing::ReceiptSigner>,
 }
 
 impl StoreConfig {
@@ -192,7 +192,7 @@ impl StoreConfig {
 
     /// Signs every receipt with `signer` (cargo feature `signing`).
     #[cfg(feature = "signing")]
-    pub fn with_signing_key(mut self, signer: super::ReceiptSigner) -> Self {
+    pub fn with_signing_key(mut self, signer: super::signing::ReceiptSigner) -> Self {
         self.signing_key = Some(signer);
         self
     }

@@ -1,7 +1,9 @@
 //! [`StoreError`]: every way a store operation can fail, as typed values.
 
 use crate::coordinate::CoordinateError;
-use crate::event::{EventKind, KindError};
+use crate::event::{Codec, EventKind, KindError};
+use crate::schema::json::TranscodeError;
+use crate::schema::SchemaError;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -66,17 +68,17 @@ pub enum StoreError {
         /// The refused kind.
         kind: EventKind,
     },
-    /// A payload could not be serialized.
+    /// A payload could not be serialized as JSON.
     Serialize {
-        /// The serializer's message.
-        message: String,
+        /// The serializer's error.
+        source: serde_json::Error,
     },
     /// A stored payload could not be decoded into the requested form.
     Decode {
         /// The event.
         event_id: u128,
-        /// The decoder's message.
-        message: String,
+        /// Why.
+        source: DecodeError,
     },
     /// A frame would exceed `StoreConfig::frame_max_bytes`.
     PayloadTooLarge {
@@ -185,10 +187,78 @@ pub enum StoreError {
     },
     /// A read-only store cannot do this.
     ReadOnly,
-    /// Another thread panicked while holding an internal lock.
-    Poisoned,
     /// A cursor worker's handler panicked and its restart policy gave up.
     HandlerPanicked,
+}
+
+/// Why a stored payload could not be decoded by a replay input.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The payload's codec is not one this reader reads.
+    Codec {
+        /// The reader (a family name).
+        reader: &'static str,
+        /// The codec the payload was stored with.
+        found: Codec,
+    },
+    /// A postcard payload whose (kind, version) has no known shape.
+    NoShape {
+        /// The kind.
+        kind: EventKind,
+        /// The version.
+        version: u16,
+    },
+    /// A JSON payload did not parse.
+    Json(serde_json::Error),
+    /// A postcard payload did not transcode to JSON through its shape.
+    Transcode(TranscodeError),
+    /// A postcard payload did not decode into the family.
+    Schema(SchemaError),
+    /// The schema ledger refuses to read this (kind, version) with today's type
+    /// (a `SchemaDrift` or `KindConflict`); it is returned as is.
+    Refused(Box<StoreError>),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Codec { reader, found } => {
+                write!(f, "{reader} reads postcard payloads, found {found:?}")
+            }
+            Self::NoShape { kind, version } => write!(
+                f,
+                "no schema descriptor known for postcard payload of kind {kind:?} version {version}"
+            ),
+            Self::Json(e) => write!(f, "JSON payload: {e}"),
+            Self::Transcode(e) => write!(f, "postcard payload: {e}"),
+            Self::Schema(e) => write!(f, "typed payload: {e}"),
+            Self::Refused(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Json(e) => Some(e),
+            Self::Transcode(e) => Some(e),
+            Self::Schema(e) => Some(e),
+            Self::Refused(e) => Some(e.as_ref()),
+            Self::Codec { .. } | Self::NoShape { .. } => None,
+        }
+    }
+}
+
+impl DecodeError {
+    /// The store error for this failure on event `event_id`: a ledger refusal
+    /// stays what it is, anything else becomes `Decode` naming the event.
+    pub(crate) fn at_event(self, event_id: u128) -> StoreError {
+        match self {
+            Self::Refused(refusal) => *refusal,
+            source => StoreError::Decode { event_id, source },
+        }
+    }
 }
 
 /// What a batch item did wrong.
@@ -263,9 +333,9 @@ impl fmt::Display for StoreError {
             Self::ReservedKind { kind } => {
                 write!(f, "kind {kind:?} is in a category reserved for the library")
             }
-            Self::Serialize { message } => write!(f, "payload does not serialize: {message}"),
-            Self::Decode { event_id, message } => {
-                write!(f, "event {event_id:#x} does not decode: {message}")
+            Self::Serialize { source } => write!(f, "payload does not serialize: {source}"),
+            Self::Decode { event_id, source } => {
+                write!(f, "event {event_id:#x} does not decode: {source}")
             }
             Self::PayloadTooLarge { bytes, max } => {
                 write!(f, "frame of {bytes} bytes exceeds the limit of {max}")
@@ -329,7 +399,6 @@ impl fmt::Display for StoreError {
                 "checkpoint {checkpoint_id} was written for a different region"
             ),
             Self::ReadOnly => write!(f, "the store is open read-only"),
-            Self::Poisoned => write!(f, "an internal lock was poisoned by a panic"),
             Self::HandlerPanicked => write!(f, "the cursor handler panicked"),
         }
     }
@@ -342,6 +411,8 @@ impl std::error::Error for StoreError {
             Self::InvalidCoordinate(e) => Some(e),
             Self::InvalidKind(e) => Some(e),
             Self::Schema(e) => Some(e),
+            Self::Serialize { source } => Some(source),
+            Self::Decode { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -4,6 +4,7 @@
 //! OS, durable once fsynced, visible once published to readers.
 
 use super::error::StoreError;
+use super::locking;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -62,28 +63,25 @@ impl FrontierCell {
     }
 
     pub(crate) fn get(&self) -> Frontier {
-        self.state.lock().map(|s| s.frontier).unwrap_or_default()
+        locking::lock(&self.state).frontier
     }
 
     /// Raises watermarks (never lowers them) and wakes waiters.
     pub(crate) fn advance(&self, f: impl FnOnce(&mut Frontier)) {
-        if let Ok(mut s) = self.state.lock() {
-            let before = s.frontier;
-            f(&mut s.frontier);
-            let after = &mut s.frontier;
-            after.accepted = after.accepted.max(before.accepted);
-            after.written = after.written.max(before.written).min(after.accepted);
-            after.durable = after.durable.max(before.durable).min(after.written);
-            after.visible = after.visible.max(before.visible).min(after.written);
-            self.changed.notify_all();
-        }
+        let mut s = locking::lock(&self.state);
+        let before = s.frontier;
+        f(&mut s.frontier);
+        let after = &mut s.frontier;
+        after.accepted = after.accepted.max(before.accepted);
+        after.written = after.written.max(before.written).min(after.accepted);
+        after.durable = after.durable.max(before.durable).min(after.written);
+        after.visible = after.visible.max(before.visible).min(after.written);
+        self.changed.notify_all();
     }
 
     /// Marks the writer as gone and wakes every waiter.
     pub(crate) fn writer_stopped(&self) {
-        if let Ok(mut s) = self.state.lock() {
-            s.writer_stopped = true;
-        }
+        locking::lock_for_cleanup(&self.state).writer_stopped = true;
         self.stopped
             .store(true, std::sync::atomic::Ordering::Release);
         self.changed.notify_all();
@@ -101,7 +99,7 @@ impl FrontierCell {
         timeout: Duration,
     ) -> Result<Frontier, StoreError> {
         let deadline = Instant::now() + timeout;
-        let mut s = self.state.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut s = locking::lock(&self.state);
         loop {
             let reached = match mark {
                 Watermark::Durable => s.frontier.durable,
@@ -120,7 +118,7 @@ impl FrontierCell {
             s = self
                 .changed
                 .wait_timeout(s, deadline - now)
-                .map_err(|_| StoreError::Poisoned)?
+                .expect("the frontier lock is poisoned: a thread panicked while holding it")
                 .0;
         }
     }

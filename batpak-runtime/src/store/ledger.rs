@@ -6,9 +6,13 @@
 //! (kind, version) may neither append (`SchemaDrift`) nor read it typed, and two
 //! families may not claim one kind (`KindConflict`).
 
-use super::error::StoreError;
-use super::options::{BatchAppendItem, EncodedPayload};
-use super::shared::Shared;
+use super::codec::EncodedPayload;
+use super::error::{CorruptionKind, StoreError};
+use super::index::Index;
+use super::locking;
+use super::log::frame::Frame;
+use super::log::reader::SegmentFiles;
+use super::options::BatchAppendItem;
 use crate::coordinate::Coordinate;
 use crate::event::EventKind;
 use crate::schema::{diff, EventFamily, EventShape, KnownShape};
@@ -50,25 +54,21 @@ pub(crate) struct SchemaRegistry {
 impl SchemaRegistry {
     /// The shape to render (kind, version) with.
     pub(crate) fn shape(&self, kind: EventKind, version: u16) -> Option<Arc<KnownShape>> {
-        self.shapes
-            .read()
-            .ok()?
+        locking::read(&self.shapes)
             .get(&(kind.raw(), version))
             .cloned()
     }
 
     /// What the log recorded for (kind, version).
     pub(crate) fn logged(&self, kind: EventKind, version: u16) -> Option<Arc<KnownShape>> {
-        self.ledger
-            .read()
-            .ok()?
+        locking::read(&self.ledger)
             .get(&(kind.raw(), version))
             .cloned()
     }
 
     /// The family the log says owns `kind`, if any.
     pub(crate) fn logged_family(&self, kind: EventKind) -> Option<String> {
-        let ledger = self.ledger.read().ok()?;
+        let ledger = locking::read(&self.ledger);
         ledger
             .iter()
             .find(|((k, _), _)| *k == kind.raw())
@@ -78,44 +78,34 @@ impl SchemaRegistry {
     /// Records a ledger entry (from the log, or being written).
     pub(crate) fn record(&self, kind: EventKind, version: u16, shape: Arc<KnownShape>) {
         let key = (kind.raw(), version);
-        if let Ok(mut ledger) = self.ledger.write() {
-            ledger.insert(key, Arc::clone(&shape));
-        }
-        if let Ok(mut shapes) = self.shapes.write() {
-            shapes.insert(key, shape);
-        }
+        locking::write(&self.ledger).insert(key, Arc::clone(&shape));
+        locking::write(&self.shapes).insert(key, shape);
     }
 
     /// Forgets a ledger entry whose write was discarded (a cancelled fence).
     pub(crate) fn forget(&self, kind: EventKind, version: u16) {
         let key = (kind.raw(), version);
-        if let Ok(mut ledger) = self.ledger.write() {
-            ledger.remove(&key);
-        }
+        locking::write(&self.ledger).remove(&key);
     }
 
     /// Learns family `F`'s shapes once (never overriding what the log says).
     pub(crate) fn register<F: EventFamily>(&self) {
         let id = TypeId::of::<F>();
-        if self.families.read().is_ok_and(|f| f.contains(&id)) {
+        if locking::read(&self.families).contains(&id) {
             return;
         }
         let table = crate::schema::family_shapes::<F>();
-        if let Ok(mut shapes) = self.shapes.write() {
-            for (key, shape) in table.iter() {
-                shapes.entry(*key).or_insert_with(|| Arc::clone(shape));
-            }
+        let mut shapes = locking::write(&self.shapes);
+        for (key, shape) in table.iter() {
+            shapes.entry(*key).or_insert_with(|| Arc::clone(shape));
         }
-        if let Ok(mut families) = self.families.write() {
-            families.insert(id);
-        }
+        drop(shapes);
+        locking::write(&self.families).insert(id);
     }
 
     /// Every (kind, version) the log describes.
     pub(crate) fn logged_entries(&self) -> Vec<(EventKind, u16, Arc<KnownShape>)> {
-        let Ok(ledger) = self.ledger.read() else {
-            return Vec::new();
-        };
+        let ledger = locking::read(&self.ledger);
         let mut out: Vec<_> = ledger
             .iter()
             .map(|((k, v), s)| (EventKind::from_raw(*k), *v, Arc::clone(s)))
@@ -189,9 +179,13 @@ pub(crate) fn entry_item(
 }
 
 /// Reads every ledger entry of the visible log into the registry.
-pub(crate) fn load(shared: &Shared) -> Result<(), StoreError> {
+pub(crate) fn load(
+    registry: &SchemaRegistry,
+    index: &RwLock<Index>,
+    files: &SegmentFiles,
+) -> Result<(), StoreError> {
     let locations: Vec<_> = {
-        let index = shared.index.read().map_err(|_| StoreError::Poisoned)?;
+        let index = locking::read(index);
         index
             .kind_positions(LEDGER_KIND)
             .into_iter()
@@ -199,19 +193,19 @@ pub(crate) fn load(shared: &Shared) -> Result<(), StoreError> {
             .collect()
     };
     for at in locations {
-        let bytes = shared.read_frame(at)?;
-        let super::frame::Frame::Event(ev) = bytes.parse()? else {
+        let entry = files.with_frame(at, |frame| match frame {
+            Frame::Event(ev) => Some(serde_json::from_slice::<LedgerEntry>(ev.payload)),
+            _ => None,
+        })?;
+        let Some(entry) = entry else {
             continue;
         };
-        let entry: LedgerEntry =
-            serde_json::from_slice(ev.payload).map_err(|_| StoreError::Corrupt {
-                at,
-                kind: super::CorruptionKind::BadBody,
-            })?;
+        let entry = entry.map_err(|_| StoreError::Corrupt {
+            at,
+            kind: CorruptionKind::BadBody,
+        })?;
         let shape = Arc::new(KnownShape::new(entry.shape));
-        shared
-            .schemas
-            .record(EventKind::from_raw(entry.kind), entry.version, shape);
+        registry.record(EventKind::from_raw(entry.kind), entry.version, shape);
     }
     Ok(())
 }

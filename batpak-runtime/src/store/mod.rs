@@ -5,34 +5,34 @@
 //! `Store<ReadOnly>` serves the same reads from a scan of the segments and never
 //! writes a byte into the data directory.
 
+// The model: types every layer of the store shares.
+pub(crate) mod codec;
+mod config;
+mod error;
+mod frontier;
+pub mod index;
+mod locking;
+mod options;
+mod signing;
+// The log engine: every file operation.
+pub(crate) mod log;
+// The schema ledger over the log.
+pub mod ledger;
+// The writer thread.
+pub(crate) mod writer;
+// The `Store` API.
 mod backup;
 mod cache;
-pub(crate) mod codec;
 mod compact;
-mod config;
 pub mod delivery;
-mod error;
 mod fence;
-pub(crate) mod frame;
-mod frontier;
-mod handoff;
-pub mod index;
-pub mod ledger;
-mod lock;
-mod options;
 mod outbox;
 mod projection;
 mod read;
-pub(crate) mod recovery;
-mod recycle;
-pub(crate) mod segment;
-mod shared;
-mod signing;
-pub(crate) mod snapshot;
+pub mod replay;
 mod ticket;
 mod typed;
 mod write;
-pub(crate) mod writer;
 
 pub use cache::{CacheKey, NativeCache, NoCache, ProjectionCache};
 pub use compact::CompactReport;
@@ -44,27 +44,31 @@ pub use delivery::reactor::{ReactionBatch, Reactor};
 pub use delivery::subscription::{
     Notification, ScanSubscriptionOps, Subscription, SubscriptionOps,
 };
-pub use error::{BatchProblem, CorruptionKind, IoOp, LogPosition, StoreError};
+pub use error::{BatchProblem, CorruptionKind, DecodeError, IoOp, LogPosition, StoreError};
 pub use fence::VisibilityFence;
 pub use frontier::Frontier;
 pub use index::IndexEntry;
-pub use options::{AppendOptions, AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate};
+pub use log::recovery::{ChainBreak, RecoveryReport, TruncatedTail};
+pub use options::{
+    AppendOptions, AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate, ReceiptSignature,
+};
 pub use outbox::Outbox;
 pub use projection::{Freshness, ProjectionWatch};
 pub use read::{Diagnostics, StoreStats, VerifyReport};
-pub use recovery::{ChainBreak, RecoveryReport, TruncatedTail};
-pub use signing::{key_id, receipt_message, ReceiptSignature};
+pub use signing::{key_id, receipt_message};
 #[cfg(feature = "signing")]
 pub use signing::{verify_receipt, ReceiptSigner};
 pub use ticket::{AppendTicket, BatchAppendTicket, Outcome, RetryReason, WriterPressure};
 pub use typed::TypedRead;
 
-use lock::DirLock;
-use shared::{SegmentFiles, Shared};
+use log::lock::DirLock;
+use log::reader::SegmentFiles;
+use log::{recovery, snapshot};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
+use writer::shared::Shared;
 use writer::{Command, Writer};
 
 /// Marker of a store that owns its directory and writes.
@@ -122,7 +126,7 @@ fn shared_from(config: StoreConfig, rec: &mut recovery::Recovered, read_only: bo
     let visible = index.last_sequence();
     Arc::new(Shared {
         index: RwLock::new(index),
-        files: SegmentFiles::default(),
+        files: SegmentFiles::new(&config.data_dir),
         frontier: frontier::FrontierCell::new(visible),
         subscribers: Default::default(),
         fence_active: AtomicBool::new(false),
@@ -147,7 +151,7 @@ impl Store<ReadWrite> {
         let mut rec = recover(&config, true)?;
         let capacity = config.writer_channel_capacity;
         let shared = shared_from(config, &mut rec, false);
-        ledger::load(&shared)?;
+        ledger::load(&shared.schemas, &shared.index, &shared.files)?;
         let writer = Writer::new(Arc::clone(&shared), rec.seed)?;
         let (tx, rx) = flume::bounded(capacity);
         let thread = std::thread::Builder::new()
@@ -197,7 +201,7 @@ impl Store<ReadOnly> {
         let lock = DirLock::shared(&dir)?;
         let mut rec = recover(&config, false)?;
         let shared = shared_from(config, &mut rec, true);
-        ledger::load(&shared)?;
+        ledger::load(&shared.schemas, &shared.index, &shared.files)?;
         Ok(Self {
             shared,
             tx: None,

@@ -1,10 +1,10 @@
 //! What callers hand to the write path ([`AppendOptions`], [`BatchAppendItem`],
 //! [`CausationRef`]) and what it hands back ([`AppendReceipt`]).
 
-use super::codec::encode_json;
+use super::codec::{encode_json, EncodedPayload};
 use super::error::StoreError;
 use crate::coordinate::Coordinate;
-use crate::event::{Codec, EventKind};
+use crate::event::EventKind;
 use serde::Serialize;
 
 /// Which watermark an append waits for before it returns.
@@ -56,6 +56,15 @@ impl AppendOptions {
     }
 }
 
+/// A receipt's signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReceiptSignature {
+    /// First 8 bytes of blake3 over the verifying key: which key signed.
+    pub key_id: [u8; 8],
+    /// The ed25519 signature.
+    pub signature: [u8; 64],
+}
+
 /// What the store returns for an appended event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AppendReceipt {
@@ -72,7 +81,7 @@ pub struct AppendReceipt {
     /// The store's signature, when it has a signing key (cargo feature
     /// `signing`). Receipts rebuilt from the log for idempotent replays after a
     /// reopen carry none.
-    pub signature: Option<super::signing::ReceiptSignature>,
+    pub signature: Option<ReceiptSignature>,
 }
 
 /// The cause of a batch item.
@@ -85,16 +94,6 @@ pub enum CausationRef {
     Absolute(u128),
     /// Caused by an earlier item of the same batch, by index.
     PriorItem(usize),
-}
-
-/// An encoded payload ready for the writer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct EncodedPayload {
-    pub codec: Codec,
-    pub schema_version: u16,
-    pub bytes: Vec<u8>,
-    /// The shape of a typed payload (checked against the schema ledger).
-    pub shape: Option<std::sync::Arc<crate::schema::KnownShape>>,
 }
 
 /// One item of an atomic batch.

@@ -6,8 +6,9 @@
 
 use super::cache::CacheKey;
 use super::index::IndexEntry;
+use super::replay::{EventSourced, InputPayload};
 use super::{Store, StoreError};
-use crate::event::{Event, EventSourced, InputPayload};
+use crate::event::Event;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -43,11 +44,7 @@ impl<M> Store<M> {
     /// The entity's visible events of the kinds projection `T` folds, in order.
     fn relevant_entries<T: EventSourced>(&self, entity: &str, after: u64) -> Vec<IndexEntry> {
         let kinds = T::relevant_event_kinds();
-        let index = self
-            .shared
-            .index
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let index = super::locking::read(&self.shared.index);
         let positions = index.entity_positions(entity);
         let start = positions.partition_point(|&p| index.record(p).sequence() <= after);
         index.entries(

@@ -1,16 +1,15 @@
 //! The read API shared by read-write and read-only stores: point reads, streams,
 //! queries over the index, the frontier, statistics, diagnostics and `verify`.
 
-use super::frame::Frame;
 use super::frontier::Watermark;
 use super::index::{Index, IndexEntry};
-use super::recovery::{self, ChainBreak, RecoveryReport};
-use super::{segment, Frontier, LogPosition, Store, StoreError};
+use super::locking;
+use super::log::recovery::{self, ChainBreak, RecoveryReport};
+use super::log::segment;
+use super::replay::{JsonValueInput, ReplayInput, StoredPayload};
+use super::{CorruptionKind, DecodeError, Frontier, LogPosition, Store, StoreError};
 use crate::coordinate::Region;
-use crate::event::{
-    id::timestamp_us, Codec, Event, EventFlags, EventHeader, EventKind, EventPosition,
-    JsonValueInput, ReplayInput, StoredPayload,
-};
+use crate::event::{Codec, Event, EventHeader, EventKind};
 use std::time::Duration;
 
 /// What `verify` checked.
@@ -64,12 +63,7 @@ pub struct Diagnostics {
 
 impl<M> Store<M> {
     fn index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
-        // A panic while holding the index lock can only come from an assertion in
-        // the index itself; the data is still consistent up to that point.
-        self.shared
-            .index
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        locking::read(&self.shared.index)
     }
 
     /// The event with this id decoded to JSON, if it is visible.
@@ -97,88 +91,57 @@ impl<M> Store<M> {
         &self,
         entry: &IndexEntry,
     ) -> Result<Event<I::Payload>, StoreError> {
-        let bytes = match self.frame_of(entry.frame, entry.event_id) {
-            Ok(bytes) => bytes,
+        let decoded = match self.decode_at::<I>(entry.frame, entry) {
+            Ok(Some(decoded)) => decoded,
             // The entry may predate a compaction that moved the frame: ask the
             // index where the event lives now, once.
-            Err(e) => match self.current_location(entry.event_id) {
-                Some(at) if at != entry.frame => self.frame_of(at, entry.event_id)?,
-                _ => return Err(e),
+            first => match self.current_location(entry.event_id) {
+                Some(at) if at != entry.frame => {
+                    self.decode_at::<I>(at, entry)?.ok_or(StoreError::Corrupt {
+                        at,
+                        kind: CorruptionKind::BadBody,
+                    })?
+                }
+                _ => first?.ok_or(StoreError::Corrupt {
+                    at: entry.frame,
+                    kind: CorruptionKind::BadBody,
+                })?,
             },
         };
-        let Frame::Event(ev) = bytes.parse()? else {
-            return Err(StoreError::Corrupt {
-                at: bytes.at,
-                kind: super::CorruptionKind::BadBody,
-            });
-        };
-        let codec = ev.codec().unwrap_or(Codec::Bytes);
-        let shape = match codec {
-            Codec::Postcard if I::USES_SHAPES => {
-                self.shared.schemas.shape(ev.kind, ev.schema_version)
-            }
-            _ => None,
-        };
-        let payload = I::decode(StoredPayload {
-            kind: ev.kind,
-            schema_version: ev.schema_version,
-            codec,
-            bytes: ev.payload,
-            shape: shape.as_deref(),
-        })
-        .map_err(|e| match e {
-            StoreError::Decode { message, .. } => StoreError::Decode {
-                event_id: ev.event_id,
-                message,
-            },
-            other => other,
-        })?;
-        let flag_bits = ev.bits;
-        let mut flags = 0;
-        if flag_bits & super::frame::bits::SYSTEM != 0 {
-            flags |= EventFlags::SYSTEM;
-        }
-        if flag_bits & super::frame::bits::BATCH != 0 {
-            flags |= EventFlags::BATCH;
-        }
-        if flag_bits & super::frame::bits::FENCED != 0 {
-            flags |= EventFlags::FENCED;
-        }
+        let (header, payload) = decoded;
+        let payload = payload.map_err(|e| e.at_event(header.event_id))?;
         Ok(Event {
-            header: EventHeader {
-                event_id: ev.event_id,
-                correlation_id: ev.correlation_id,
-                causation_id: ev.causation_id,
-                timestamp_us: timestamp_us(ev.event_id),
-                position: EventPosition {
-                    sequence: ev.sequence,
-                    entity_sequence: ev.entity_sequence,
-                },
-                kind: ev.kind,
-                schema_version: ev.schema_version,
-                codec,
-                flags: EventFlags(flags),
-                content_hash: ev.hash,
-            },
+            header,
             coordinate: entry.coordinate.clone(),
             payload,
         })
     }
 
-    /// The frame at `at`, which must hold event `event_id`.
-    fn frame_of(
+    /// Reads the frame at `at` once (one CRC check, one parse) and decodes its
+    /// payload with `I`; `None` when the frame there is not the entry's event.
+    #[allow(clippy::type_complexity)]
+    fn decode_at<I: ReplayInput>(
         &self,
         at: LogPosition,
-        event_id: u128,
-    ) -> Result<super::shared::FrameBytes, StoreError> {
-        let bytes = self.shared.read_frame(at)?;
-        match bytes.parse()? {
-            Frame::Event(ev) if ev.event_id == event_id => Ok(bytes),
-            _ => Err(StoreError::Corrupt {
-                at,
-                kind: super::CorruptionKind::BadBody,
-            }),
-        }
+        entry: &IndexEntry,
+    ) -> Result<Option<(EventHeader, Result<I::Payload, DecodeError>)>, StoreError> {
+        self.shared.files.with_event(at, entry.event_id, |ev| {
+            let header = ev.header();
+            let shape = match header.codec {
+                Codec::Postcard if I::USES_SHAPES => {
+                    self.shared.schemas.shape(ev.kind, ev.schema_version)
+                }
+                _ => None,
+            };
+            let payload = I::decode(StoredPayload {
+                kind: ev.kind,
+                schema_version: ev.schema_version,
+                codec: header.codec,
+                bytes: ev.payload,
+                shape: shape.as_deref(),
+            });
+            (header, payload)
+        })
     }
 
     fn current_location(&self, event_id: u128) -> Option<LogPosition> {
@@ -266,9 +229,11 @@ impl<M> Store<M> {
     /// A lossy push subscription to `region`; see
     /// [`Subscription`](super::delivery::subscription::Subscription) for what it may lose.
     pub fn subscribe_lossy(&self, region: &Region) -> super::delivery::subscription::Subscription {
-        self.shared
+        let (rx, dropped) = self
+            .shared
             .subscribers
-            .add(region.clone(), self.shared.config.subscription_capacity)
+            .add(region.clone(), self.shared.config.subscription_capacity);
+        super::delivery::subscription::Subscription::new(rx, dropped)
     }
 
     /// The watermarks now.
@@ -325,12 +290,7 @@ impl<M> Store<M> {
     /// Recovery report, watermarks and writer state.
     pub fn diagnostics(&self) -> Diagnostics {
         Diagnostics {
-            recovery: self
-                .shared
-                .report
-                .lock()
-                .map(|r| r.clone())
-                .unwrap_or_default(),
+            recovery: locking::lock(&self.shared.report).clone(),
             frontier: self.frontier(),
             writer_stopped: self.shared.frontier.is_writer_stopped(),
         }
@@ -356,5 +316,45 @@ impl<M> Store<M> {
             first_break: rec.chain_break,
             torn_tail: rec.report.torn_tail_ignored,
         })
+    }
+}
+
+#[cfg(feature = "signing")]
+impl<M> Store<M> {
+    /// Checks a receipt against the stored event and this store's verifying
+    /// key: the event must exist with the receipt's sequence and hash, and the
+    /// signature must cover its coordinate, kind and previous hash.
+    pub fn verify_receipt(&self, receipt: &super::AppendReceipt) -> Result<bool, StoreError> {
+        let Some(signer) = &self.config().signing_key else {
+            return Ok(false);
+        };
+        let Some(event) = self.get_as::<super::replay::RawBytesInput>(receipt.event_id)? else {
+            return Ok(false);
+        };
+        if event.header.position.sequence != receipt.sequence
+            || event.header.content_hash != receipt.content_hash
+        {
+            return Ok(false);
+        }
+        let seq = event.header.position.entity_sequence;
+        let prev = match seq.checked_sub(2) {
+            Some(i) => {
+                let stream = self.stream(event.coordinate.entity());
+                match stream.get(i as usize) {
+                    Some(p) => self
+                        .get_as::<super::replay::RawBytesInput>(p.event_id)?
+                        .map_or([0; 32], |e| e.header.content_hash),
+                    None => return Ok(false),
+                }
+            }
+            None => [0; 32],
+        };
+        Ok(super::verify_receipt(
+            receipt,
+            &event.coordinate,
+            event.header.kind,
+            &prev,
+            &signer.verifying_key(),
+        ))
     }
 }

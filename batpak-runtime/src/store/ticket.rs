@@ -30,7 +30,7 @@ macro_rules! ticket {
             /// Blocks until the writer answers. A writer that died answers
             /// `WriterStopped`; it never hangs.
             pub fn wait(self) -> Result<$out, StoreError> {
-                super::handoff::recv(&self.rx, super::handoff::REPLY_POLL).unwrap_or(Err(StoreError::WriterStopped))
+                super::writer::handoff::recv(&self.rx, super::writer::handoff::REPLY_POLL).unwrap_or(Err(StoreError::WriterStopped))
             }
 
             /// Blocks at most `timeout`.

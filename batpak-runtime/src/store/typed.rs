@@ -3,16 +3,17 @@
 //! the shape of every (kind, version) it has seen so JSON readers can render
 //! them without the Rust types.
 
+use super::codec::EncodedPayload;
 use super::index::IndexEntry;
-use super::options::EncodedPayload;
 use super::outbox::Outbox;
+use super::replay::{EventSourced, TypedInput};
 use super::write::Route;
 use super::{
     AppendOptions, AppendReceipt, AppendTicket, BatchAppendItem, CausationRef, Freshness, Outcome,
     ReadWrite, Store, StoreError, VisibilityFence,
 };
 use crate::coordinate::Coordinate;
-use crate::event::{Codec, EventKind, EventMeta, EventSourced, TypedInput};
+use crate::event::{Codec, EventKind, EventMeta};
 use crate::schema::{EventFamily, SchemaError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;

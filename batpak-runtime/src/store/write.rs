@@ -42,7 +42,7 @@ impl Store<ReadWrite> {
     pub(crate) fn send(&self, command: Command) -> Result<(), StoreError> {
         let sender = self.sender()?;
         self.shared.recycler.empty();
-        super::handoff::send(sender, command, super::handoff::REPLY_POLL)
+        super::writer::handoff::send(sender, command, super::writer::handoff::REPLY_POLL)
             .map_err(|_| StoreError::WriterStopped)
     }
 

@@ -36,12 +36,7 @@ impl<'a, M> Cursor<'a, M> {
     /// Up to `max` next events, in commit order; empty when caught up.
     pub fn poll(&mut self, max: usize) -> Vec<IndexEntry> {
         let entries = {
-            let index = self
-                .store
-                .shared
-                .index
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let index = crate::store::locking::read(&self.store.shared.index);
             let positions = index.region_positions_after(&self.region, self.position, max);
             index.entries(positions)
         };

@@ -7,8 +7,9 @@
 
 use super::cursor::{CursorWorkerAction, CursorWorkerConfig, CursorWorkerHandle};
 use crate::coordinate::{Coordinate, Region};
-use crate::event::{EventMeta, TypedInput};
+use crate::event::EventMeta;
 use crate::schema::EventFamily;
+use crate::store::replay::TypedInput;
 use crate::store::{AppendOptions, BatchAppendItem, CausationRef, ReadWrite, Store, StoreError};
 use std::sync::Arc;
 
@@ -153,5 +154,4 @@ impl Store<ReadWrite> {
 }
 
 #[cfg(test)]
-#[path = "reactor_tests.rs"]
 mod tests;

@@ -5,108 +5,10 @@
 //! can see how many with [`Subscription::dropped`]. When the store closes, the
 //! channel closes and `recv` returns `None`. For delivery without loss, use a cursor.
 
-use crate::coordinate::{Coordinate, Region};
-use crate::event::EventKind;
-use crate::store::index::IndexEntry;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+pub use crate::store::writer::notify::Notification;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// What a subscriber learns about a newly visible event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    /// The event's id.
-    pub event_id: u128,
-    /// Root of its causal tree.
-    pub correlation_id: u128,
-    /// Its direct cause, if any.
-    pub causation_id: Option<u128>,
-    /// Entity and scope.
-    pub coordinate: Coordinate,
-    /// Kind.
-    pub kind: EventKind,
-    /// Global sequence.
-    pub sequence: u64,
-}
-
-impl From<&IndexEntry> for Notification {
-    fn from(e: &IndexEntry) -> Self {
-        Self {
-            event_id: e.event_id,
-            correlation_id: e.correlation_id,
-            causation_id: e.causation_id,
-            coordinate: e.coordinate.clone(),
-            kind: e.kind,
-            sequence: e.sequence,
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Slot {
-    region: Region,
-    tx: flume::Sender<Notification>,
-    dropped: Arc<AtomicU64>,
-}
-
-/// The registry the writer notifies.
-#[derive(Debug, Default)]
-pub(crate) struct Subscribers {
-    slots: Mutex<Vec<Slot>>,
-    count: AtomicUsize,
-}
-
-impl Subscribers {
-    pub(crate) fn add(&self, region: Region, capacity: usize) -> Subscription {
-        let (tx, rx) = flume::bounded(capacity);
-        let dropped = Arc::new(AtomicU64::new(0));
-        if let Ok(mut slots) = self.slots.lock() {
-            slots.push(Slot {
-                region,
-                tx,
-                dropped: Arc::clone(&dropped),
-            });
-            self.count.store(slots.len(), Ordering::Release);
-        }
-        Subscription { rx, dropped }
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.count.load(Ordering::Acquire) == 0
-    }
-
-    /// Offers each entry to every matching subscription without blocking.
-    pub(crate) fn notify(&self, entries: &[IndexEntry]) {
-        let Ok(mut slots) = self.slots.lock() else {
-            return;
-        };
-        slots.retain(|slot| {
-            for e in entries {
-                let c = &e.coordinate;
-                if !slot.region.matches(c.entity(), c.scope(), e.kind) {
-                    continue;
-                }
-                match slot.tx.try_send(Notification::from(e)) {
-                    Ok(()) => {}
-                    Err(flume::TrySendError::Full(_)) => {
-                        slot.dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(flume::TrySendError::Disconnected(_)) => return false,
-                }
-            }
-            true
-        });
-        self.count.store(slots.len(), Ordering::Release);
-    }
-
-    /// Closes every subscription (the store is closing).
-    pub(crate) fn close_all(&self) {
-        if let Ok(mut slots) = self.slots.lock() {
-            slots.clear();
-            self.count.store(0, Ordering::Release);
-        }
-    }
-}
 
 /// A lossy subscription to a region.
 #[derive(Debug)]
@@ -116,6 +18,11 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// The user's end of a subscription the writer feeds.
+    pub(crate) fn new(rx: flume::Receiver<Notification>, dropped: Arc<AtomicU64>) -> Self {
+        Self { rx, dropped }
+    }
+
     /// Waits for the next notification; `None` once the store has closed.
     pub fn recv(&self) -> Option<Notification> {
         self.rx.recv().ok()

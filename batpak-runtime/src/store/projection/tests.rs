@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::coordinate::Coordinate;
-use crate::event::{EventKind, JsonValueInput};
+use crate::event::EventKind;
+use crate::store::replay::JsonValueInput;
 use crate::store::{NativeCache, StoreConfig};
 use std::time::Duration;
 

@@ -5,11 +5,12 @@
 use super::{Pub, Reply, ReplyTo, Writer};
 use crate::event::id::timestamp_us;
 use crate::store::error::{BatchProblem, StoreError};
-use crate::store::frame::{self, bits, EventOut, TYPE_BATCH_BEGIN, TYPE_BATCH_COMMIT};
 use crate::store::index::{Link, Record};
 use crate::store::ledger;
+use crate::store::locking;
+use crate::store::log::frame::{self, bits, EventOut, TYPE_BATCH_BEGIN, TYPE_BATCH_COMMIT};
+use crate::store::log::recovery::{content_digest, KeyUse, Tip};
 use crate::store::options::{AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate};
-use crate::store::recovery::{content_digest, KeyUse, Tip};
 use std::collections::HashMap;
 
 /// Upper bound of an event frame's bytes besides its payload.
@@ -257,9 +258,7 @@ impl Writer {
 
     /// The correlation id of a stored event (its own id when it is a root or unknown).
     fn correlation_of(&self, event_id: u128) -> u128 {
-        let Ok(index) = self.shared.index.read() else {
-            return event_id;
-        };
+        let index = locking::read(&self.shared.index);
         index
             .position_of(event_id)
             .map_or(event_id, |p| index.entry(p).correlation_id)

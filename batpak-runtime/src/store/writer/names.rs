@@ -3,7 +3,7 @@
 //! entity's chain tip. One hash lookup per appended event finds everything.
 
 use crate::coordinate::Coordinate;
-use crate::store::recovery::{Tip, WriterSeed};
+use crate::store::log::recovery::{Tip, WriterSeed};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 

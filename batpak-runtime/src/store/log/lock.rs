@@ -11,7 +11,8 @@
 //! lock is busy but the table says this process holds nothing, the open retries
 //! for a bounded time before it reports `StoreLocked`.
 
-use super::error::{IoOp, StoreError};
+use crate::store::error::{IoOp, StoreError};
+use crate::store::locking;
 use std::collections::HashMap;
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
@@ -55,7 +56,7 @@ impl DirLock {
         let file = File::open(dir).map_err(|e| StoreError::io(IoOp::Open, dir, e))?;
         let key = std::fs::canonicalize(dir).map_err(|e| StoreError::io(IoOp::Open, dir, e))?;
         {
-            let mut table = held().lock().map_err(|_| StoreError::Poisoned)?;
+            let mut table = locking::lock(held());
             match (table.get_mut(&key), exclusive) {
                 (None, true) => {
                     table.insert(key.clone(), None);
@@ -89,12 +90,11 @@ impl DirLock {
 
 impl Drop for DirLock {
     fn drop(&mut self) {
-        if let Ok(mut table) = held().lock() {
-            match table.get_mut(&self.key) {
-                Some(Some(readers)) if *readers > 1 => *readers -= 1,
-                _ => {
-                    table.remove(&self.key);
-                }
+        let mut table = locking::lock_for_cleanup(held());
+        match table.get_mut(&self.key) {
+            Some(Some(readers)) if *readers > 1 => *readers -= 1,
+            _ => {
+                table.remove(&self.key);
             }
         }
     }

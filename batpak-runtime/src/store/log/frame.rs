@@ -3,7 +3,8 @@
 //! whose first byte says what it holds. docs/format.md is the normative byte map;
 //! this module is its only implementation, for writing and for reading.
 
-use crate::event::{Codec, EventKind};
+use crate::event::id::timestamp_us;
+use crate::event::{Codec, EventFlags, EventHeader, EventKind, EventPosition};
 
 /// Bytes before a frame's body.
 pub const FRAME_HEADER_BYTES: usize = 8;
@@ -40,6 +41,22 @@ fn parse_len_word(word: u32) -> Option<usize> {
     let b = word.to_le_bytes();
     let len = (word & 0x00FF_FFFF) as usize;
     (b[3] == b[0] ^ b[1] ^ b[2] ^ LEN_CHECK_SALT && len > 0).then_some(len)
+}
+
+/// The whole extent (header and body) of the frame whose header starts `buf`,
+/// when its length word checks out and the body is at most `frame_max_bytes`;
+/// lets a reader map exactly one frame before parsing it.
+pub(crate) fn frame_extent(buf: &[u8], frame_max_bytes: usize) -> Option<usize> {
+    let header = buf.get(..4)?;
+    let word = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+    let len = parse_len_word(word)?;
+    (len <= frame_max_bytes).then_some(FRAME_HEADER_BYTES + len)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// CRC computations on this thread, so tests can count them per read.
+    pub(crate) static CRC_CHECKS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// Writes a LEB128 varint.
@@ -133,8 +150,43 @@ pub(crate) struct EventFrame<'a> {
 }
 
 impl EventFrame<'_> {
-    pub(crate) fn codec(&self) -> Option<Codec> {
-        Codec::from_raw(self.bits & bits::CODEC_MASK)
+    /// The payload's codec (checked when the frame was parsed).
+    pub(crate) fn codec(&self) -> Codec {
+        Codec::from_raw(self.bits & bits::CODEC_MASK).unwrap_or(Codec::Bytes)
+    }
+
+    /// The event flags the frame's bits stand for.
+    pub(crate) fn flags(&self) -> EventFlags {
+        let mut flags = 0;
+        for (bit, flag) in [
+            (bits::SYSTEM, EventFlags::SYSTEM),
+            (bits::BATCH, EventFlags::BATCH),
+            (bits::FENCED, EventFlags::FENCED),
+        ] {
+            if self.bits & bit != 0 {
+                flags |= flag;
+            }
+        }
+        EventFlags(flags)
+    }
+
+    /// The event's header as the public API shows it.
+    pub(crate) fn header(&self) -> EventHeader {
+        EventHeader {
+            event_id: self.event_id,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            timestamp_us: timestamp_us(self.event_id),
+            position: EventPosition {
+                sequence: self.sequence,
+                entity_sequence: self.entity_sequence,
+            },
+            kind: self.kind,
+            schema_version: self.schema_version,
+            codec: self.codec(),
+            flags: self.flags(),
+            content_hash: self.hash,
+        }
     }
 }
 
@@ -197,6 +249,8 @@ pub(crate) fn read_frame(buf: &[u8], frame_max_bytes: usize) -> FrameRead<'_> {
     let Some(body) = buf.get(FRAME_HEADER_BYTES..extent) else {
         return FrameRead::Incomplete;
     };
+    #[cfg(test)]
+    CRC_CHECKS.with(|n| n.set(n.get() + 1));
     if crc32fast::hash(body) != crc {
         return FrameRead::BadCrc(extent);
     }

@@ -2,7 +2,7 @@
 //! followed by frames. Only the writer thread creates, appends to or truncates them;
 //! readers use positioned reads on shared handles.
 
-use super::error::{CorruptionKind, IoOp, LogPosition, StoreError};
+use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -60,7 +60,9 @@ fn compaction_drops_cancelled_fences_and_keeps_everything_visible() {
     assert!(store.verify().unwrap().is_clean());
     // Entries taken before the compaction still read (the frames moved).
     for e in &stale_entries {
-        let event = store.read_entry::<crate::event::JsonValueInput>(e).unwrap();
+        let event = store
+            .read_entry::<crate::store::replay::JsonValueInput>(e)
+            .unwrap();
         assert_eq!(event.header.event_id, e.event_id);
     }
     // Compacting again finds nothing; appends go on; a reopen agrees.

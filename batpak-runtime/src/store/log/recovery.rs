@@ -6,14 +6,14 @@
 //! write) and `Store::verify` (which also recomputes every hash chain). The commit
 //! protocol it enforces is argued in docs/format.md.
 
-use super::error::{CorruptionKind, IoOp, LogPosition, StoreError};
 use super::frame::{self, chain_hash, EventFrame, Frame, FrameRead};
-use super::index::{Index, Link, Record};
-use super::options::AppendReceipt;
 use super::segment::{self, SEGMENT_HEADER_BYTES};
-use super::{IndexTopology, FRAME_BYTES_HARD_MAX};
 use crate::event::id::timestamp_us;
 use crate::event::{Codec, EventKind};
+use crate::store::config::{IndexTopology, FRAME_BYTES_HARD_MAX};
+use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};
+use crate::store::index::{Index, Link, Record};
+use crate::store::options::AppendReceipt;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
@@ -410,7 +410,7 @@ impl Scan {
             signature: None,
         };
         let key = ev.idempotency_key.map(|k| {
-            let codec = ev.codec().unwrap_or(Codec::Json);
+            let codec = ev.codec();
             let digest = content_digest(
                 &entity,
                 &scope,

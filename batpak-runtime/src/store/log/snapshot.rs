@@ -7,13 +7,13 @@
 //! it parses completely. Anything else (missing, stale, truncated, corrupt) falls
 //! back to the scan, and the reason is reported in diagnostics.
 
-use super::error::{IoOp, StoreError};
 use super::frame::{put_varint, BodyReader};
-use super::index::{Index, Link, Record};
-use super::options::AppendReceipt;
 use super::recovery::{KeyUse, Recovered, RecoveryReport, Tip, WriterSeed};
 use super::segment;
-use super::IndexTopology;
+use crate::store::config::IndexTopology;
+use crate::store::error::{IoOp, StoreError};
+use crate::store::index::{Index, Link, Record};
+use crate::store::options::AppendReceipt;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};

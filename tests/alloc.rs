@@ -1,23 +1,35 @@
-//! Gate evaluation adds no allocation while every gate passes: a counting
-//! global allocator (which can only live in its own test binary) watches a
-//! thousand evaluations of three passing gates, fail-fast and collect-all.
+//! Allocation budgets, watched by a counting global allocator (which can only
+//! live in its own test binary): gate evaluation adds no allocation while every
+//! gate passes, and a single append stays within a small, fixed number of
+//! allocations on all threads together (the caller's and the writer's).
 
 use batpak::gate::{Denial, DenialCode, FnGate, Gate, GateSet};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 /// Wraps the system allocator and counts this thread's allocations, so other
-/// threads of the test harness cannot disturb the count.
+/// threads of the test harness cannot disturb the count; while `GLOBAL_ARMED`
+/// is set it also counts every thread's allocations in `GLOBAL_ALLOCATIONS`.
 struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
 }
 
+static GLOBAL_ARMED: AtomicBool = AtomicBool::new(false);
+static GLOBAL_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// Tests that count globally run one at a time.
+static GLOBAL_COUNTING: Mutex<()> = Mutex::new(());
+
 fn count() {
     // `try_with` fails only while the thread is being torn down.
     let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+    if GLOBAL_ARMED.load(Ordering::Relaxed) {
+        GLOBAL_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 fn allocations() -> u64 {
@@ -78,6 +90,7 @@ impl Gate<Order> for Known {
 
 #[test]
 fn passing_gates_do_not_allocate() {
+    let _serial = GLOBAL_COUNTING.lock().unwrap_or_else(|e| e.into_inner());
     let gates = GateSet::new()
         .with(FnGate::new("positive", |o: &Order| {
             if o.cents > 0 {
@@ -123,4 +136,45 @@ fn the_counter_sees_allocations() {
     let boxed = black_box(Box::new(black_box(7_u64)));
     assert_eq!(*boxed, 7);
     assert!(allocations() > before);
+}
+
+/// The most allocations one single append may make, on every thread together,
+/// once the entity's name is known: the payload's encoding and whatever the
+/// handoff to the writer needs.
+const SINGLE_APPEND_ALLOCATIONS_MAX: u64 = 6;
+
+#[test]
+fn a_single_append_stays_within_its_allocation_budget() {
+    use batpak::prelude::*;
+    const APPENDS: u64 = 5_000;
+    let _serial = GLOBAL_COUNTING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = StoreConfig::new(dir.path());
+    // Fsync cadence does not change what is allocated; a rare fsync keeps the test fast.
+    config.sync.every_n_events = 10_000;
+    let store = Store::open(config).expect("open");
+    let coord = Coordinate::new("account:alloc", "bank").expect("coordinate");
+    let kind = EventKind::custom(0x1, 1);
+    let payload = serde_json::json!({ "cents": 500 });
+    // Warm-up: names, channels, lazily grown buffers and the recycler settle here.
+    for _ in 0..1_000 {
+        store.append(&coord, kind, &payload).expect("append");
+    }
+    GLOBAL_ALLOCATIONS.store(0, Ordering::SeqCst);
+    GLOBAL_ARMED.store(true, Ordering::SeqCst);
+    for _ in 0..APPENDS {
+        black_box(
+            store
+                .append(&coord, kind, black_box(&payload))
+                .expect("append"),
+        );
+    }
+    GLOBAL_ARMED.store(false, Ordering::SeqCst);
+    let total = GLOBAL_ALLOCATIONS.load(Ordering::SeqCst);
+    store.close().expect("close");
+    let per_append = total as f64 / APPENDS as f64;
+    assert!(
+        per_append <= SINGLE_APPEND_ALLOCATIONS_MAX as f64,
+        "{per_append:.2} allocations per single append ({total} over {APPENDS}), budget {SINGLE_APPEND_ALLOCATIONS_MAX}"
+    );
 }

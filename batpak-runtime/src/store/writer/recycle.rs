@@ -6,7 +6,8 @@
 //! writer parks written items in a bin once per group, and the next caller to
 //! send a command empties the bin on its own thread.
 
-use super::writer::Items;
+use super::command::Items;
+use crate::store::locking;
 use std::sync::Mutex;
 
 /// Most items parked before the writer frees the surplus itself (bounds the
@@ -31,12 +32,12 @@ impl Recycler {
         if items.is_empty() {
             return;
         }
-        if let Ok(mut bin) = self.bin.lock() {
-            if bin.len() < PARKED_MAX {
-                bin.append(items);
-                return;
-            }
+        let mut bin = locking::lock(&self.bin);
+        if bin.len() < PARKED_MAX {
+            bin.append(items);
+            return;
         }
+        drop(bin);
         items.clear();
     }
 

@@ -6,87 +6,30 @@
 //! when their fence commits.
 
 mod append;
+pub(crate) mod command;
+pub(crate) mod handoff;
 mod names;
+pub(crate) mod notify;
+mod recycle;
+pub(crate) mod shared;
 
-use super::config::StoreConfig;
-use super::error::{IoOp, StoreError};
-use super::frame::{self, TYPE_FENCE_BEGIN, TYPE_FENCE_CANCEL, TYPE_FENCE_COMMIT};
-use super::index::{Link, Record};
-use super::options::{AppendReceipt, BatchAppendItem};
-use super::recovery::{KeyUse, Tip, WriterSeed};
-use super::segment;
-use super::shared::Shared;
 use crate::event::id::IdClock;
-use flume::{Receiver, Sender};
+use crate::store::config::StoreConfig;
+use crate::store::error::{IoOp, StoreError};
+use crate::store::index::{Link, Record};
+use crate::store::locking;
+use crate::store::log::frame::{self, TYPE_FENCE_BEGIN, TYPE_FENCE_CANCEL, TYPE_FENCE_COMMIT};
+use crate::store::log::recovery::{KeyUse, Tip, WriterSeed};
+use crate::store::log::segment;
+use crate::store::options::AppendReceipt;
+pub(crate) use command::{Command, Done, Items, ReplyTo};
+use flume::Receiver;
+use shared::Shared;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-
-/// Reply channel of an append.
-pub(crate) enum ReplyTo {
-    One(Sender<Result<AppendReceipt, StoreError>>),
-    Many(Sender<Result<Vec<AppendReceipt>, StoreError>>),
-}
-
-/// The items of an append: one inline (single appends, the common case, without
-/// a vector allocation per call) or a batch.
-pub(crate) enum Items {
-    One(BatchAppendItem),
-    Many(Vec<BatchAppendItem>),
-}
-
-impl Items {
-    pub(crate) fn as_slice(&self) -> &[BatchAppendItem] {
-        match self {
-            Items::One(item) => std::slice::from_ref(item),
-            Items::Many(items) => items,
-        }
-    }
-}
-
-/// Reply channel of a control command.
-pub(crate) type Done = Sender<Result<(), StoreError>>;
-
-/// Everything that can change a store, in one place.
-// A single append travels inline (no box): commands sit in the mailbox's ring
-// buffer, so the size costs a copy, while a box would cost an allocation per
-// append.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Command {
-    /// Append one event (`batch == false`) or an atomic batch.
-    Append {
-        items: Items,
-        /// Explicit (correlation, causation) of a single reaction.
-        reaction: Option<(u128, u128)>,
-        batch: bool,
-        fenced: bool,
-        reply: ReplyTo,
-    },
-    /// Write and fsync everything accepted so far.
-    Sync { reply: Done },
-    /// Start a visibility fence.
-    BeginFence { reply: Done },
-    /// Publish the fence's writes.
-    CommitFence { reply: Done },
-    /// Discard the fence's writes.
-    CancelFence { reply: Done },
-    /// Sync, then copy every segment into another directory.
-    Backup {
-        dest: std::path::PathBuf,
-        reply: Done,
-    },
-    /// Rewrite sealed segments without their discarded writes.
-    Compact {
-        reply: Sender<Result<super::compact::CompactReport, StoreError>>,
-    },
-    /// Cancel any live fence, sync, stop.
-    Shutdown { reply: Done },
-    /// Makes the writer panic (fault injection for unit tests).
-    #[cfg(test)]
-    Crash,
-}
 
 enum Reply {
     Append(ReplyTo, Result<Vec<AppendReceipt>, StoreError>),
@@ -257,7 +200,7 @@ impl Writer {
     fn serve(&mut self, rx: &Receiver<Command>) {
         let max = self.config.group_commands_max;
         let mut commands = Vec::with_capacity(max.min(1024));
-        while let Ok(first) = super::handoff::recv(rx, super::handoff::COMMAND_POLL) {
+        while let Ok(first) = handoff::recv(rx, handoff::COMMAND_POLL) {
             commands.push(first);
             self.gather(rx, &mut commands, max);
             let mut shutdown = None;
@@ -303,7 +246,7 @@ impl Writer {
         let target = self.last_group_len.min(max);
         if self.config.sync.every_n_events == 1 && commands.len() < target {
             let start = std::time::Instant::now();
-            while commands.len() < target && start.elapsed() < super::handoff::GATHER_BUDGET {
+            while commands.len() < target && start.elapsed() < handoff::GATHER_BUDGET {
                 std::thread::yield_now();
                 drain(commands);
             }
@@ -373,7 +316,7 @@ impl Writer {
                 self.flush();
                 let result = match &self.failure {
                     Some(_) => Err(self.failure_error()),
-                    None => super::backup::copy_segments(
+                    None => crate::store::log::backup::copy_segments(
                         &self.config.data_dir,
                         &dest,
                         self.segment_id,
@@ -387,7 +330,14 @@ impl Writer {
                 self.flush();
                 let result = match &self.failure {
                     Some(_) => Err(self.failure_error()),
-                    None => super::compact::compact_sealed(&self.shared, self.segment_id),
+                    None => crate::store::log::compact::compact_sealed(
+                        &self.config.data_dir,
+                        self.segment_id,
+                        &crate::store::log::compact::Live {
+                            index: &self.shared.index,
+                            files: &self.shared.files,
+                        },
+                    ),
                 };
                 let _ = reply.send(result);
             }
@@ -441,10 +391,8 @@ impl Writer {
     /// Saves the index snapshot. Best effort: a store without a valid snapshot
     /// simply scans its segments on the next open.
     fn save_snapshot(&self) {
-        let Ok(index) = self.shared.index.read() else {
-            return;
-        };
-        let view = super::snapshot::SeedView {
+        let index = locking::read(&self.shared.index);
+        let view = crate::store::log::snapshot::SeedView {
             next_sequence: self.next_sequence,
             last_event_id: self.clock.last(),
             next_batch_id: self.next_batch_id,
@@ -454,8 +402,8 @@ impl Writer {
             tips: &self.names.tips(),
             keys: &self.keys,
         };
-        if super::snapshot::write(&self.config.data_dir, &index, &view).is_err() {
-            let _ = std::fs::remove_file(super::snapshot::path(&self.config.data_dir));
+        if crate::store::log::snapshot::write(&self.config.data_dir, &index, &view).is_err() {
+            let _ = std::fs::remove_file(crate::store::log::snapshot::path(&self.config.data_dir));
         }
     }
 
@@ -497,7 +445,7 @@ impl Writer {
         match &self.failure {
             Some((op, kind, msg)) => StoreError::io(
                 *op,
-                super::segment::segment_path(&self.config.data_dir, self.segment_id),
+                segment::segment_path(&self.config.data_dir, self.segment_id),
                 std::io::Error::new(*kind, msg.clone()),
             ),
             None => StoreError::WriterStopped,
@@ -530,7 +478,7 @@ impl Writer {
             return;
         }
         let result = match self.config.sync.mode {
-            super::config::SyncMode::All => self.file.sync_all(),
+            crate::store::config::SyncMode::All => self.file.sync_all(),
             _ => self.file.sync_data(),
         };
         match result {
@@ -579,9 +527,7 @@ impl Writer {
         let notify = !self.shared.subscribers.is_empty();
         let mut entries = Vec::new();
         let visible = {
-            let Ok(mut index) = self.shared.index.write() else {
-                return;
-            };
+            let mut index = locking::write(&self.shared.index);
             for id in self.new_names.drain(..) {
                 if let Some((e, s)) = self.names.names(id) {
                     index.define_name(id, e, s);

@@ -1,0 +1,133 @@
+//! Replay: how stored payloads reach projections. A [`ReplayInput`] decodes a
+//! [`StoredPayload`] into what a projection folds (JSON values, raw bytes, or a
+//! typed family through its upcast chain); [`EventSourced`] is the projection
+//! trait itself. Decoding fails with a [`DecodeError`]; the read path adds the
+//! event's id when it turns that into a [`StoreError`](super::StoreError).
+
+pub use super::codec::StoredPayload;
+pub use super::error::DecodeError;
+use crate::event::{Codec, Event, EventKind};
+use crate::schema::{EventFamily, KnownShape};
+
+/// How a projection wants payloads handed to it during replay.
+pub trait ReplayInput {
+    /// The payload type projections of this input receive.
+    type Payload;
+
+    /// Whether `decode` looks at `StoredPayload::shape` (the store skips the
+    /// lookup otherwise).
+    const USES_SHAPES: bool = true;
+
+    /// Decodes one stored payload.
+    fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, DecodeError>;
+}
+
+/// Payloads as `serde_json::Value`: raw JSON payloads directly, typed payloads by
+/// transcoding through their schema descriptor.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonValueInput;
+
+impl ReplayInput for JsonValueInput {
+    type Payload = serde_json::Value;
+
+    fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, DecodeError> {
+        super::codec::to_json_value(payload)
+    }
+}
+
+/// Payloads as the bytes stored on disk, with no decoding at all.
+#[derive(Debug, Clone, Copy)]
+pub struct RawBytesInput;
+
+impl ReplayInput for RawBytesInput {
+    type Payload = Vec<u8>;
+    const USES_SHAPES: bool = false;
+
+    fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, DecodeError> {
+        Ok(payload.bytes.to_vec())
+    }
+}
+
+/// Payloads decoded into event family `F` with postcard, through its upcast chain.
+#[derive(Debug)]
+pub struct TypedInput<F>(std::marker::PhantomData<fn() -> F>);
+
+impl<F: EventFamily> ReplayInput for TypedInput<F> {
+    type Payload = F;
+
+    fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, DecodeError> {
+        if payload.codec != Codec::Postcard {
+            return Err(DecodeError::Codec {
+                reader: F::NAME,
+                found: payload.codec,
+            });
+        }
+        if let Some(logged) = payload.shape {
+            check_drift::<F>(payload.kind, payload.schema_version, logged)?;
+        }
+        F::decode_fields(payload.kind, payload.schema_version, payload.bytes)
+            .map_err(DecodeError::Schema)
+    }
+}
+
+/// Refuses to decode (kind, version) as `F` when `F`'s shape differs from the
+/// shape the log recorded. Replays check the same (family, kind, version,
+/// fingerprint) event after event, so the last match is remembered per thread
+/// and repeats cost a comparison.
+fn check_drift<F: EventFamily>(
+    kind: EventKind,
+    version: u16,
+    logged: &KnownShape,
+) -> Result<(), DecodeError> {
+    use std::any::TypeId;
+    use std::cell::Cell;
+    type Key = (TypeId, u16, u16, [u8; 16]);
+    thread_local! {
+        static LAST_MATCH: Cell<Option<Key>> = const { Cell::new(None) };
+    }
+    let key = (TypeId::of::<F>(), kind.raw(), version, logged.fingerprint);
+    if LAST_MATCH.with(Cell::get) == Some(key) {
+        return Ok(());
+    }
+    let ours = crate::schema::family_shapes::<F>();
+    if let Some(ours) = ours.get(&(kind.raw(), version)) {
+        if ours.fingerprint != logged.fingerprint {
+            let refusal = super::ledger::drift(kind, version, logged, ours);
+            return Err(DecodeError::Refused(Box::new(refusal)));
+        }
+    }
+    LAST_MATCH.with(|c| c.set(Some(key)));
+    Ok(())
+}
+
+/// The payload type a projection `T` receives.
+pub type InputPayload<T> = <<T as EventSourced>::Input as ReplayInput>::Payload;
+
+/// A state folded from an entity's events (a projection written by hand; the
+/// `Projection` derive writes one for you).
+pub trait EventSourced: Sized {
+    /// The replay input: how payloads are decoded for this projection.
+    type Input: ReplayInput;
+
+    /// Builds the state from the entity's relevant events in order; `None` when
+    /// there is nothing to build from.
+    fn from_events(events: &[Event<InputPayload<Self>>]) -> Option<Self>;
+
+    /// Folds one more event into the state.
+    fn apply_event(&mut self, event: &Event<InputPayload<Self>>);
+
+    /// The kinds this projection folds; replay reads only these.
+    fn relevant_event_kinds() -> &'static [EventKind];
+
+    /// Whether `apply_event` on a cached state equals a full replay, so the store may
+    /// resume from a cached state.
+    fn supports_incremental_apply() -> bool {
+        false
+    }
+
+    /// The version of the state's shape; change it whenever a cached state of the
+    /// old shape must no longer be used.
+    fn schema_version() -> u32 {
+        0
+    }
+}

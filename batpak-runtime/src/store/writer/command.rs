@@ -1,0 +1,71 @@
+//! The closed set of commands the writer thread takes: everything that can
+//! change a store, in one place, with the reply channels callers wait on.
+
+use crate::store::error::StoreError;
+use crate::store::log::compact::CompactReport;
+use crate::store::options::{AppendReceipt, BatchAppendItem};
+use flume::Sender;
+
+/// Reply channel of an append.
+pub(crate) enum ReplyTo {
+    One(Sender<Result<AppendReceipt, StoreError>>),
+    Many(Sender<Result<Vec<AppendReceipt>, StoreError>>),
+}
+
+/// The items of an append: one inline (single appends, the common case, without
+/// a vector allocation per call) or a batch.
+pub(crate) enum Items {
+    One(BatchAppendItem),
+    Many(Vec<BatchAppendItem>),
+}
+
+impl Items {
+    pub(crate) fn as_slice(&self) -> &[BatchAppendItem] {
+        match self {
+            Items::One(item) => std::slice::from_ref(item),
+            Items::Many(items) => items,
+        }
+    }
+}
+
+/// Reply channel of a control command.
+pub(crate) type Done = Sender<Result<(), StoreError>>;
+
+/// Everything that can change a store, in one place.
+// A single append travels inline (no box): commands sit in the mailbox's ring
+// buffer, so the size costs a copy, while a box would cost an allocation per
+// append.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Command {
+    /// Append one event (`batch == false`) or an atomic batch.
+    Append {
+        items: Items,
+        /// Explicit (correlation, causation) of a single reaction.
+        reaction: Option<(u128, u128)>,
+        batch: bool,
+        fenced: bool,
+        reply: ReplyTo,
+    },
+    /// Write and fsync everything accepted so far.
+    Sync { reply: Done },
+    /// Start a visibility fence.
+    BeginFence { reply: Done },
+    /// Publish the fence's writes.
+    CommitFence { reply: Done },
+    /// Discard the fence's writes.
+    CancelFence { reply: Done },
+    /// Sync, then copy every segment into another directory.
+    Backup {
+        dest: std::path::PathBuf,
+        reply: Done,
+    },
+    /// Rewrite sealed segments without their discarded writes.
+    Compact {
+        reply: Sender<Result<CompactReport, StoreError>>,
+    },
+    /// Cancel any live fence, sync, stop.
+    Shutdown { reply: Done },
+    /// Makes the writer panic (fault injection for unit tests).
+    #[cfg(test)]
+    Crash,
+}

@@ -1,0 +1,29 @@
+//! State shared by the store handle, its writer thread and background workers:
+//! the index, read handles on segment files, the frontier and the subscriber list.
+
+use super::notify::Subscribers;
+use super::recycle::Recycler;
+use crate::store::config::StoreConfig;
+use crate::store::frontier::FrontierCell;
+use crate::store::index::Index;
+use crate::store::ledger::SchemaRegistry;
+use crate::store::log::reader::SegmentFiles;
+use crate::store::log::recovery::RecoveryReport;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Mutex, RwLock};
+
+/// Everything shared between a store's handle, writer and workers.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: StoreConfig,
+    pub index: RwLock<Index>,
+    pub files: SegmentFiles,
+    pub frontier: FrontierCell,
+    pub subscribers: Subscribers,
+    pub fence_active: AtomicBool,
+    pub closed: AtomicBool,
+    pub report: Mutex<RecoveryReport>,
+    pub read_only: bool,
+    pub schemas: SchemaRegistry,
+    pub recycler: Recycler,
+}
