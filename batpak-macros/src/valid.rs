@@ -5,7 +5,7 @@
 use crate::attr::{BatpakAttrs, IntValue};
 use crate::case::screaming_snake;
 use crate::ctxt::Ctxt;
-use crate::model::{Body, Field, Input, Style};
+use crate::model::{Body, Field, Input, Style, Variant};
 use proc_macro2::Span;
 use quote::ToTokens;
 use std::collections::HashMap;
@@ -62,73 +62,31 @@ pub(crate) fn event_family<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Family
     let ident = input.ident;
     let is_struct = matches!(input.body, Body::Struct(..));
     let category = category(cx, input);
-    let mut kinds = Vec::new();
-    match &input.body {
-        Body::Union => cx.error_at(
-            input.keyword,
-            "expected an enum or a struct with named fields, found a union",
-        ),
-        Body::Struct(Style::Tuple, _) => cx.error_spanned(
-            ident,
-            "expected a struct with named fields, found a tuple struct: name the fields, or make the event a variant of an enum family",
-        ),
-        Body::Struct(Style::Unit, _) => cx.error_spanned(
-            ident,
-            format!("expected a struct with named fields, found a unit struct: write `struct {ident} {{}}`, or make the event a unit variant of an enum family"),
-        ),
-        Body::Struct(style, fields) => {
-            check_fields(cx, fields);
-            let attrs = &input.attrs;
-            if !attrs.wrote("id") {
-                cx.error_spanned(
-                    ident,
-                    "missing `id`, expected `#[batpak(category = .., id = ..)]` on an event struct",
-                );
-            }
-            kinds.push(PartialKind {
-                constant: Ident::new("KIND", Span::call_site()),
-                variant: None,
-                name: input.name(),
-                shape_name: None,
-                id: attrs.id.as_ref(),
-                version: version(cx, attrs),
-                upcast_from: attrs.upcast_from.as_ref(),
-                retired: attrs.retired.is_some(),
-                style: *style,
-                fields,
-            });
+    let kinds = match &input.body {
+        Body::Union => {
+            cx.error_at(
+                input.keyword,
+                "expected an enum or a struct with named fields, found a union",
+            );
+            Vec::new()
         }
-        Body::Enum(variants) => {
-            if variants.is_empty() {
-                cx.error_spanned(
-                    ident,
-                    "expected at least one variant: each variant of an event family is a kind",
-                );
-            }
-            for v in variants {
-                check_fields(cx, &v.fields);
-                if !v.attrs.wrote("id") {
-                    cx.error_spanned(
-                        v.ident,
-                        format!("missing `#[batpak(id = ..)]` on variant `{}`, expected an explicit id in 0..=0xFFF", v.ident),
-                    );
-                }
-                kinds.push(PartialKind {
-                    constant: Ident::new(&screaming_snake(&v.ident.unraw().to_string()), v.ident.span()),
-                    variant: Some(v.ident),
-                    name: v.ident.unraw().to_string(),
-                    shape_name: Some(v.serde_name.clone()),
-                    id: v.attrs.id.as_ref(),
-                    version: version(cx, &v.attrs),
-                    upcast_from: v.attrs.upcast_from.as_ref(),
-                    retired: v.attrs.retired.is_some(),
-                    style: v.style,
-                    fields: &v.fields,
-                });
-            }
-            check_constants(cx, &kinds);
+        Body::Struct(Style::Tuple, _) => {
+            cx.error_spanned(
+                ident,
+                "expected a struct with named fields, found a tuple struct: name the fields, or make the event a variant of an enum family",
+            );
+            Vec::new()
         }
-    }
+        Body::Struct(Style::Unit, _) => {
+            cx.error_spanned(
+                ident,
+                format!("expected a struct with named fields, found a unit struct: write `struct {ident} {{}}`, or make the event a unit variant of an enum family"),
+            );
+            Vec::new()
+        }
+        Body::Struct(style, fields) => vec![struct_kind(cx, input, *style, fields)],
+        Body::Enum(variants) => variant_kinds(cx, ident, variants),
+    };
     let kinds = check_ids(cx, kinds);
     Some(Family {
         ident,
@@ -137,6 +95,77 @@ pub(crate) fn event_family<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Family
         kinds: kinds?,
         is_struct,
     })
+}
+
+/// The one kind of a struct family: the struct itself, named by `KIND`.
+fn struct_kind<'a>(
+    cx: &Ctxt,
+    input: &'a Input<'a>,
+    style: Style,
+    fields: &'a [Field<'a>],
+) -> PartialKind<'a> {
+    check_fields(cx, fields);
+    let attrs = &input.attrs;
+    if !attrs.wrote("id") {
+        cx.error_spanned(
+            input.ident,
+            "missing `id`, expected `#[batpak(category = .., id = ..)]` on an event struct",
+        );
+    }
+    PartialKind {
+        constant: Ident::new("KIND", Span::call_site()),
+        variant: None,
+        name: input.name(),
+        shape_name: None,
+        id: attrs.id.as_ref(),
+        version: version(cx, attrs),
+        upcast_from: attrs.upcast_from.as_ref(),
+        retired: attrs.retired.is_some(),
+        style,
+        fields,
+    }
+}
+
+/// The kinds of an enum family, one per variant, each named by a constant
+/// derived from the variant's name.
+fn variant_kinds<'a>(
+    cx: &Ctxt,
+    ident: &Ident,
+    variants: &'a [Variant<'a>],
+) -> Vec<PartialKind<'a>> {
+    if variants.is_empty() {
+        cx.error_spanned(
+            ident,
+            "expected at least one variant: each variant of an event family is a kind",
+        );
+    }
+    let mut kinds = Vec::new();
+    for v in variants {
+        check_fields(cx, &v.fields);
+        if !v.attrs.wrote("id") {
+            cx.error_spanned(
+                v.ident,
+                format!("missing `#[batpak(id = ..)]` on variant `{}`, expected an explicit id in 0..=0xFFF", v.ident),
+            );
+        }
+        kinds.push(PartialKind {
+            constant: Ident::new(
+                &screaming_snake(&v.ident.unraw().to_string()),
+                v.ident.span(),
+            ),
+            variant: Some(v.ident),
+            name: v.ident.unraw().to_string(),
+            shape_name: Some(v.serde_name.clone()),
+            id: v.attrs.id.as_ref(),
+            version: version(cx, &v.attrs),
+            upcast_from: v.attrs.upcast_from.as_ref(),
+            retired: v.attrs.retired.is_some(),
+            style: v.style,
+            fields: &v.fields,
+        });
+    }
+    check_constants(cx, &kinds);
+    kinds
 }
 
 /// A kind before its id is checked.

@@ -3,7 +3,7 @@
 //! rule is backward and transitive: every (kind, version) any snapshot held must
 //! stay readable by today's code, through its upcast chain.
 
-use super::catalog::{Catalog, FamilySnapshot, KindSnapshot};
+use super::catalog::{Catalog, FamilySnapshot, KindSnapshot, VersionSnapshot};
 use super::compare::{compare_fields, wire_fields, Change, Verdict};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -259,28 +259,40 @@ fn check_family(o: &FamilySnapshot, n: &FamilySnapshot, ctx: &mut Ctx<'_>) {
 }
 
 fn check_kind(k: &KindSnapshot, nk: &KindSnapshot, ctx: &mut Ctx<'_>) {
-    if nk.variant != k.variant {
-        let same = k.versions.iter().all(|v| {
-            nk.versions.iter().any(|nv| {
-                nv.version == v.version
-                    && wire_fields(&nv.shape.fields) == wire_fields(&v.shape.fields)
-            })
-        });
-        let (verdict, rule, fix) = if same {
-            (Verdict::Info, 13, "none needed".to_owned())
-        } else {
-            (
-                Verdict::Break,
-                19,
-                "choose an unused id for the new event".to_owned(),
-            )
-        };
-        let msg = format!("id {} was `{}`, is now `{}`", k.id, k.variant, nk.variant);
-        ctx.add(verdict, (&nk.variant, None, ""), rule, msg, fix);
-        if !same {
-            return;
-        }
+    if nk.variant != k.variant && !check_renamed_variant(k, nk, ctx) {
+        return;
     }
+    check_version_number(k, nk, ctx);
+    for ov in &k.versions {
+        check_old_version(k, nk, ov, ctx);
+    }
+}
+
+/// An id whose variant has another name today: a rename when every version
+/// keeps its wire shape (rule 13), otherwise the id was reused (rule 19).
+/// Returns whether the kind is a rename, the only case worth comparing further.
+fn check_renamed_variant(k: &KindSnapshot, nk: &KindSnapshot, ctx: &mut Ctx<'_>) -> bool {
+    let same = k.versions.iter().all(|v| {
+        nk.versions.iter().any(|nv| {
+            nv.version == v.version && wire_fields(&nv.shape.fields) == wire_fields(&v.shape.fields)
+        })
+    });
+    let (verdict, rule, fix) = if same {
+        (Verdict::Info, 13, "none needed".to_owned())
+    } else {
+        (
+            Verdict::Break,
+            19,
+            "choose an unused id for the new event".to_owned(),
+        )
+    };
+    let msg = format!("id {} was `{}`, is now `{}`", k.id, k.variant, nk.variant);
+    ctx.add(verdict, (&nk.variant, None, ""), rule, msg, fix);
+    same
+}
+
+/// The version a kind writes today may rise but never fall (rule 21).
+fn check_version_number(k: &KindSnapshot, nk: &KindSnapshot, ctx: &mut Ctx<'_>) {
     if nk.version < k.version {
         let msg = format!("version lowered from {} to {}", k.version, nk.version);
         ctx.add(
@@ -300,64 +312,77 @@ fn check_kind(k: &KindSnapshot, nk: &KindSnapshot, ctx: &mut Ctx<'_>) {
             "none needed".into(),
         );
     }
-    for ov in &k.versions {
-        let Some(nv) = nk.versions.iter().find(|nv| nv.version == ov.version) else {
-            let msg = format!(
-                "version {} is no longer readable: no upcast chain reaches it",
-                ov.version
-            );
-            let fix = format!(
-                "give the version after it `upcast_from = ` a type with the v{} shape",
-                ov.version
-            );
-            ctx.add(
-                Verdict::Break,
-                (&nk.variant, Some(ov.version), ""),
-                21,
-                msg,
-                fix,
-            );
-            continue;
-        };
-        if nv.fingerprint == ov.fingerprint {
-            continue;
-        }
-        let mut changes: Vec<Change> = Vec::new();
-        compare_fields(
-            &ov.shape.fields,
-            &nv.shape.fields,
-            &nk.variant,
-            &mut changes,
+}
+
+/// One version the snapshot held: today's chain must still reach it (rule 21),
+/// with a shape that reads the bytes written under it.
+fn check_old_version(k: &KindSnapshot, nk: &KindSnapshot, ov: &VersionSnapshot, ctx: &mut Ctx<'_>) {
+    let Some(nv) = nk.versions.iter().find(|nv| nv.version == ov.version) else {
+        let msg = format!(
+            "version {} is no longer readable: no upcast chain reaches it",
+            ov.version
         );
-        let unbumped = ov.version == k.version && nk.version == k.version;
-        for c in changes {
-            let fix = if !c.verdict.fails() {
-                "none needed".to_owned()
-            } else if unbumped {
-                format!("{}, or {FIX_BLESS}", bump_fix(k))
-            } else {
-                format!(
-                    "restore the v{} shape in the upcast chain, or {FIX_BLESS}",
-                    ov.version
-                )
-            };
-            let message = if unbumped && c.verdict.fails() {
-                format!(
-                    "{} (shape changed without a version bump, rule 21)",
-                    c.message
-                )
-            } else {
-                c.message
-            };
-            ctx.add(
-                c.verdict,
-                (&nk.variant, Some(ov.version), &c.path),
-                c.rule,
-                message,
-                fix,
-            );
-        }
+        let fix = format!(
+            "give the version after it `upcast_from = ` a type with the v{} shape",
+            ov.version
+        );
+        ctx.add(
+            Verdict::Break,
+            (&nk.variant, Some(ov.version), ""),
+            21,
+            msg,
+            fix,
+        );
+        return;
+    };
+    if nv.fingerprint == ov.fingerprint {
+        return;
     }
+    let mut changes: Vec<Change> = Vec::new();
+    compare_fields(
+        &ov.shape.fields,
+        &nv.shape.fields,
+        &nk.variant,
+        &mut changes,
+    );
+    for c in changes {
+        add_shape_change(c, k, nk, ov.version, ctx);
+    }
+}
+
+/// Records one change to the shape of old `version` with the fix that fits it:
+/// a version bump when today's version changed shape without one, otherwise the
+/// old shape restored in the upcast chain.
+fn add_shape_change(
+    c: Change,
+    k: &KindSnapshot,
+    nk: &KindSnapshot,
+    version: u16,
+    ctx: &mut Ctx<'_>,
+) {
+    let unbumped = version == k.version && nk.version == k.version;
+    let fix = if !c.verdict.fails() {
+        "none needed".to_owned()
+    } else if unbumped {
+        format!("{}, or {FIX_BLESS}", bump_fix(k))
+    } else {
+        format!("restore the v{version} shape in the upcast chain, or {FIX_BLESS}")
+    };
+    let message = if unbumped && c.verdict.fails() {
+        format!(
+            "{} (shape changed without a version bump, rule 21)",
+            c.message
+        )
+    } else {
+        c.message
+    };
+    ctx.add(
+        c.verdict,
+        (&nk.variant, Some(version), &c.path),
+        c.rule,
+        message,
+        fix,
+    );
 }
 
 /// Two families may not claim one kind (rule 20), and no family may take over a

@@ -3,7 +3,7 @@
 //! number and a verdict.
 
 use super::diff::describe;
-use super::{Fields, Shape, VariantShape};
+use super::{Field, Fields, Shape, VariantShape};
 use serde::Serialize;
 
 /// How bad a change is.
@@ -166,15 +166,6 @@ pub fn compare(old: &Shape, new: &Shape, path: &str, out: &mut Vec<Change>) {
                 compare(a, b, path, out);
             }
         }
-        (Shape::Array(..), Shape::Seq(_)) | (Shape::Seq(_), Shape::Array(..)) => {
-            push(
-                out,
-                Verdict::Break,
-                9,
-                path,
-                format!("{} became {}", describe(old), describe(new)),
-            );
-        }
         (Shape::Map(ka, va), Shape::Map(kb, vb)) => {
             compare(ka, kb, &format!("{path}.<key>"), out);
             compare(va, vb, &format!("{path}.<value>"), out);
@@ -185,14 +176,20 @@ pub fn compare(old: &Shape, new: &Shape, path: &str, out: &mut Vec<Change>) {
             path,
             out,
         ),
+        _ => compare_kinds(old, new, path, out),
+    }
+}
+
+/// Two shapes that are not the same kind of container: a field that changed
+/// what it is, or two scalars. The arms run in order, so an option or an opaque
+/// shape is reported before the rules below it are tried.
+fn compare_kinds(old: &Shape, new: &Shape, path: &str, out: &mut Vec<Change>) {
+    match (old, new) {
+        (Shape::Array(..), Shape::Seq(_)) | (Shape::Seq(_), Shape::Array(..)) => {
+            push(out, Verdict::Break, 9, path, became(old, new));
+        }
         (Shape::Option(_), _) | (_, Shape::Option(_)) => {
-            push(
-                out,
-                Verdict::Break,
-                10,
-                path,
-                format!("{} became {}", describe(old), describe(new)),
-            );
+            push(out, Verdict::Break, 10, path, became(old, new));
         }
         (Shape::Opaque(_), _) | (_, Shape::Opaque(_)) => {
             push(
@@ -204,22 +201,10 @@ pub fn compare(old: &Shape, new: &Shape, path: &str, out: &mut Vec<Change>) {
             );
         }
         (Shape::String, Shape::Seq(b)) | (Shape::Seq(b), Shape::String) if **b == Shape::U8 => {
-            push(
-                out,
-                Verdict::Warn,
-                7,
-                path,
-                format!("{} became {}", describe(old), describe(new)),
-            );
+            push(out, Verdict::Warn, 7, path, became(old, new));
         }
         (Shape::Char, Shape::String) | (Shape::String, Shape::Char) => {
-            push(
-                out,
-                Verdict::Warn,
-                7,
-                path,
-                format!("{} became {}", describe(old), describe(new)),
-            );
+            push(out, Verdict::Warn, 7, path, became(old, new));
         }
         (Shape::Struct { fields, .. }, Shape::Tuple(items))
         | (Shape::Tuple(items), Shape::Struct { fields, .. })
@@ -249,8 +234,13 @@ pub fn compare(old: &Shape, new: &Shape, path: &str, out: &mut Vec<Change>) {
     }
 }
 
+/// The message of a change that replaces one shape by another.
+fn became(old: &Shape, new: &Shape) -> String {
+    format!("{} became {}", describe(old), describe(new))
+}
+
 fn compare_scalars(old: &Shape, new: &Shape, path: &str, out: &mut Vec<Change>) {
-    let what = format!("{} became {}", describe(old), describe(new));
+    let what = became(old, new);
     match (int(old), int(new)) {
         (Some(a), Some(b)) => {
             if b.platform && !a.platform {
@@ -308,28 +298,31 @@ fn is_subsequence(short: &[&str], long: &[&str]) -> bool {
 
 /// Compares the fields of a struct, variant or event version.
 pub fn compare_fields(old: &Fields, new: &Fields, path: &str, out: &mut Vec<Change>) {
-    let (Fields::Named(a), Fields::Named(b)) = (old, new) else {
-        match (old, new) {
-            (Fields::Unit, Fields::Unit) => {}
-            (Fields::Unit, _) => push(out, Verdict::Break, 1, path, "fields added to a unit shape"),
-            (_, Fields::Unit) => {
-                let verdict = Verdict::breaking(old.shapes().len() == 1);
-                push(out, verdict, 2, path, "every field removed");
-            }
-            (Fields::Tuple(_), Fields::Tuple(_)) => compare_positional(old, new, path, out),
-            _ => {
-                push(
-                    out,
-                    Verdict::Ok,
-                    8,
-                    path,
-                    "struct and tuple of the same fields",
-                );
-                compare_positional(old, new, path, out);
-            }
+    match (old, new) {
+        (Fields::Named(a), Fields::Named(b)) => compare_named(a, b, path, out),
+        (Fields::Unit, Fields::Unit) => {}
+        (Fields::Unit, _) => push(out, Verdict::Break, 1, path, "fields added to a unit shape"),
+        (_, Fields::Unit) => {
+            let verdict = Verdict::breaking(old.shapes().len() == 1);
+            push(out, verdict, 2, path, "every field removed");
         }
-        return;
-    };
+        (Fields::Tuple(_), Fields::Tuple(_)) => compare_positional(old, new, path, out),
+        _ => {
+            push(
+                out,
+                Verdict::Ok,
+                8,
+                path,
+                "struct and tuple of the same fields",
+            );
+            compare_positional(old, new, path, out);
+        }
+    }
+}
+
+/// Compares named fields by how their names line up: postcard writes no names,
+/// so what matters is which positions stay, move, appear or disappear.
+fn compare_named(a: &[Field], b: &[Field], path: &str, out: &mut Vec<Change>) {
     let an: Vec<&str> = a.iter().map(|f| f.name.as_str()).collect();
     let bn: Vec<&str> = b.iter().map(|f| f.name.as_str()).collect();
     let same_set = an.len() == bn.len() && an.iter().all(|n| bn.contains(n));
@@ -338,17 +331,7 @@ pub fn compare_fields(old: &Fields, new: &Fields, path: &str, out: &mut Vec<Chan
             compare(&x.shape, &y.shape, &format!("{path}.{}", y.name), out);
         }
     } else if same_set {
-        let old_wire: Vec<Shape> = a.iter().map(|f| wire(&f.shape)).collect();
-        let new_wire: Vec<Shape> = b.iter().map(|f| wire(&f.shape)).collect();
-        let verdict = Verdict::breaking(old_wire == new_wire);
-        let first = an.iter().zip(&bn).position(|(x, y)| x != y).unwrap_or(0);
-        push(
-            out,
-            verdict,
-            3,
-            &format!("{path}.{}", bn[first]),
-            format!("fields reordered: {an:?} became {bn:?}"),
-        );
+        push_reordered(a, b, &an, &bn, path, out);
     } else if bn.len() > an.len() && is_subsequence(&an, &bn) {
         for f in b.iter().filter(|f| !an.contains(&f.name.as_str())) {
             push(
@@ -360,35 +343,9 @@ pub fn compare_fields(old: &Fields, new: &Fields, path: &str, out: &mut Vec<Chan
             );
         }
     } else if an.len() > bn.len() && is_subsequence(&bn, &an) {
-        for (i, f) in a
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| !bn.contains(&f.name.as_str()))
-        {
-            let last = i + 1 == a.len();
-            let verdict = Verdict::breaking(last);
-            push(
-                out,
-                verdict,
-                2,
-                &format!("{path}.{}", f.name),
-                "field removed",
-            );
-        }
+        push_removed(a, &bn, path, out);
     } else if an.len() == bn.len() {
-        for (x, y) in a.iter().zip(b) {
-            let at = format!("{path}.{}", y.name);
-            if x.name != y.name {
-                push(
-                    out,
-                    Verdict::Info,
-                    4,
-                    &at,
-                    format!("field `{}` renamed to `{}`", x.name, y.name),
-                );
-            }
-            compare(&x.shape, &y.shape, &at, out);
-        }
+        compare_renamed(a, b, path, out);
     } else {
         push(
             out,
@@ -397,6 +354,67 @@ pub fn compare_fields(old: &Fields, new: &Fields, path: &str, out: &mut Vec<Chan
             path,
             format!("fields {an:?} became {bn:?}"),
         );
+    }
+}
+
+/// The same names `an` in another order `bn`: when the wire shapes still line
+/// up, old bytes decode into the wrong fields without an error.
+fn push_reordered(
+    a: &[Field],
+    b: &[Field],
+    an: &[&str],
+    bn: &[&str],
+    path: &str,
+    out: &mut Vec<Change>,
+) {
+    let old_wire: Vec<Shape> = a.iter().map(|f| wire(&f.shape)).collect();
+    let new_wire: Vec<Shape> = b.iter().map(|f| wire(&f.shape)).collect();
+    let verdict = Verdict::breaking(old_wire == new_wire);
+    let first = an.iter().zip(bn).position(|(x, y)| x != y).unwrap_or(0);
+    push(
+        out,
+        verdict,
+        3,
+        &format!("{path}.{}", bn[first]),
+        format!("fields reordered: {an:?} became {bn:?}"),
+    );
+}
+
+/// Each old field missing from the new names `bn`; whether the break is silent
+/// depends on whether the field was the last one.
+fn push_removed(a: &[Field], bn: &[&str], path: &str, out: &mut Vec<Change>) {
+    for (i, f) in a
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !bn.contains(&f.name.as_str()))
+    {
+        let last = i + 1 == a.len();
+        let verdict = Verdict::breaking(last);
+        push(
+            out,
+            verdict,
+            2,
+            &format!("{path}.{}", f.name),
+            "field removed",
+        );
+    }
+}
+
+/// As many fields under other names: compared by position, each new name
+/// reported as a rename of the old one.
+fn compare_renamed(a: &[Field], b: &[Field], path: &str, out: &mut Vec<Change>) {
+    for (x, y) in a.iter().zip(b) {
+        let at = format!("{path}.{}", y.name);
+        if x.name != y.name {
+            push(
+                out,
+                Verdict::Info,
+                4,
+                &at,
+                format!("field `{}` renamed to `{}`", x.name, y.name),
+            );
+        }
+        compare(&x.shape, &y.shape, &at, out);
     }
 }
 

@@ -2,7 +2,7 @@
 //! the same JSON `serde_json::to_value` gives for the value (externally tagged
 //! enum variants, newtypes transparent, map keys as strings). Never panics.
 
-use super::{EventShape, Fields, Shape};
+use super::{EventShape, Fields, Shape, VariantShape};
 use serde_json::{Map, Value};
 
 /// Why bytes did not transcode.
@@ -76,6 +76,30 @@ impl Reader<'_> {
         }
     }
 
+    fn f32(&mut self) -> Result<f32, TranscodeError> {
+        let b = self.take(4)?;
+        Ok(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn f64(&mut self) -> Result<f64, TranscodeError> {
+        let b = self.take(8)?;
+        Ok(f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+    }
+
+    /// A length-prefixed UTF-8 string; on invalid UTF-8 the error points at
+    /// the string's first byte, not past it.
+    fn string(&mut self) -> Result<String, TranscodeError> {
+        let n = self.len()?;
+        let start = self.pos;
+        match std::str::from_utf8(self.take(n)?) {
+            Ok(s) => Ok(s.to_owned()),
+            Err(_) => {
+                self.pos = start;
+                self.fail("UTF-8")
+            }
+        }
+    }
+
     fn len(&mut self) -> Result<usize, TranscodeError> {
         let n = self.varint(64)?;
         // Every element takes at least one byte except units; cap by what is left.
@@ -96,6 +120,12 @@ fn number_u(v: u128) -> Value {
 
 fn number_i(v: i128) -> Value {
     i64::try_from(v).map_or_else(|_| Value::String(v.to_string()), Value::from)
+}
+
+/// JSON numbers cannot hold NaN or the infinities: those become `null`, as
+/// `serde_json` writes them.
+fn float(f: f64) -> Value {
+    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
 }
 
 fn value(r: &mut Reader<'_>, shape: &Shape, depth: usize) -> Result<Value, TranscodeError> {
@@ -119,27 +149,9 @@ fn value(r: &mut Reader<'_>, shape: &Shape, depth: usize) -> Result<Value, Trans
         Shape::I32 => number_i(unzigzag(r.varint(32)?)),
         Shape::I64 | Shape::Isize => number_i(unzigzag(r.varint(64)?)),
         Shape::I128 => number_i(unzigzag(r.varint(128)?)),
-        Shape::F32 => {
-            let b = r.take(4)?;
-            let f = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            serde_json::Number::from_f64(f64::from(f)).map_or(Value::Null, Value::Number)
-        }
-        Shape::F64 => {
-            let b = r.take(8)?;
-            let f = f64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
-            serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
-        }
-        Shape::Char | Shape::String => {
-            let n = r.len()?;
-            let start = r.pos;
-            match std::str::from_utf8(r.take(n)?) {
-                Ok(s) => Value::String(s.to_owned()),
-                Err(_) => {
-                    r.pos = start;
-                    return r.fail("UTF-8");
-                }
-            }
-        }
+        Shape::F32 => float(f64::from(r.f32()?)),
+        Shape::F64 => float(r.f64()?),
+        Shape::Char | Shape::String => Value::String(r.string()?),
         Shape::Unit => Value::Null,
         Shape::Option(inner) => match r.byte()? {
             0 => Value::Null,
@@ -148,47 +160,67 @@ fn value(r: &mut Reader<'_>, shape: &Shape, depth: usize) -> Result<Value, Trans
         },
         Shape::Seq(item) => {
             let n = r.len()?;
-            let mut out = Vec::with_capacity(n.min(1024));
-            for _ in 0..n {
-                out.push(value(r, item, d)?);
-            }
-            Value::Array(out)
+            items_value(r, item, n, d)?
         }
-        Shape::Array(item, n) => {
-            let mut out = Vec::with_capacity((*n).min(1024));
-            for _ in 0..*n {
-                out.push(value(r, item, d)?);
-            }
-            Value::Array(out)
-        }
+        Shape::Array(item, n) => items_value(r, item, *n, d)?,
         Shape::Tuple(items) => Value::Array(
             items
                 .iter()
                 .map(|s| value(r, s, d))
                 .collect::<Result<_, _>>()?,
         ),
-        Shape::Map(k, v) => {
-            let n = r.len()?;
-            let mut out = Map::new();
-            for _ in 0..n {
-                let key = match value(r, k, d)? {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                out.insert(key, value(r, v, d)?);
-            }
-            Value::Object(out)
-        }
+        Shape::Map(k, v) => map_value(r, k, v, d)?,
         Shape::Struct { fields, .. } => fields_value(r, fields, d)?,
-        Shape::Enum { variants, .. } => {
-            let at = r.varint(32)?;
-            let Some(variant) = usize::try_from(at).ok().and_then(|i| variants.get(i)) else {
-                return r.fail("a known variant index");
-            };
-            tagged(&variant.name, &variant.fields, r, d)?
-        }
+        Shape::Enum { variants, .. } => enum_value(r, variants, d)?,
         Shape::Opaque(_) => return r.fail("a shape the schema describes (this field is opaque)"),
     })
+}
+
+/// `n` values of one shape, for sequences (length on the wire) and arrays
+/// (length in the shape).
+fn items_value(
+    r: &mut Reader<'_>,
+    item: &Shape,
+    n: usize,
+    depth: usize,
+) -> Result<Value, TranscodeError> {
+    let mut out = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        out.push(value(r, item, depth)?);
+    }
+    Ok(Value::Array(out))
+}
+
+/// A map as a JSON object, whose keys are strings: any other key is written
+/// as its JSON text.
+fn map_value(
+    r: &mut Reader<'_>,
+    k: &Shape,
+    v: &Shape,
+    depth: usize,
+) -> Result<Value, TranscodeError> {
+    let n = r.len()?;
+    let mut out = Map::new();
+    for _ in 0..n {
+        let key = match value(r, k, depth)? {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        out.insert(key, value(r, v, depth)?);
+    }
+    Ok(Value::Object(out))
+}
+
+fn enum_value(
+    r: &mut Reader<'_>,
+    variants: &[VariantShape],
+    depth: usize,
+) -> Result<Value, TranscodeError> {
+    let at = r.varint(32)?;
+    let Some(variant) = usize::try_from(at).ok().and_then(|i| variants.get(i)) else {
+        return r.fail("a known variant index");
+    };
+    tagged(&variant.name, &variant.fields, r, depth)
 }
 
 fn fields_value(

@@ -193,6 +193,28 @@ impl CursorWorkerHandle {
     }
 }
 
+/// A worker's persisted position: where it lives, the witness its handler is
+/// given, and the position loaded at start.
+struct Checkpoint {
+    path: PathBuf,
+    witness: AtLeastOnce,
+    position: u64,
+}
+
+impl Checkpoint {
+    fn open(store: &Store, id: &str, region: &Region) -> Result<Self, StoreError> {
+        let path = checkpoint_path(store, id)?;
+        let position = load_checkpoint(&path, id, region)?;
+        Ok(Checkpoint {
+            path,
+            witness: AtLeastOnce {
+                checkpoint_id: id.to_owned(),
+            },
+            position,
+        })
+    }
+}
+
 fn checkpoint_path(store: &Store, id: &str) -> Result<PathBuf, StoreError> {
     crate::coordinate::validate_name(id, crate::coordinate::NamePart::Entity)?;
     Ok(store
@@ -274,7 +296,7 @@ impl Store<ReadWrite> {
         self: &Arc<Self>,
         region: &Region,
         config: CursorWorkerConfig,
-        mut handler: F,
+        handler: F,
     ) -> Result<CursorWorkerHandle, StoreError>
     where
         F: FnMut(
@@ -286,20 +308,9 @@ impl Store<ReadWrite> {
             + 'static,
     {
         let checkpoint = match &config.checkpoint_id {
-            Some(id) => {
-                let path = checkpoint_path(self, id)?;
-                let position = load_checkpoint(&path, id, region)?;
-                Some((
-                    path,
-                    AtLeastOnce {
-                        checkpoint_id: id.clone(),
-                    },
-                    position,
-                ))
-            }
+            Some(id) => Some(Checkpoint::open(self, id, region)?),
             None => None,
         };
-        let start = checkpoint.as_ref().map_or(0, |c| c.2);
         let stop = Arc::new(AtomicBool::new(false));
         let store = Arc::clone(self);
         let region = region.clone();
@@ -307,49 +318,83 @@ impl Store<ReadWrite> {
         let thread = std::thread::Builder::new()
             .name("batpak-cursor".into())
             .spawn(move || {
-                let mut cursor = store.cursor_after(&region, start);
-                let batch_size = config.batch_size.max(1);
-                let mut restarts = 0;
-                while !worker_stop.load(Ordering::Acquire) {
-                    let before = cursor.position();
-                    let batch = cursor.poll_wait(batch_size, config.idle_sleep);
-                    if batch.is_empty() {
-                        continue;
-                    }
-                    let witness = checkpoint.as_ref().map(|c| &c.1);
-                    let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        handler(&batch, &store, witness)
-                    }));
-                    let action = match (call, config.restart) {
-                        (Ok(action), _) => action?,
-                        (
-                            Err(_),
-                            RestartPolicy::Restart {
-                                max_restarts,
-                                backoff,
-                            },
-                        ) if restarts < max_restarts => {
-                            restarts += 1;
-                            cursor.position = before;
-                            std::thread::park_timeout(backoff);
-                            continue;
-                        }
-                        (Err(_), _) => return Err(StoreError::HandlerPanicked),
-                    };
-                    if action == CursorWorkerAction::StopWithRollback {
-                        return Ok(());
-                    }
-                    if let Some((path, _, _)) = &checkpoint {
-                        save_checkpoint(path, &region, cursor.position())?;
-                    }
-                    if action == CursorWorkerAction::Stop {
-                        return Ok(());
-                    }
-                }
-                Ok(())
+                let worker = Worker {
+                    store: &store,
+                    region: &region,
+                    checkpoint: checkpoint.as_ref(),
+                    config: &config,
+                    stop: &worker_stop,
+                };
+                worker.run(handler)
             })
             .map_err(|e| StoreError::io(IoOp::Spawn, &self.config().data_dir, e))?;
         Ok(CursorWorkerHandle { stop, thread })
+    }
+}
+
+/// What a worker thread borrows while it runs: kept apart from
+/// `spawn_worker` so the loop reads without the thread setup around it.
+struct Worker<'a> {
+    store: &'a Store,
+    region: &'a Region,
+    checkpoint: Option<&'a Checkpoint>,
+    config: &'a CursorWorkerConfig,
+    stop: &'a AtomicBool,
+}
+
+impl Worker<'_> {
+    /// Feeds batches to `handler` until asked to stop, the handler stops, fails
+    /// or panics past the restart policy; the checkpoint is saved after each
+    /// acknowledged batch.
+    fn run<F>(&self, mut handler: F) -> Result<(), StoreError>
+    where
+        F: FnMut(
+            &[IndexEntry],
+            &Store,
+            Option<&AtLeastOnce>,
+        ) -> Result<CursorWorkerAction, StoreError>,
+    {
+        let start = self.checkpoint.map_or(0, |c| c.position);
+        let mut cursor = self.store.cursor_after(self.region, start);
+        let batch_size = self.config.batch_size.max(1);
+        let mut restarts = 0;
+        while !self.stop.load(Ordering::Acquire) {
+            let before = cursor.position();
+            let batch = cursor.poll_wait(batch_size, self.config.idle_sleep);
+            if batch.is_empty() {
+                continue;
+            }
+            let witness = self.checkpoint.map(|c| &c.witness);
+            let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                handler(&batch, self.store, witness)
+            }));
+            let action = match (call, self.config.restart) {
+                (Ok(action), _) => action?,
+                (
+                    Err(_),
+                    RestartPolicy::Restart {
+                        max_restarts,
+                        backoff,
+                    },
+                ) if restarts < max_restarts => {
+                    restarts += 1;
+                    cursor.position = before;
+                    std::thread::park_timeout(backoff);
+                    continue;
+                }
+                (Err(_), _) => return Err(StoreError::HandlerPanicked),
+            };
+            if action == CursorWorkerAction::StopWithRollback {
+                return Ok(());
+            }
+            if let Some(c) = self.checkpoint {
+                save_checkpoint(&c.path, self.region, cursor.position())?;
+            }
+            if action == CursorWorkerAction::Stop {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 }
 
