@@ -2,15 +2,16 @@
 //! chains of depth 100 and 10,000 (one chain among 100,000 unrelated events), to
 //! show the walk is linear in depth and independent of the store's size.
 
+use batpak::event::EventId;
 use batpak::prelude::*;
 use batpak::store::{BatchAppendItem, CausationRef};
 use std::time::Instant;
 
 const KIND: EventKind = EventKind::custom(0x1, 7);
 
-fn build_chain(store: &Store, depth: usize) -> u128 {
+fn build_chain(store: &Store, depth: usize) -> EventId {
     let c = Coordinate::new(format!("chain:{depth}"), "bench").expect("coordinate");
-    let mut last: Option<u128> = None;
+    let mut last: Option<EventId> = None;
     let mut made = 0;
     while made < depth {
         let n = (depth - made).min(1000);

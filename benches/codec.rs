@@ -51,7 +51,7 @@ fn write(typed: bool) -> (tempfile::TempDir, Store, Duration) {
             .map(|i| {
                 let t = transfer(chunk * 1000 + i);
                 if typed {
-                    BatchAppendItem::typed(c.clone(), &t, AppendOptions::new(), CausationRef::None)
+                    BatchAppendItem::typed(c.clone(), &t, AppendOptions::new())
                 } else {
                     BatchAppendItem::new(
                         c.clone(),

@@ -10,8 +10,10 @@
 #[path = "domain/mod.rs"]
 mod domain;
 
+use batpak::event::EventId;
 use batpak::prelude::*;
 use batpak::store::index::IndexEntry;
+use batpak::store::BatchAppendItem;
 use domain::{Account, Alert};
 use std::error::Error;
 
@@ -28,7 +30,7 @@ fn describe(store: &Store, entry: &IndexEntry) -> Result<String, Box<dyn Error>>
 fn print_tree(
     store: &Store,
     tree: &[IndexEntry],
-    id: u128,
+    id: EventId,
     depth: usize,
 ) -> Result<(), Box<dyn Error>> {
     let Some(entry) = tree.iter().find(|e| e.event_id == id) else {
@@ -55,15 +57,17 @@ fn main() -> Result<(), Box<dyn Error>> {
         .append_typed(&alice, &Account::Withdrawn { cents })?
         .event_id;
     // Reactions name the root (correlation) and their parent (causation).
-    let react = |at: &Coordinate, event: &Account, parent: u128| {
-        store.append_reaction_typed(at, event, root, parent)
+    let react = |at: &Coordinate, event: &Account, parent: EventId| {
+        let options = AppendOptions::new().with_reaction(root, parent);
+        store.append_item(BatchAppendItem::typed(at.clone(), event, options)?)
     };
     let paid = react(&bob, &Account::Deposited { cents }, root)?.event_id;
     let alert = Alert::LargeWithdrawal {
         account: alice.entity().into(),
         cents,
     };
-    store.append_reaction_typed(&desk, &alert, root, root)?;
+    let options = AppendOptions::new().with_reaction(root, root);
+    store.append_item(BatchAppendItem::typed(desk.clone(), &alert, options)?)?;
     let forward = react(&bob, &Account::Withdrawn { cents: 40_000 }, paid)?.event_id;
     let leaf = react(&carol, &Account::Deposited { cents: 40_000 }, forward)?.event_id;
 

@@ -12,7 +12,7 @@
 mod domain;
 
 use batpak::prelude::*;
-use batpak::store::{BatchAppendItem, CausationRef, Freshness, NativeCache};
+use batpak::store::{BatchAppendItem, Freshness, NativeCache};
 use domain::{Account, Balance};
 use std::time::{Duration, Instant};
 
@@ -48,12 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A long history, written as one atomic batch of 20,000 small deposits.
     let deposit = |cents| {
         let event = Account::Deposited { cents };
-        BatchAppendItem::typed(
-            alice.clone(),
-            &event,
-            AppendOptions::new(),
-            CausationRef::None,
-        )
+        BatchAppendItem::typed(alice.clone(), &event, AppendOptions::new())
     };
     let history = (0..20_000)
         .map(|_| deposit(1))

@@ -45,13 +45,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             alice.clone(),
             &Account::Withdrawn { cents: 1_000 },
             AppendOptions::new(),
-            CausationRef::None,
         )?,
         BatchAppendItem::typed(
             bob.clone(),
             &Account::Deposited { cents: 1_000 },
-            AppendOptions::new(),
-            CausationRef::PriorItem(0),
+            AppendOptions::new().with_causation(CausationRef::PriorItem(0)),
         )?,
     ];
     let receipts = store.append_batch(transfer)?;

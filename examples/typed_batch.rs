@@ -23,17 +23,11 @@ fn transfer(
     withdrawal: AppendOptions,
 ) -> Result<Vec<BatchAppendItem>, StoreError> {
     Ok(vec![
-        BatchAppendItem::typed(
-            from.clone(),
-            &Account::Withdrawn { cents },
-            withdrawal,
-            CausationRef::None,
-        )?,
+        BatchAppendItem::typed(from.clone(), &Account::Withdrawn { cents }, withdrawal)?,
         BatchAppendItem::typed(
             to.clone(),
             &Account::Deposited { cents },
-            AppendOptions::new(),
-            CausationRef::PriorItem(0),
+            AppendOptions::new().with_causation(CausationRef::PriorItem(0)),
         )?,
     ])
 }
@@ -74,17 +68,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 2. The same through an outbox: stage on this side, commit in one flush.
     let mut outbox = store.outbox();
     let none = AppendOptions::new();
-    outbox.stage_typed(
-        alice.clone(),
-        &Account::Withdrawn { cents: 500 },
-        none,
-        CausationRef::None,
-    )?;
+    outbox.stage_typed(alice.clone(), &Account::Withdrawn { cents: 500 }, none)?;
     outbox.stage_typed(
         bob.clone(),
         &Account::Deposited { cents: 500 },
-        none,
-        CausationRef::PriorItem(0),
+        none.with_causation(CausationRef::PriorItem(0)),
     )?;
     println!(
         "outbox holds {} staged events; nothing is written yet",
@@ -119,17 +107,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let request = 0x5eed_u128 << 64;
     let keyed = |n: u128| AppendOptions::new().with_idempotency(request + n);
     let items = vec![
-        BatchAppendItem::typed(
-            alice.clone(),
-            &Account::Withdrawn { cents: 100 },
-            keyed(0),
-            CausationRef::None,
-        )?,
+        BatchAppendItem::typed(alice.clone(), &Account::Withdrawn { cents: 100 }, keyed(0))?,
         BatchAppendItem::typed(
             bob.clone(),
             &Account::Deposited { cents: 100 },
-            keyed(1),
-            CausationRef::PriorItem(0),
+            keyed(1).with_causation(CausationRef::PriorItem(0)),
         )?,
     ];
     let first = store.append_batch(items.clone())?;

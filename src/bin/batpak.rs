@@ -97,8 +97,8 @@ fn with_store(
     f(&store, &args[2..])
 }
 
-fn hex(id: u128) -> String {
-    format!("{id:032x}")
+fn hex(id: impl Into<u128>) -> String {
+    format!("{:032x}", id.into())
 }
 
 fn kind_name(kind: EventKind) -> String {

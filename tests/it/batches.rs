@@ -8,6 +8,7 @@ use crate::support::{
 };
 use batpak::coordinate::Region;
 use batpak::event::EventFlags;
+use batpak::event::EventId;
 use batpak::store::{
     AppendOptions, BatchAppendItem, BatchProblem, CausationRef, LogPosition, Store, StoreConfig,
     StoreError,
@@ -122,7 +123,7 @@ fn receipts_follow_item_order_and_links_resolve() {
             assert_eq!(event.header.content_hash, r.content_hash);
             assert!(event.header.flags.contains(EventFlags::BATCH));
         }
-        let tree: Vec<u128> = store.correlated(root).iter().map(|e| e.event_id).collect();
+        let tree: Vec<EventId> = store.correlated(root).iter().map(|e| e.event_id).collect();
         assert_eq!(
             tree,
             [
@@ -131,7 +132,7 @@ fn receipts_follow_item_order_and_links_resolve() {
                 receipts[2].event_id
             ]
         );
-        let outside_tree: Vec<u128> = store
+        let outside_tree: Vec<EventId> = store
             .correlated(outside.event_id)
             .iter()
             .map(|e| e.event_id)
@@ -312,7 +313,7 @@ fn batches_forever(dir: &Path, round: u64) {
 /// An item of a batch found after recovery.
 struct Seen {
     item: u64,
-    id: u128,
+    id: EventId,
     sequence: u64,
 }
 
@@ -325,8 +326,8 @@ fn acknowledged_batches_survive_sigkill_whole() {
     let dir = tempdir();
     let mut rng = Rng::new(0xBA7C_0001);
     // (round, batch) -> event ids of its items, for every batch seen so far.
-    let mut present: BTreeMap<(u64, u64), Vec<u128>> = BTreeMap::new();
-    let mut known_ids: HashSet<u128> = HashSet::new();
+    let mut present: BTreeMap<(u64, u64), Vec<EventId>> = BTreeMap::new();
+    let mut known_ids: HashSet<EventId> = HashSet::new();
     for round in 0..CRASH_ROUNDS {
         let kill = KillPoint::random(&mut rng, 8);
         let lines = crash_round(CRASH_TEST, dir.path(), round, kill, |_| true);
@@ -382,7 +383,7 @@ fn acknowledged_batches_survive_sigkill_whole() {
             assert!(present.contains_key(key), "acknowledged batch {key:?} lost");
         }
         known_ids.extend(this_round.values().flatten().map(|i| i.id));
-        let visible: HashSet<u128> = entries.iter().map(|e| e.event_id).collect();
+        let visible: HashSet<EventId> = entries.iter().map(|e| e.event_id).collect();
         assert_eq!(visible, known_ids, "round {round}: earlier batches changed");
         assert!(store.verify().expect("verify").is_clean(), "round {round}");
 

@@ -8,12 +8,13 @@ use crate::support::{
     tempdir, Child, Rng, KIND_A, KIND_B, SEGMENT_HEADER_BYTES,
 };
 use batpak::coordinate::Region;
+use batpak::event::EventId;
 use batpak::store::{CorruptionKind, LogPosition, Store, StoreConfig, StoreError, TruncatedTail};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 /// A store of `n` events over three entities, closed; returns their ids in order.
-fn filled(config: StoreConfig, n: u64) -> Vec<u128> {
+fn filled(config: StoreConfig, n: u64) -> Vec<EventId> {
     let store = open(config);
     let ids = (0..n)
         .map(|i| {
@@ -29,7 +30,7 @@ fn filled(config: StoreConfig, n: u64) -> Vec<u128> {
     ids
 }
 
-fn visible_ids<M>(store: &Store<M>) -> Vec<u128> {
+fn visible_ids<M>(store: &Store<M>) -> Vec<EventId> {
     store
         .query(&Region::all())
         .iter()
@@ -284,7 +285,7 @@ fn damage_under_an_open_store_is_never_served() {
 }
 
 /// A store spanning several segments; returns its ids and newest segment id.
-fn rotated(dir: &Path) -> (Vec<u128>, u64) {
+fn rotated(dir: &Path) -> (Vec<EventId>, u64) {
     let ids = filled(config(dir).with_segment_max_bytes(4096), 60);
     let newest = newest_segment(dir).0;
     assert!(newest >= 3);

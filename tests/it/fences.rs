@@ -7,8 +7,10 @@ use crate::support::{
     KillPoint, Rng, KIND_A, KIND_B,
 };
 use batpak::coordinate::Region;
+use batpak::event::EventId;
 use batpak::store::{
-    AppendOptions, AppendTicket, BatchAppendTicket, Store, StoreConfig, StoreError,
+    AppendOptions, AppendTicket, BatchAppendItem, BatchAppendTicket, CausationRef, Store,
+    StoreConfig, StoreError,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -22,14 +24,14 @@ fn fenced_body(round: u64, fence: u64, item: u64) -> serde_json::Value {
 
 /// Every visible event of `KIND_B`, checked to be the same through `by_fact`,
 /// `query` and the entity streams.
-fn visible_fenced<M>(store: &Store<M>, entities: &[&str]) -> BTreeSet<u128> {
-    let by_fact: BTreeSet<u128> = store.by_fact(KIND_B).iter().map(|e| e.event_id).collect();
-    let by_query: BTreeSet<u128> = store
+fn visible_fenced<M>(store: &Store<M>, entities: &[&str]) -> BTreeSet<EventId> {
+    let by_fact: BTreeSet<EventId> = store.by_fact(KIND_B).iter().map(|e| e.event_id).collect();
+    let by_query: BTreeSet<EventId> = store
         .query(&Region::all().with_kind(KIND_B))
         .iter()
         .map(|e| e.event_id)
         .collect();
-    let by_stream: BTreeSet<u128> = entities
+    let by_stream: BTreeSet<EventId> = entities
         .iter()
         .flat_map(|e| store.stream(e))
         .filter(|e| e.kind == KIND_B)
@@ -70,11 +72,15 @@ fn cancelled_fence_stays_hidden_across_reopen() {
         .collect();
     tickets.push(
         fence
-            .submit_with_options(
-                &acct,
-                KIND_B,
-                &"keyed",
-                AppendOptions::new().with_idempotency(77),
+            .submit_item(
+                BatchAppendItem::new(
+                    acct.clone(),
+                    KIND_B,
+                    &"keyed",
+                    AppendOptions::new().with_idempotency(77),
+                    CausationRef::None,
+                )
+                .expect("item"),
             )
             .expect("keyed fenced submit"),
     );
@@ -161,9 +167,9 @@ fn committed_fence_is_visible_whole_across_reopen() {
     let keyed = |i: u64| AppendOptions::new().with_idempotency(0xF0 + u128::from(i));
     let singles: Vec<AppendTicket> = (0..4)
         .map(|i| {
-            fence
-                .submit_with_options(&coord(&format!("c-{}", i % 2), "s"), KIND_B, &i, keyed(i))
-                .expect("submit")
+            let c = coord(&format!("c-{}", i % 2), "s");
+            let item = BatchAppendItem::new(c, KIND_B, &i, keyed(i), CausationRef::None);
+            fence.submit_item(item.expect("item")).expect("submit")
         })
         .collect();
     let mut outbox = fence.outbox();
@@ -181,7 +187,7 @@ fn committed_fence_is_visible_whole_across_reopen() {
     assert!(receipts
         .windows(2)
         .all(|w| w[1].sequence == w[0].sequence + 1));
-    let ids: BTreeSet<u128> = receipts.iter().map(|r| r.event_id).collect();
+    let ids: BTreeSet<EventId> = receipts.iter().map(|r| r.event_id).collect();
     let entities = ["c-0", "c-1", "c-2"];
     assert_eq!(visible_fenced(&store, &entities), ids);
     store.close().expect("close");
@@ -315,7 +321,7 @@ struct Tracked {
 
 /// Applies the child's lines to the tracked fences; returns acknowledged plain
 /// event ids and the fence the child was in when it died.
-fn track(lines: &[String], fences: &mut BTreeMap<(u64, u64), Tracked>) -> Vec<u128> {
+fn track(lines: &[String], fences: &mut BTreeMap<(u64, u64), Tracked>) -> Vec<EventId> {
     let mut plain = Vec::new();
     for line in lines {
         let parts: Vec<&str> = line.split(' ').collect();

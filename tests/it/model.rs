@@ -161,7 +161,7 @@ fn run(seed: u64) {
                                 AppendOptions::new().with_idempotency(key),
                             )
                             .expect("keyed append");
-                        model.keys.insert(key, (ev.clone(), r.event_id));
+                        model.keys.insert(key, (ev.clone(), r.event_id.get()));
                         model.log.push(ev);
                     }
                 }

@@ -6,13 +6,14 @@ use crate::support::{
     tempdir, Tally, KIND_A, KIND_B,
 };
 use batpak::coordinate::Region;
+use batpak::event::EventId;
 use batpak::store::{
     AppendOptions, BatchAppendItem, CausationRef, Freshness, LogPosition, Store, StoreError,
 };
 use std::path::Path;
 
 /// Writes a few entities and kinds; returns every receipt's event id and body.
-fn fill(dir: &Path) -> Vec<(u128, serde_json::Value)> {
+fn fill(dir: &Path) -> Vec<(EventId, serde_json::Value)> {
     let store = open(config(dir));
     let mut out = Vec::new();
     for i in 0..20i64 {

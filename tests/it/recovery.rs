@@ -6,6 +6,7 @@ use crate::support::{
     KillPoint, Rng, KIND_A, KIND_B, KIND_C,
 };
 use batpak::coordinate::Region;
+use batpak::event::EventId;
 use batpak::event::EventKind;
 use batpak::store::index::IndexEntry;
 use batpak::store::{
@@ -59,7 +60,7 @@ struct Known {
     body: serde_json::Value,
 }
 
-fn parse_ack(line: &str) -> Option<(u128, Known)> {
+fn parse_ack(line: &str) -> Option<(EventId, Known)> {
     let rest = line.strip_prefix("ack ")?;
     let mut parts = rest.splitn(4, ' ');
     let sequence = parts.next()?.parse().ok()?;
@@ -78,7 +79,7 @@ fn parse_ack(line: &str) -> Option<(u128, Known)> {
 
 /// Checks one reopened store against everything acknowledged so far; returns how
 /// many visible events were not known (written but never acknowledged).
-fn check_reopened(store: &Store, known: &mut HashMap<u128, Known>, round: u64) -> usize {
+fn check_reopened(store: &Store, known: &mut HashMap<EventId, Known>, round: u64) -> usize {
     for (id, k) in known.iter() {
         let event = store
             .get(*id)
@@ -125,7 +126,7 @@ fn acknowledged_appends_survive_sigkill() {
     let _gate = spawn_gate();
     let dir = tempdir();
     let mut rng = Rng::new(0x5EED_0001);
-    let mut known: HashMap<u128, Known> = HashMap::new();
+    let mut known: HashMap<EventId, Known> = HashMap::new();
     let mut acknowledged = 0;
     for round in 0..CRASH_ROUNDS {
         let kill = KillPoint::random(&mut rng, 40);
@@ -190,7 +191,7 @@ const ENTITIES: [&str; 4] = ["player:1", "player:2", "guild:1", "fenced:1"];
 const KINDS: [EventKind; 3] = [KIND_A, KIND_B, KIND_C];
 const SCOPES: [&str; 2] = ["world", "lobby"];
 
-fn observe<M>(store: &Store<M>, root: u128) -> Observed {
+fn observe<M>(store: &Store<M>, root: EventId) -> Observed {
     let all = store.query(&Region::all());
     Observed {
         payloads: all.iter().map(|e| payload(store, e.event_id)).collect(),
@@ -214,7 +215,7 @@ fn observe<M>(store: &Store<M>, root: u128) -> Observed {
 
 /// Writes a mix of plain, keyed, batched, reacting and fenced events; returns
 /// the root of the causal tree it builds.
-fn fill(store: &Store) -> u128 {
+fn fill(store: &Store) -> EventId {
     for i in 0..30u64 {
         let entity = ENTITIES[(i % 3) as usize];
         let scope = SCOPES[(i % 2) as usize];
@@ -237,12 +238,11 @@ fn fill(store: &Store) -> u128 {
         .append(&coord("player:1", "world"), KIND_A, &"root")
         .expect("root");
     store
-        .append_reaction(
+        .append_with_options(
             &coord("player:2", "world"),
             KIND_B,
             &"reaction",
-            root.event_id,
-            root.event_id,
+            AppendOptions::new().with_reaction(root.event_id, root.event_id),
         )
         .expect("reaction");
     let item = |e: &str, cause| {

@@ -3,6 +3,7 @@
 //! listings, and builders for hand-made segment bytes (crash and corruption images).
 
 use batpak::coordinate::Coordinate;
+use batpak::event::EventId;
 use batpak::event::{Event, EventKind, EventSourced, JsonValueInput};
 use batpak::store::{Store, StoreConfig};
 use std::io::{BufRead, BufReader, Write};
@@ -401,7 +402,7 @@ pub fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
 // Store helpers.
 
 /// The JSON payload of a visible event, failing the test if it is missing.
-pub fn payload<M>(store: &Store<M>, event_id: u128) -> serde_json::Value {
+pub fn payload<M>(store: &Store<M>, event_id: EventId) -> serde_json::Value {
     store
         .get(event_id)
         .unwrap_or_else(|e| panic!("get {event_id:#x}: {e:?}"))

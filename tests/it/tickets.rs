@@ -3,6 +3,7 @@
 
 use crate::support::{config, coord, open, store_gate, tempdir, KIND_A, KIND_B};
 use batpak::coordinate::Region;
+use batpak::event::EventId;
 use batpak::store::{AppendReceipt, AppendTicket, Store, StoreConfig, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
@@ -50,7 +51,7 @@ fn submit_many(store: &Store) -> Vec<(serde_json::Value, AppendTicket)> {
 /// resolved `Ok`, with their payloads.
 fn resolve_all(
     tickets: Vec<(serde_json::Value, AppendTicket)>,
-) -> HashMap<u128, (serde_json::Value, AppendReceipt)> {
+) -> HashMap<EventId, (serde_json::Value, AppendReceipt)> {
     let mut ok = HashMap::new();
     for (body, ticket) in tickets {
         match ticket.wait_timeout(TICKET_BOUND) {
@@ -65,7 +66,7 @@ fn resolve_all(
     ok
 }
 
-fn check_durable(dir: &Path, ok: &HashMap<u128, (serde_json::Value, AppendReceipt)>) {
+fn check_durable(dir: &Path, ok: &HashMap<EventId, (serde_json::Value, AppendReceipt)>) {
     let store = open(config(dir));
     for (id, (body, receipt)) in ok {
         let event = store

@@ -5,6 +5,7 @@
 //! source event.
 
 use crate::support::*;
+use batpak::event::EventId;
 use batpak::prelude::*;
 use batpak::store::{CursorWorkerAction, CursorWorkerConfig, CursorWorkerHandle, ReactionBatch};
 use batpak::EventMeta;
@@ -214,7 +215,7 @@ fn typed_reactor_does_not_duplicate_reactions_across_sigkill() {
     }
     worker.stop_and_join().expect("stop");
 
-    let jobs: BTreeMap<u64, u128> = store
+    let jobs: BTreeMap<u64, EventId> = store
         .read_typed::<Work>("jobs")
         .expect("read jobs")
         .into_iter()
@@ -226,7 +227,7 @@ fn typed_reactor_does_not_duplicate_reactions_across_sigkill() {
             }
         })
         .collect();
-    let mut reactions: BTreeMap<u64, Vec<Option<u128>>> = BTreeMap::new();
+    let mut reactions: BTreeMap<u64, Vec<Option<EventId>>> = BTreeMap::new();
     for r in store.read_typed::<Work>("done").expect("read reactions") {
         let (meta, w) = r.expect("reaction decodes");
         if let Work::Done { n } = w {

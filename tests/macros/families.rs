@@ -6,6 +6,7 @@ use crate::compile_pass::{
     Deposited, Empty, Everything, Keywords, Marker, Meters, Pair, Ping, Point, Renamed, Shape,
     Stamp, Wide, Wide45, Wrapped,
 };
+use batpak::event::EventId;
 use batpak::prelude::*;
 use batpak::schema::{decode, encode, EventFamily, Field, Fields, SchemaError, VariantShape};
 use batpak::store::StoreError;
@@ -99,7 +100,7 @@ fn renamed() -> Vec<Renamed> {
 }
 
 /// Appends each value, checks its JSON view at once, and returns the receipts' ids.
-fn append_all<F>(store: &Store, coordinate: &Coordinate, values: &[F]) -> Vec<u128>
+fn append_all<F>(store: &Store, coordinate: &Coordinate, values: &[F]) -> Vec<EventId>
 where
     F: EventFamily + serde::Serialize + std::fmt::Debug,
 {

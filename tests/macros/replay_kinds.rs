@@ -3,7 +3,7 @@
 
 use batpak::prelude::*;
 use batpak::schema::{Schema, Shape};
-use batpak::store::{BatchAppendItem, CausationRef};
+use batpak::store::BatchAppendItem;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -73,14 +73,12 @@ fn projection_decodes_only_its_own_kinds() {
                         c.clone(),
                         &Hot::Tick { c: Counted(n) },
                         AppendOptions::new(),
-                        CausationRef::None,
                     )
                 } else {
                     BatchAppendItem::typed(
                         c.clone(),
                         &Cold::Noise { c: Counted(n) },
                         AppendOptions::new(),
-                        CausationRef::None,
                     )
                 }
                 .unwrap()

@@ -3,7 +3,10 @@
 //! and replay inputs live in `store::replay`).
 
 pub mod id;
+mod ids;
 pub(crate) mod kind;
+
+pub use ids::{CausationId, CorrelationId, EventId, IdempotencyKey};
 
 pub use kind::{EventKind, KindError, CATEGORY_LIBRARY, CATEGORY_SYSTEM};
 
@@ -77,11 +80,11 @@ impl EventFlags {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventHeader {
     /// Unique, time-ordered id (UUIDv7 layout).
-    pub event_id: u128,
+    pub event_id: EventId,
     /// The root of the causal tree this event belongs to (its own id for a root).
-    pub correlation_id: u128,
+    pub correlation_id: CorrelationId,
     /// The event this one reacts to, if any.
-    pub causation_id: Option<u128>,
+    pub causation_id: Option<EventId>,
     /// Wall-clock time of the append, microseconds since the Unix epoch.
     pub timestamp_us: u64,
     /// Global and per-entity position.
@@ -111,7 +114,7 @@ pub struct Event<P> {
 
 impl<P> Event<P> {
     /// The event's id.
-    pub fn id(&self) -> u128 {
+    pub fn id(&self) -> EventId {
         self.header.event_id
     }
 

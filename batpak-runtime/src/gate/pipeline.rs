@@ -8,7 +8,7 @@
 
 use super::{Bypass, GateSet, Rejection};
 use crate::coordinate::Coordinate;
-use crate::event::EventKind;
+use crate::event::{EventId, EventKind};
 use crate::store::{ReadWrite, Store, StoreError};
 use std::fmt;
 
@@ -42,7 +42,7 @@ impl<T> Proposal<T> {
 #[must_use = "a receipt does nothing until it is committed"]
 pub struct Receipt<T> {
     payload: T,
-    bypass_event_id: Option<u128>,
+    bypass_event_id: Option<EventId>,
 }
 
 impl<T> Receipt<T> {
@@ -53,7 +53,7 @@ impl<T> Receipt<T> {
 
     /// The id of the `BYPASS` event that authorized this receipt, or `None`
     /// when the gates passed.
-    pub fn bypass_event_id(&self) -> Option<u128> {
+    pub fn bypass_event_id(&self) -> Option<EventId> {
         self.bypass_event_id
     }
 }

@@ -476,9 +476,13 @@ fn a_cancelled_fence_forgets_its_ledger_entries() {
     let c = Coordinate::new("x", "game").unwrap();
     let store = Store::open(StoreConfig::new(dir.path())).unwrap();
     let fence = store.begin_visibility_fence().unwrap();
-    let t = fence
-        .submit_typed(&c, &Impostor { name: "a".into() })
-        .unwrap();
+    let item = crate::store::BatchAppendItem::typed(
+        c.clone(),
+        &Impostor { name: "a".into() },
+        crate::store::AppendOptions::new(),
+    )
+    .unwrap();
+    let t = fence.submit_item(item).unwrap();
     fence.cancel().unwrap();
     assert!(t.wait().is_err());
     // Player may now claim the kind: the impostor's entry never committed.

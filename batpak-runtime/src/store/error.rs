@@ -1,7 +1,7 @@
 //! [`StoreError`]: every way a store operation can fail, as typed values.
 
 use crate::coordinate::CoordinateError;
-use crate::event::{Codec, EventKind, KindError};
+use crate::event::{Codec, EventId, EventKind, IdempotencyKey, KindError};
 use crate::schema::json::TranscodeError;
 use crate::schema::SchemaError;
 use std::fmt;
@@ -76,7 +76,7 @@ pub enum StoreError {
     /// A stored payload could not be decoded into the requested form.
     Decode {
         /// The event.
-        event_id: u128,
+        event_id: EventId,
         /// Why.
         source: DecodeError,
     },
@@ -114,7 +114,12 @@ pub enum StoreError {
     /// An idempotency key was reused for different content.
     IdempotencyConflict {
         /// The key.
-        key: u128,
+        key: IdempotencyKey,
+    },
+    /// The entity has as many events as an entity can hold (2^32 - 1).
+    EntitySequenceExhausted {
+        /// The entity.
+        entity: String,
     },
     /// Some but not all keys of a batch were used before: it is neither new nor a replay.
     IdempotencyPartialReplay {
@@ -253,7 +258,7 @@ impl std::error::Error for DecodeError {
 impl DecodeError {
     /// The store error for this failure on event `event_id`: a ledger refusal
     /// stays what it is, anything else becomes `Decode` naming the event.
-    pub(crate) fn at_event(self, event_id: u128) -> StoreError {
+    pub(crate) fn at_event(self, event_id: EventId) -> StoreError {
         match self {
             Self::Refused(refusal) => *refusal,
             source => StoreError::Decode { event_id, source },
@@ -357,6 +362,9 @@ impl fmt::Display for StoreError {
             ),
             Self::IdempotencyConflict { key } => {
                 write!(f, "idempotency key {key:#x} was used for different content")
+            }
+            Self::EntitySequenceExhausted { entity } => {
+                write!(f, "entity {entity} holds the most events an entity can")
             }
             Self::IdempotencyPartialReplay { item } => write!(
                 f,

@@ -12,7 +12,7 @@ use super::{
     ReadWrite, Store, StoreError,
 };
 use crate::coordinate::Coordinate;
-use crate::event::EventKind;
+use crate::event::{CausationId, CorrelationId, EventKind};
 use serde::Serialize;
 use std::sync::atomic::Ordering;
 
@@ -58,10 +58,6 @@ impl Store<ReadWrite> {
 }
 
 impl<'a> VisibilityFence<'a> {
-    pub(crate) fn store(&self) -> &'a Store<ReadWrite> {
-        self.store
-    }
-
     /// Enqueues a fenced append; its ticket resolves when the fence commits (or
     /// with `VisibilityFenceCancelled`).
     pub fn submit<P: Serialize + ?Sized>(
@@ -70,25 +66,14 @@ impl<'a> VisibilityFence<'a> {
         kind: EventKind,
         payload: &P,
     ) -> Result<AppendTicket, StoreError> {
-        self.submit_with_options(coordinate, kind, payload, AppendOptions::new())
-    }
-
-    /// [`VisibilityFence::submit`] with options.
-    pub fn submit_with_options<P: Serialize + ?Sized>(
-        &self,
-        coordinate: &Coordinate,
-        kind: EventKind,
-        payload: &P,
-        options: AppendOptions,
-    ) -> Result<AppendTicket, StoreError> {
         let item = BatchAppendItem::new(
             coordinate.clone(),
             kind,
             payload,
-            options,
+            AppendOptions::new(),
             CausationRef::None,
         )?;
-        self.store.enqueue_one(item, None, Route::Fenced)
+        self.submit_item(item)
     }
 
     /// Enqueues a fenced reaction.
@@ -97,18 +82,23 @@ impl<'a> VisibilityFence<'a> {
         coordinate: &Coordinate,
         kind: EventKind,
         payload: &P,
-        correlation_id: u128,
-        causation_id: u128,
+        correlation: impl Into<CorrelationId>,
+        causation: impl Into<CausationId>,
     ) -> Result<AppendTicket, StoreError> {
+        let options = AppendOptions::new().with_reaction(correlation, causation);
         let item = BatchAppendItem::new(
             coordinate.clone(),
             kind,
             payload,
-            AppendOptions::new(),
+            options,
             CausationRef::None,
         )?;
-        self.store
-            .enqueue_one(item, Some((correlation_id, causation_id)), Route::Fenced)
+        self.submit_item(item)
+    }
+
+    /// Enqueues one prepared fenced item (raw or typed, any options).
+    pub fn submit_item(&self, item: BatchAppendItem) -> Result<AppendTicket, StoreError> {
+        self.store.enqueue_one(item, Route::Fenced)
     }
 
     /// Enqueues a fenced atomic batch.

@@ -21,10 +21,13 @@ pub struct Frontier {
     pub visible: u64,
 }
 
-/// Which watermark to wait for.
+/// Which watermark to wait for ([`Store::wait_for`](super::Store::wait_for)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Watermark {
+#[non_exhaustive]
+pub enum Watermark {
+    /// Fsynced: survives a crash. Waiting for it asks the writer to sync.
     Durable,
+    /// Published to the index: reads, projections and cursors see it.
     Visible,
 }
 

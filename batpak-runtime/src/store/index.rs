@@ -7,7 +7,7 @@
 use super::config::IndexTopology;
 use super::error::LogPosition;
 use crate::coordinate::{Coordinate, EntityFilter, Region};
-use crate::event::{id::timestamp_us, EventKind};
+use crate::event::{id::timestamp_us, CorrelationId, EventId, EventKind};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -15,11 +15,11 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
     /// The event's id.
-    pub event_id: u128,
+    pub event_id: EventId,
     /// Root of its causal tree (its own id for a root event).
-    pub correlation_id: u128,
+    pub correlation_id: CorrelationId,
     /// The event it reacts to, if any.
-    pub causation_id: Option<u128>,
+    pub causation_id: Option<EventId>,
     /// Entity and scope.
     pub coordinate: Coordinate,
     /// Kind.
@@ -60,28 +60,40 @@ fn split128(v: u128) -> [u32; 4] {
     ]
 }
 
+/// The largest entity sequence a [`Record`] holds (32 bits); the writer
+/// refuses appends past it and the frame parser rejects frames beyond it.
+pub(crate) const ENTITY_SEQUENCE_MAX: u64 = u32::MAX as u64;
+
+/// What a [`Record`] is made from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordFields {
+    pub event_id: u128,
+    pub sequence: u64,
+    /// Where the event's frame is stored.
+    pub at: LogPosition,
+    pub coord: u32,
+    pub entity_sequence: u64,
+    pub kind: EventKind,
+    pub bits: u8,
+}
+
 impl Record {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        event_id: u128,
-        sequence: u64,
-        segment: u64,
-        offset: u64,
-        coord: u32,
-        entity_sequence: u64,
-        kind: EventKind,
-        bits: u8,
-    ) -> Self {
-        debug_assert!(segment <= u64::from(u32::MAX) && offset <= u64::from(u32::MAX));
+    /// Packs `f`. Its segment, offset and entity sequence fit 32 bits: segments
+    /// are smaller than 4 GiB and fewer than 2^32, and entity sequences are
+    /// bounded by [`ENTITY_SEQUENCE_MAX`] before anything is written.
+    pub(crate) fn new(f: &RecordFields) -> Self {
+        let narrow = |v: u64, what: &str| {
+            u32::try_from(v).unwrap_or_else(|_| panic!("{what} {v} does not fit an index record"))
+        };
         Self {
-            id: split128(event_id),
-            sequence: [sequence as u32, (sequence >> 32) as u32],
-            segment: segment as u32,
-            offset: offset as u32,
-            coord,
-            entity_sequence: entity_sequence as u32,
-            kind: kind.raw(),
-            bits,
+            id: split128(f.event_id),
+            sequence: [f.sequence as u32, (f.sequence >> 32) as u32],
+            segment: narrow(f.at.segment, "segment"),
+            offset: narrow(f.at.offset, "offset"),
+            coord: f.coord,
+            entity_sequence: narrow(f.entity_sequence, "entity sequence"),
+            kind: f.kind.raw(),
+            bits: f.bits,
             _spare: 0,
         }
     }
@@ -343,9 +355,9 @@ impl Index {
             .link(pos)
             .map_or((event_id, None), |l| (l.correlation_id, l.causation_id));
         IndexEntry {
-            event_id,
-            correlation_id,
-            causation_id,
+            event_id: EventId::new(event_id),
+            correlation_id: CorrelationId::new(correlation_id),
+            causation_id: causation_id.map(EventId::new),
             coordinate: self.coordinate(r.coord),
             kind: r.kind(),
             sequence: r.sequence(),

@@ -46,7 +46,7 @@ pub use delivery::subscription::{
 };
 pub use error::{BatchProblem, CorruptionKind, DecodeError, IoOp, LogPosition, StoreError};
 pub use fence::VisibilityFence;
-pub use frontier::Frontier;
+pub use frontier::{Frontier, Watermark};
 pub use index::IndexEntry;
 pub use log::recovery::{ChainBreak, RecoveryReport, TruncatedTail};
 pub use options::{

@@ -4,7 +4,7 @@
 use super::codec::{encode_json, EncodedPayload};
 use super::error::StoreError;
 use crate::coordinate::Coordinate;
-use crate::event::EventKind;
+use crate::event::{CausationId, CorrelationId, EventId, EventKind, IdempotencyKey};
 use serde::Serialize;
 
 /// Which watermark an append waits for before it returns.
@@ -19,16 +19,19 @@ pub enum DurabilityGate {
     Durable,
 }
 
-/// Options of one append.
+/// Options of one append: everything that is not the event itself. One set of
+/// options serves every write path (raw and typed, single, batched, fenced).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AppendOptions {
     /// Compare-and-swap: the entity's last sequence must equal this (0 = no events yet).
     pub expected_sequence: Option<u64>,
     /// A retried append with the same key and content returns the original receipt
     /// and writes nothing; the same key with other content is an error.
-    pub idempotency_key: Option<u128>,
+    pub idempotency_key: Option<IdempotencyKey>,
     /// Which watermark to wait for.
     pub gate: DurabilityGate,
+    /// The event's place in the causal graph (a root by default).
+    pub causation: CausationRef,
 }
 
 impl AppendOptions {
@@ -43,10 +46,38 @@ impl AppendOptions {
         self
     }
 
-    /// Makes the append idempotent under `key`.
+    /// Makes the append idempotent under `key` (an [`IdempotencyKey`]'s raw
+    /// value; callers often derive it from a request id).
     pub fn with_idempotency(mut self, key: u128) -> Self {
-        self.idempotency_key = Some(key);
+        self.idempotency_key = Some(IdempotencyKey::new(key));
         self
+    }
+
+    /// Links the event into the causal graph (see [`CausationRef`]).
+    pub fn with_causation(mut self, causation: CausationRef) -> Self {
+        self.causation = causation;
+        self
+    }
+
+    /// `with_causation(causation)` unless `causation` is `CausationRef::None`.
+    pub(crate) fn with_causation_unless_none(self, causation: CausationRef) -> Self {
+        match causation {
+            CausationRef::None => self,
+            other => self.with_causation(other),
+        }
+    }
+
+    /// Makes the event a reaction to `causation`, in the causal tree rooted
+    /// at `correlation`.
+    pub fn with_reaction(
+        self,
+        correlation: impl Into<CorrelationId>,
+        causation: impl Into<CausationId>,
+    ) -> Self {
+        self.with_causation(CausationRef::Reaction {
+            correlation: correlation.into(),
+            causation: causation.into(),
+        })
     }
 
     /// Waits for `gate` before returning.
@@ -69,7 +100,7 @@ pub struct ReceiptSignature {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AppendReceipt {
     /// The new event's id.
-    pub event_id: u128,
+    pub event_id: EventId,
     /// Its position in the store's global commit order (the first event gets 1).
     pub sequence: u64,
     /// Its position in its entity's stream (the first event gets 1).
@@ -91,9 +122,17 @@ pub enum CausationRef {
     #[default]
     None,
     /// Caused by an already stored event (the item joins that event's tree).
-    Absolute(u128),
+    Absolute(EventId),
     /// Caused by an earlier item of the same batch, by index.
     PriorItem(usize),
+    /// A reaction: caused by `causation`, in the tree rooted at `correlation`
+    /// (both given explicitly, e.g. by a reactor that read them from its source).
+    Reaction {
+        /// The root of the causal tree.
+        correlation: CorrelationId,
+        /// The event reacted to.
+        causation: CausationId,
+    },
 }
 
 /// One item of an atomic batch.
@@ -103,14 +142,14 @@ pub struct BatchAppendItem {
     pub(crate) kind: EventKind,
     pub(crate) payload: EncodedPayload,
     pub(crate) options: AppendOptions,
-    pub(crate) causation: CausationRef,
     /// Written by the library itself (flagged as a system event).
     pub(crate) system: bool,
 }
 
 impl BatchAppendItem {
     /// A raw item: the payload is stored as JSON. Fails on a reserved kind or a
-    /// payload that does not serialize.
+    /// payload that does not serialize. A `causation` other than
+    /// `CausationRef::None` replaces the one in `options`.
     pub fn new<P: Serialize + ?Sized>(
         coordinate: Coordinate,
         kind: EventKind,
@@ -123,10 +162,14 @@ impl BatchAppendItem {
             coordinate,
             kind,
             payload: encode_json(payload)?,
-            options,
-            causation,
+            options: options.with_causation_unless_none(causation),
             system: false,
         })
+    }
+
+    /// The item's options (its causation included).
+    pub fn options(&self) -> &AppendOptions {
+        &self.options
     }
 
     /// A library system event: reserved kind, JSON payload, flagged as system.
@@ -141,7 +184,6 @@ impl BatchAppendItem {
             kind,
             payload: encode_json(payload)?,
             options: AppendOptions::new(),
-            causation: CausationRef::None,
             system: true,
         })
     }

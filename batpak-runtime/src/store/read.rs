@@ -9,7 +9,7 @@ use super::log::segment;
 use super::replay::{JsonValueInput, ReplayInput, StoredPayload};
 use super::{CorruptionKind, DecodeError, Frontier, LogPosition, Store, StoreError};
 use crate::coordinate::Region;
-use crate::event::{Codec, Event, EventHeader, EventKind};
+use crate::event::{Codec, CorrelationId, Event, EventHeader, EventId, EventKind};
 use std::time::Duration;
 
 /// What `verify` checked.
@@ -67,18 +67,21 @@ impl<M> Store<M> {
     }
 
     /// The event with this id decoded to JSON, if it is visible.
-    pub fn get(&self, event_id: u128) -> Result<Option<Event<serde_json::Value>>, StoreError> {
+    pub fn get(
+        &self,
+        event_id: impl Into<EventId>,
+    ) -> Result<Option<Event<serde_json::Value>>, StoreError> {
         self.get_as::<JsonValueInput>(event_id)
     }
 
     /// The event with this id, its payload decoded by replay input `I`.
     pub fn get_as<I: ReplayInput>(
         &self,
-        event_id: u128,
+        event_id: impl Into<EventId>,
     ) -> Result<Option<Event<I::Payload>>, StoreError> {
         let entry = {
             let index = self.index();
-            match index.position_of(event_id) {
+            match index.position_of(event_id.into().get()) {
                 Some(p) => index.entry(p),
                 None => return Ok(None),
             }
@@ -95,7 +98,7 @@ impl<M> Store<M> {
             Ok(Some(decoded)) => decoded,
             // The entry may predate a compaction that moved the frame: ask the
             // index where the event lives now, once.
-            first => match self.current_location(entry.event_id) {
+            first => match self.current_location(entry.event_id.get()) {
                 Some(at) if at != entry.frame => {
                     self.decode_at::<I>(at, entry)?.ok_or(StoreError::Corrupt {
                         at,
@@ -125,23 +128,25 @@ impl<M> Store<M> {
         at: LogPosition,
         entry: &IndexEntry,
     ) -> Result<Option<(EventHeader, Result<I::Payload, DecodeError>)>, StoreError> {
-        self.shared.files.with_event(at, entry.event_id, |ev| {
-            let header = ev.header();
-            let shape = match header.codec {
-                Codec::Postcard if I::USES_SHAPES => {
-                    self.shared.schemas.shape(ev.kind, ev.schema_version)
-                }
-                _ => None,
-            };
-            let payload = I::decode(StoredPayload {
-                kind: ev.kind,
-                schema_version: ev.schema_version,
-                codec: header.codec,
-                bytes: ev.payload,
-                shape: shape.as_deref(),
-            });
-            (header, payload)
-        })
+        self.shared
+            .files
+            .with_event(at, entry.event_id.get(), |ev| {
+                let header = ev.header();
+                let shape = match header.codec {
+                    Codec::Postcard if I::USES_SHAPES => {
+                        self.shared.schemas.shape(ev.kind, ev.schema_version)
+                    }
+                    _ => None,
+                };
+                let payload = I::decode(StoredPayload {
+                    kind: ev.kind,
+                    schema_version: ev.schema_version,
+                    codec: header.codec,
+                    bytes: ev.payload,
+                    shape: shape.as_deref(),
+                });
+                (header, payload)
+            })
     }
 
     fn current_location(&self, event_id: u128) -> Option<LogPosition> {
@@ -179,18 +184,18 @@ impl<M> Store<M> {
     }
 
     /// Every visible event of a causal tree (root first), in commit order.
-    pub fn correlated(&self, correlation_id: u128) -> Vec<IndexEntry> {
+    pub fn correlated(&self, correlation_id: impl Into<CorrelationId>) -> Vec<IndexEntry> {
         let index = self.index();
-        let positions = index.correlation_positions(correlation_id);
+        let positions = index.correlation_positions(correlation_id.into().get());
         index.entries(positions)
     }
 
     /// The chain from an event back to the root of its causal tree, following
     /// causation ids (the event first, the root last), at most `limit` entries.
     /// Empty when the event is not visible.
-    pub fn walk_ancestors(&self, event_id: u128, limit: usize) -> Vec<IndexEntry> {
+    pub fn walk_ancestors(&self, event_id: impl Into<EventId>, limit: usize) -> Vec<IndexEntry> {
         let index = self.index();
-        match index.position_of(event_id) {
+        match index.position_of(event_id.into().get()) {
             Some(p) => {
                 let chain = index.ancestors(p, limit);
                 index.entries(chain)
@@ -201,9 +206,9 @@ impl<M> Store<M> {
 
     /// Every event caused directly or transitively by `event_id`, in commit
     /// order, at most `limit`.
-    pub fn descendants(&self, event_id: u128, limit: usize) -> Vec<IndexEntry> {
+    pub fn descendants(&self, event_id: impl Into<EventId>, limit: usize) -> Vec<IndexEntry> {
         let index = self.index();
-        let positions = index.descendants(event_id, limit);
+        let positions = index.descendants(event_id.into().get(), limit);
         index.entries(positions)
     }
 
@@ -241,17 +246,22 @@ impl<M> Store<M> {
         self.shared.frontier.get()
     }
 
-    /// Waits until global sequence `point` is visible, at most `timeout`.
-    pub fn wait_for_visible(&self, point: u64, timeout: Duration) -> Result<Frontier, StoreError> {
-        self.shared
-            .frontier
-            .wait(Watermark::Visible, point, timeout)
-    }
-
-    /// Waits until global sequence `point` is applied to the index (the same as
-    /// visible: the index is what reads and projections consult), at most `timeout`.
-    pub fn wait_for_applied(&self, point: u64, timeout: Duration) -> Result<Frontier, StoreError> {
-        self.wait_for_visible(point, timeout)
+    /// Waits until global sequence `point` reaches watermark `mark`, at most
+    /// `timeout`. Waiting for `Durable` asks the writer to sync if needed.
+    pub fn wait_for(
+        &self,
+        mark: Watermark,
+        point: u64,
+        timeout: Duration,
+    ) -> Result<Frontier, StoreError> {
+        if mark == Watermark::Durable && self.frontier().durable < point {
+            if let Some(tx) = &self.tx {
+                // Nobody waits for the sync's own answer: the frontier says when.
+                let (reply, _rx) = flume::bounded(1);
+                let _ = tx.send(super::writer::Command::Sync { reply });
+            }
+        }
+        self.shared.frontier.wait(mark, point, timeout)
     }
 
     /// Counts of events, entities, segments and bytes.

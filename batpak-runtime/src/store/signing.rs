@@ -23,7 +23,7 @@ pub fn receipt_message(
 ) -> Vec<u8> {
     let mut m = Vec::with_capacity(128);
     m.extend_from_slice(b"batpak.receipt.v1");
-    m.extend_from_slice(&receipt.event_id.to_le_bytes());
+    m.extend_from_slice(&receipt.event_id.get().to_le_bytes());
     m.extend_from_slice(&receipt.sequence.to_le_bytes());
     for name in [coordinate.entity(), coordinate.scope()] {
         m.extend_from_slice(&(name.len() as u32).to_le_bytes());

@@ -1,6 +1,6 @@
 use super::*;
 use crate::coordinate::Coordinate;
-use crate::event::EventKind;
+use crate::event::{EventId, EventKind};
 use std::time::Duration;
 
 const KIND: EventKind = EventKind::custom(0x3, 1);
@@ -17,7 +17,11 @@ fn a_panicking_writer_resolves_every_ticket_and_waiter() {
     let waiter = {
         let store = Arc::clone(&store);
         std::thread::spawn(move || {
-            store.wait_for_visible(first.sequence + 10_000, Duration::from_secs(30))
+            store.wait_for(
+                Watermark::Visible,
+                first.sequence + 10_000,
+                Duration::from_secs(30),
+            )
         })
     };
     let mut tickets: Vec<_> = (0..200)
@@ -168,9 +172,14 @@ fn fill(dir: &std::path::Path, config: StoreConfig) -> Vec<String> {
         } else {
             let root = store.stream(c.entity()).first().map(|e| e.event_id);
             match root {
-                Some(root) if i % 5 == 0 => {
-                    store.append_reaction(&c, kind, &i, root, root).unwrap()
-                }
+                Some(root) if i % 5 == 0 => store
+                    .append_with_options(
+                        &c,
+                        kind,
+                        &i,
+                        AppendOptions::new().with_reaction(root, root),
+                    )
+                    .unwrap(),
                 _ => store.append(&c, kind, &i).unwrap(),
             };
         }
@@ -316,27 +325,37 @@ fn causal_walks_follow_ids_not_payloads() {
             let parent = *ids.last().unwrap();
             ids.push(
                 store
-                    .append_reaction(&c, KIND, &"same", root.event_id, parent)
+                    .append_with_options(
+                        &c,
+                        KIND,
+                        &"same",
+                        AppendOptions::new().with_reaction(root.event_id, parent),
+                    )
                     .unwrap()
                     .event_id,
             );
         }
         let side = store
-            .append_reaction(&c, KIND, &"same", root.event_id, ids[10])
+            .append_with_options(
+                &c,
+                KIND,
+                &"same",
+                AppendOptions::new().with_reaction(root.event_id, ids[10]),
+            )
             .unwrap();
-        let walk: Vec<u128> = store
+        let walk: Vec<EventId> = store
             .walk_ancestors(*ids.last().unwrap(), usize::MAX)
             .iter()
             .map(|e| e.event_id)
             .collect();
         assert_eq!(walk, ids.iter().rev().copied().collect::<Vec<_>>());
         assert_eq!(store.walk_ancestors(ids[30], 5).len(), 5);
-        let below_10: Vec<u128> = store
+        let below_10: Vec<EventId> = store
             .descendants(ids[10], usize::MAX)
             .iter()
             .map(|e| e.event_id)
             .collect();
-        let mut expected: Vec<u128> = ids[11..].to_vec();
+        let mut expected: Vec<EventId> = ids[11..].to_vec();
         expected.push(side.event_id);
         expected.sort_unstable();
         assert_eq!(below_10, expected);
@@ -418,12 +437,29 @@ fn snapshot_copies_a_consistent_store_elsewhere() {
     // The fence was open when the copy was taken: its write stays hidden there.
     assert_eq!(copy.stream("e").len(), 100);
     assert!(copy.verify().unwrap().is_clean());
-    let original: Vec<u128> = store
+    let original: Vec<EventId> = store
         .stream("e")
         .iter()
         .take(100)
         .map(|e| e.event_id)
         .collect();
-    let copied: Vec<u128> = copy.stream("e").iter().map(|e| e.event_id).collect();
+    let copied: Vec<EventId> = copy.stream("e").iter().map(|e| e.event_id).collect();
     assert_eq!(copied, original);
+}
+
+#[test]
+fn a_get_checks_one_crc_and_parses_once() {
+    use crate::store::log::frame::CRC_CHECKS;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let c = Coordinate::new("e", "s").unwrap();
+    let receipt = store.append(&c, EventKind::custom(0x1, 1), &"x").unwrap();
+    // Warm-up: the first read maps the segment.
+    store.get(receipt.event_id).unwrap().unwrap();
+    let before = CRC_CHECKS.with(std::cell::Cell::get);
+    let event = store.get(receipt.event_id).unwrap().unwrap();
+    let after = CRC_CHECKS.with(std::cell::Cell::get);
+    assert_eq!(event.header.event_id, receipt.event_id);
+    assert_eq!(after - before, 1, "CRC computations for one get");
+    store.close().unwrap();
 }

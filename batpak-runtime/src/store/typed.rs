@@ -7,11 +7,8 @@ use super::codec::EncodedPayload;
 use super::index::IndexEntry;
 use super::outbox::Outbox;
 use super::replay::{EventSourced, TypedInput};
-use super::write::Route;
-use super::{
-    AppendOptions, AppendReceipt, AppendTicket, BatchAppendItem, CausationRef, Freshness, Outcome,
-    ReadWrite, Store, StoreError, VisibilityFence,
-};
+use super::Freshness;
+use super::{AppendOptions, AppendReceipt, BatchAppendItem, ReadWrite, Store, StoreError};
 use crate::coordinate::Coordinate;
 use crate::event::{Codec, EventKind, EventMeta};
 use crate::schema::{EventFamily, SchemaError};
@@ -47,12 +44,12 @@ pub(crate) fn encode_typed<F: EventFamily>(
 }
 
 impl BatchAppendItem {
-    /// A typed batch item.
+    /// A typed item (kind and version from the value), for batches, fences,
+    /// outboxes or a single [`Store::append_item`].
     pub fn typed<F: EventFamily>(
         coordinate: Coordinate,
         event: &F,
         options: AppendOptions,
-        causation: CausationRef,
     ) -> Result<Self, StoreError> {
         let (kind, payload) = encode_typed(event)?;
         Ok(Self {
@@ -60,77 +57,24 @@ impl BatchAppendItem {
             kind,
             payload,
             options,
-            causation,
             system: false,
         })
     }
 }
 
 impl Store<ReadWrite> {
-    fn typed_item<F: EventFamily>(
-        &self,
-        coordinate: &Coordinate,
-        event: &F,
-        options: AppendOptions,
-    ) -> Result<BatchAppendItem, StoreError> {
-        self.shared.schemas.register::<F>();
-        BatchAppendItem::typed(coordinate.clone(), event, options, CausationRef::None)
-    }
-
-    /// Appends a typed event (kind and version from the value); waits like `append`.
+    /// Appends a typed event (kind and version from the value) and waits like
+    /// [`Store::append`]. For options, causation or a ticket, build the item
+    /// with [`BatchAppendItem::typed`] and use [`Store::append_item`] or
+    /// [`Store::submit_item`].
     pub fn append_typed<F: EventFamily>(
         &self,
         coordinate: &Coordinate,
         event: &F,
     ) -> Result<AppendReceipt, StoreError> {
-        self.submit_typed(coordinate, event)?.wait()
-    }
-
-    /// [`Store::append_typed`] with options.
-    pub fn append_typed_with_options<F: EventFamily>(
-        &self,
-        coordinate: &Coordinate,
-        event: &F,
-        options: AppendOptions,
-    ) -> Result<AppendReceipt, StoreError> {
-        let item = self.typed_item(coordinate, event, options)?;
-        self.enqueue_one(item, None, Route::Plain)?.wait()
-    }
-
-    /// Appends a typed reaction.
-    pub fn append_reaction_typed<F: EventFamily>(
-        &self,
-        coordinate: &Coordinate,
-        event: &F,
-        correlation_id: u128,
-        causation_id: u128,
-    ) -> Result<AppendReceipt, StoreError> {
-        let item = self.typed_item(coordinate, event, AppendOptions::new())?;
-        self.enqueue_one(item, Some((correlation_id, causation_id)), Route::Plain)?
-            .wait()
-    }
-
-    /// Enqueues a typed event and returns its ticket.
-    pub fn submit_typed<F: EventFamily>(
-        &self,
-        coordinate: &Coordinate,
-        event: &F,
-    ) -> Result<AppendTicket, StoreError> {
-        let item = self.typed_item(coordinate, event, AppendOptions::new())?;
-        self.enqueue_one(item, None, Route::Plain)
-    }
-
-    /// [`Store::submit_typed`] unless the writer is under pressure.
-    pub fn try_submit_typed<F: EventFamily>(
-        &self,
-        coordinate: &Coordinate,
-        event: &F,
-    ) -> Result<Outcome<AppendTicket>, StoreError> {
-        let item = self.typed_item(coordinate, event, AppendOptions::new())?;
-        if let Some(retry) = self.pressure_gate()? {
-            return Ok(retry);
-        }
-        self.enqueue_one(item, None, Route::Plain).map(Outcome::Ok)
+        self.register_family::<F>();
+        let item = BatchAppendItem::typed(coordinate.clone(), event, AppendOptions::new())?;
+        self.append_item(item)
     }
 
     /// Learns family `F`'s shapes so JSON readers can render its payloads
@@ -147,27 +91,10 @@ impl Outbox<'_> {
         coordinate: Coordinate,
         event: &F,
         options: AppendOptions,
-        causation: CausationRef,
     ) -> Result<(), StoreError> {
         self.register::<F>();
-        self.push_item(BatchAppendItem::typed(
-            coordinate, event, options, causation,
-        )?);
+        self.push_item(BatchAppendItem::typed(coordinate, event, options)?);
         Ok(())
-    }
-}
-
-impl VisibilityFence<'_> {
-    /// Enqueues a typed fenced append.
-    pub fn submit_typed<F: EventFamily>(
-        &self,
-        coordinate: &Coordinate,
-        event: &F,
-    ) -> Result<AppendTicket, StoreError> {
-        let item = self
-            .store()
-            .typed_item(coordinate, event, AppendOptions::new())?;
-        self.store().enqueue_one(item, None, Route::Fenced)
     }
 }
 
@@ -184,20 +111,6 @@ impl<M> Store<M> {
             region = region.with_kind(kind);
         }
         self.query(&region)
-    }
-
-    /// The event with this id decoded as family `F`, if it is visible.
-    pub fn get_typed<F: EventFamily>(
-        &self,
-        event_id: u128,
-    ) -> Result<Option<(EventMeta, F)>, StoreError> {
-        Ok(self.get_as::<TypedInput<F>>(event_id)?.map(|e| {
-            let meta = EventMeta {
-                header: e.header,
-                coordinate: e.coordinate,
-            };
-            (meta, e.payload)
-        }))
     }
 
     /// The entity's events of family `F`, decoded, in order.

@@ -1,6 +1,10 @@
-//! The write API of `Store<ReadWrite>`: blocking appends, submitted tickets,
-//! `try_submit*` under writer pressure, batches and sync. Every path builds
-//! `BatchAppendItem`s and sends one `Command::Append` to the writer.
+//! The write API of `Store<ReadWrite>`. Every write is a [`BatchAppendItem`]
+//! (raw or typed, with [`AppendOptions`] carrying CAS, idempotency key,
+//! durability gate and causation) sent to the writer in one `Command::Append`:
+//! `append*` waits for the receipt, `submit*` returns a ticket, `try_submit*`
+//! returns `Outcome::Retry` instead of queueing under writer pressure. The
+//! visibility fence and the outbox reuse the same two functions with another
+//! [`Route`].
 
 use super::ticket::RetryReason;
 use super::writer::{Command, Items, ReplyTo};
@@ -9,7 +13,7 @@ use super::{
     Outcome, ReadWrite, Store, StoreError, WriterPressure,
 };
 use crate::coordinate::Coordinate;
-use crate::event::EventKind;
+use crate::event::{CausationId, CorrelationId, EventKind};
 use serde::Serialize;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -46,17 +50,16 @@ impl Store<ReadWrite> {
             .map_err(|_| StoreError::WriterStopped)
     }
 
+    /// Sends one item on `route`; the writer validates it completely.
     pub(crate) fn enqueue_one(
         &self,
         item: BatchAppendItem,
-        reaction: Option<(u128, u128)>,
         route: Route,
     ) -> Result<AppendTicket, StoreError> {
         self.check_route(route)?;
         let (reply, rx) = flume::bounded(1);
         self.send(Command::Append {
             items: Items::One(item),
-            reaction,
             batch: false,
             fenced: route == Route::Fenced,
             reply: ReplyTo::One(reply),
@@ -64,24 +67,17 @@ impl Store<ReadWrite> {
         Ok(AppendTicket::new(rx))
     }
 
+    /// Sends an atomic batch on `route`; the writer checks its limits and
+    /// items before writing any of it.
     pub(crate) fn enqueue_batch(
         &self,
         items: Vec<BatchAppendItem>,
         route: Route,
     ) -> Result<BatchAppendTicket, StoreError> {
         self.check_route(route)?;
-        let bytes: usize = items.iter().map(|i| i.payload.bytes.len()).sum();
-        let config = &self.shared.config;
-        if items.len() > config.batch_items_max || bytes > config.batch_bytes_max {
-            return Err(StoreError::BatchTooLarge {
-                items: items.len(),
-                bytes,
-            });
-        }
         let (reply, rx) = flume::bounded(1);
         self.send(Command::Append {
             items: Items::Many(items),
-            reaction: None,
             batch: true,
             fenced: route == Route::Fenced,
             reply: ReplyTo::Many(reply),
@@ -119,10 +115,11 @@ impl Store<ReadWrite> {
         kind: EventKind,
         payload: &P,
     ) -> Result<AppendReceipt, StoreError> {
-        self.submit(coordinate, kind, payload)?.wait()
+        self.append_with_options(coordinate, kind, payload, AppendOptions::new())
     }
 
-    /// [`Store::append`] with CAS, idempotency key or durability gate.
+    /// [`Store::append`] with options: CAS, idempotency key, durability gate,
+    /// causation (a reaction: [`AppendOptions::with_reaction`]).
     pub fn append_with_options<P: Serialize + ?Sized>(
         &self,
         coordinate: &Coordinate,
@@ -130,22 +127,20 @@ impl Store<ReadWrite> {
         payload: &P,
         options: AppendOptions,
     ) -> Result<AppendReceipt, StoreError> {
-        self.submit_with_options(coordinate, kind, payload, options)?
-            .wait()
+        let item = BatchAppendItem::new(
+            coordinate.clone(),
+            kind,
+            payload,
+            options,
+            CausationRef::None,
+        )?;
+        self.append_item(item)
     }
 
-    /// Appends an event caused by `causation_id`, in the causal tree rooted at
-    /// `correlation_id`.
-    pub fn append_reaction<P: Serialize + ?Sized>(
-        &self,
-        coordinate: &Coordinate,
-        kind: EventKind,
-        payload: &P,
-        correlation_id: u128,
-        causation_id: u128,
-    ) -> Result<AppendReceipt, StoreError> {
-        self.submit_reaction(coordinate, kind, payload, correlation_id, causation_id)?
-            .wait()
+    /// Appends one prepared item (raw or typed, any options) and waits like
+    /// [`Store::append`].
+    pub fn append_item(&self, item: BatchAppendItem) -> Result<AppendReceipt, StoreError> {
+        self.submit_item(item)?.wait()
     }
 
     /// Appends every item or none, atomically also across a crash; receipts come
@@ -164,36 +159,6 @@ impl Store<ReadWrite> {
         kind: EventKind,
         payload: &P,
     ) -> Result<AppendTicket, StoreError> {
-        self.submit_with_options(coordinate, kind, payload, AppendOptions::new())
-    }
-
-    /// [`Store::submit`] with options.
-    pub fn submit_with_options<P: Serialize + ?Sized>(
-        &self,
-        coordinate: &Coordinate,
-        kind: EventKind,
-        payload: &P,
-        options: AppendOptions,
-    ) -> Result<AppendTicket, StoreError> {
-        let item = BatchAppendItem::new(
-            coordinate.clone(),
-            kind,
-            payload,
-            options,
-            CausationRef::None,
-        )?;
-        self.enqueue_one(item, None, Route::Plain)
-    }
-
-    /// Enqueues a reaction and returns at once with a ticket.
-    pub fn submit_reaction<P: Serialize + ?Sized>(
-        &self,
-        coordinate: &Coordinate,
-        kind: EventKind,
-        payload: &P,
-        correlation_id: u128,
-        causation_id: u128,
-    ) -> Result<AppendTicket, StoreError> {
         let item = BatchAppendItem::new(
             coordinate.clone(),
             kind,
@@ -201,7 +166,33 @@ impl Store<ReadWrite> {
             AppendOptions::new(),
             CausationRef::None,
         )?;
-        self.enqueue_one(item, Some((correlation_id, causation_id)), Route::Plain)
+        self.submit_item(item)
+    }
+
+    /// Enqueues a reaction to `causation` in the causal tree rooted at
+    /// `correlation` and returns at once with a ticket.
+    pub fn submit_reaction<P: Serialize + ?Sized>(
+        &self,
+        coordinate: &Coordinate,
+        kind: EventKind,
+        payload: &P,
+        correlation: impl Into<CorrelationId>,
+        causation: impl Into<CausationId>,
+    ) -> Result<AppendTicket, StoreError> {
+        let options = AppendOptions::new().with_reaction(correlation, causation);
+        let item = BatchAppendItem::new(
+            coordinate.clone(),
+            kind,
+            payload,
+            options,
+            CausationRef::None,
+        )?;
+        self.submit_item(item)
+    }
+
+    /// Enqueues one prepared item and returns at once with a ticket.
+    pub fn submit_item(&self, item: BatchAppendItem) -> Result<AppendTicket, StoreError> {
+        self.enqueue_one(item, Route::Plain)
     }
 
     /// Enqueues an atomic batch and returns at once with a ticket.
@@ -232,14 +223,25 @@ impl Store<ReadWrite> {
         coordinate: &Coordinate,
         kind: EventKind,
         payload: &P,
-        correlation_id: u128,
-        causation_id: u128,
+        correlation: impl Into<CorrelationId>,
+        causation: impl Into<CausationId>,
     ) -> Result<Outcome<AppendTicket>, StoreError> {
         if let Some(retry) = self.pressure_gate()? {
             return Ok(retry);
         }
-        self.submit_reaction(coordinate, kind, payload, correlation_id, causation_id)
+        self.submit_reaction(coordinate, kind, payload, correlation, causation)
             .map(Outcome::Ok)
+    }
+
+    /// [`Store::submit_item`] unless the writer is under pressure.
+    pub fn try_submit_item(
+        &self,
+        item: BatchAppendItem,
+    ) -> Result<Outcome<AppendTicket>, StoreError> {
+        if let Some(retry) = self.pressure_gate()? {
+            return Ok(retry);
+        }
+        self.submit_item(item).map(Outcome::Ok)
     }
 
     /// [`Store::submit_batch`] unless the writer is under pressure.
@@ -259,22 +261,6 @@ impl Store<ReadWrite> {
         self.send(Command::Sync { reply })?;
         rx.recv().unwrap_or(Err(StoreError::WriterStopped))
     }
-
-    /// Waits until every event up to global sequence `point` is durable, asking
-    /// the writer to sync if needed; at most `timeout`.
-    pub fn wait_for_durable(
-        &self,
-        point: u64,
-        timeout: Duration,
-    ) -> Result<super::Frontier, StoreError> {
-        if self.frontier().durable < point {
-            let (reply, _rx) = flume::bounded(1);
-            self.send(Command::Sync { reply })?;
-        }
-        self.shared
-            .frontier
-            .wait(super::frontier::Watermark::Durable, point, timeout)
-    }
 }
 
 impl Store<ReadWrite> {
@@ -287,6 +273,6 @@ impl Store<ReadWrite> {
         payload: &P,
     ) -> Result<AppendReceipt, StoreError> {
         let item = BatchAppendItem::system(coordinate.clone(), kind, payload)?;
-        self.enqueue_one(item, None, Route::Plain)?.wait()
+        self.enqueue_one(item, Route::Plain)?.wait()
     }
 }

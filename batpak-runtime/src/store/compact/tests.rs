@@ -1,5 +1,5 @@
 use crate::coordinate::{Coordinate, Region};
-use crate::event::EventKind;
+use crate::event::{EventId, EventKind};
 use crate::store::{Store, StoreConfig};
 
 const K: EventKind = EventKind::custom(0x7, 1);
@@ -45,7 +45,7 @@ fn compaction_drops_cancelled_fences_and_keeps_everything_visible() {
         after.segment_bytes,
         before.segment_bytes - report.bytes_reclaimed
     );
-    let visible: Vec<u128> = store
+    let visible: Vec<EventId> = store
         .query(&Region::user_events())
         .iter()
         .map(|e| e.event_id)

@@ -7,35 +7,47 @@
 
 use super::cursor::{CursorWorkerAction, CursorWorkerConfig, CursorWorkerHandle};
 use crate::coordinate::{Coordinate, Region};
-use crate::event::EventMeta;
+use crate::event::{EventId, EventMeta, IdempotencyKey};
 use crate::schema::EventFamily;
 use crate::store::replay::TypedInput;
 use crate::store::{AppendOptions, BatchAppendItem, CausationRef, ReadWrite, Store, StoreError};
 use std::sync::Arc;
 
 /// Reactions collected while reacting to a batch of source events.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ReactionBatch {
     items: Vec<BatchAppendItem>,
     /// Index in `items` where each source event's reactions start.
     groups: Vec<usize>,
-    source: u128,
+    source: EventId,
     count: u32,
 }
 
+impl Default for ReactionBatch {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            groups: Vec::new(),
+            // Set by `begin` before any reaction is pushed.
+            source: EventId::new(0),
+            count: 0,
+        }
+    }
+}
+
 /// The idempotency key of the `n`-th reaction to `source`.
-fn reaction_key(source: u128, n: u32) -> u128 {
+fn reaction_key(source: EventId, n: u32) -> IdempotencyKey {
     let mut h = blake3::Hasher::new();
     h.update(b"batpak.reaction");
-    h.update(&source.to_le_bytes());
+    h.update(&source.get().to_le_bytes());
     h.update(&n.to_le_bytes());
     let mut out = [0u8; 16];
     out.copy_from_slice(&h.finalize().as_bytes()[..16]);
-    u128::from_le_bytes(out)
+    IdempotencyKey::new(u128::from_le_bytes(out))
 }
 
 impl ReactionBatch {
-    fn begin(&mut self, source: u128) {
+    fn begin(&mut self, source: EventId) {
         self.source = source;
         self.count = 0;
         self.groups.push(self.items.len());
@@ -51,8 +63,9 @@ impl ReactionBatch {
         let item = BatchAppendItem::typed(
             coordinate,
             event,
-            AppendOptions::new().with_idempotency(key),
-            CausationRef::Absolute(self.source),
+            AppendOptions::new()
+                .with_idempotency(key.get())
+                .with_causation(CausationRef::Absolute(self.source)),
         )?;
         self.count += 1;
         self.items.push(item);

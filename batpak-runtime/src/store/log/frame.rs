@@ -4,7 +4,9 @@
 //! this module is its only implementation, for writing and for reading.
 
 use crate::event::id::timestamp_us;
-use crate::event::{Codec, EventFlags, EventHeader, EventKind, EventPosition};
+use crate::event::{
+    Codec, CorrelationId, EventFlags, EventHeader, EventId, EventKind, EventPosition,
+};
 
 /// Bytes before a frame's body.
 pub const FRAME_HEADER_BYTES: usize = 8;
@@ -173,9 +175,9 @@ impl EventFrame<'_> {
     /// The event's header as the public API shows it.
     pub(crate) fn header(&self) -> EventHeader {
         EventHeader {
-            event_id: self.event_id,
-            correlation_id: self.correlation_id,
-            causation_id: self.causation_id,
+            event_id: EventId::new(self.event_id),
+            correlation_id: CorrelationId::new(self.correlation_id),
+            causation_id: self.causation_id.map(EventId::new),
             timestamp_us: timestamp_us(self.event_id),
             position: EventPosition {
                 sequence: self.sequence,
@@ -325,6 +327,9 @@ fn parse_event<'a>(r: &mut BodyReader<'a>, body: &'a [u8]) -> Option<EventFrame<
     let hashed_header = &body[..r.pos()];
     let hash = r.array32()?;
     if sequence == 0 || entity_sequence == 0 || event_id == 0 {
+        return None;
+    }
+    if entity_sequence > crate::store::index::ENTITY_SEQUENCE_MAX {
         return None;
     }
     Some(EventFrame {

@@ -12,7 +12,7 @@ use crate::event::id::timestamp_us;
 use crate::event::{Codec, EventKind};
 use crate::store::config::{IndexTopology, FRAME_BYTES_HARD_MAX};
 use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};
-use crate::store::index::{Index, Link, Record};
+use crate::store::index::{Index, Link, Record, RecordFields};
 use crate::store::options::AppendReceipt;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -402,7 +402,7 @@ impl Scan {
         };
         self.seed.tips.insert(Arc::clone(&entity), tip);
         let receipt = AppendReceipt {
-            event_id: ev.event_id,
+            event_id: crate::event::EventId::new(ev.event_id),
             sequence: ev.sequence,
             entity_sequence: ev.entity_sequence,
             timestamp_us: timestamp_us(ev.event_id),
@@ -428,16 +428,15 @@ impl Scan {
                 causation_id: ev.causation_id,
             });
         let pending = Pending {
-            record: Record::new(
-                ev.event_id,
-                ev.sequence,
-                at.segment,
-                at.offset,
-                ev.coord_id,
-                ev.entity_sequence,
-                ev.kind,
-                ev.bits,
-            ),
+            record: Record::new(&RecordFields {
+                event_id: ev.event_id,
+                sequence: ev.sequence,
+                at,
+                coord: ev.coord_id,
+                entity_sequence: ev.entity_sequence,
+                kind: ev.kind,
+                bits: ev.bits,
+            }),
             link,
             key,
         };

@@ -92,7 +92,7 @@ pub(crate) fn write(dir: &Path, index: &Index, seed: &SeedView<'_>) -> Result<()
         put_u128(&mut body, *key);
         body.extend_from_slice(&used.digest);
         let r = &used.receipt;
-        put_u128(&mut body, r.event_id);
+        put_u128(&mut body, r.event_id.get());
         put_varint(&mut body, r.sequence);
         put_varint(&mut body, r.entity_sequence);
         body.extend_from_slice(&r.content_hash);
@@ -221,7 +221,7 @@ fn parse(dir: &Path, body: &[u8], topology: IndexTopology) -> Option<Result<Reco
         let digest: [u8; 16] = r.bytes(16)?.try_into().ok()?;
         let event_id = r.u128()?;
         let receipt = AppendReceipt {
-            event_id,
+            event_id: crate::event::EventId::new(event_id),
             sequence: r.varint()?,
             entity_sequence: r.varint()?,
             timestamp_us: crate::event::id::timestamp_us(event_id),

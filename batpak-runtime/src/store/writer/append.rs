@@ -2,10 +2,11 @@
 //! idempotency, limits), then encode frames into the group buffer. The second
 //! pass cannot fail, so a refused command leaves no trace.
 
-use super::{Pub, Reply, ReplyTo, Writer};
+use super::{Items, Pub, Reply, ReplyTo, Writer};
 use crate::event::id::timestamp_us;
-use crate::store::error::{BatchProblem, StoreError};
-use crate::store::index::{Link, Record};
+use crate::event::{EventId, IdempotencyKey};
+use crate::store::error::{BatchProblem, LogPosition, StoreError};
+use crate::store::index::{Link, Record, RecordFields, ENTITY_SEQUENCE_MAX};
 use crate::store::ledger;
 use crate::store::locking;
 use crate::store::log::frame::{self, bits, EventOut, TYPE_BATCH_BEGIN, TYPE_BATCH_COMMIT};
@@ -25,55 +26,44 @@ enum Plan {
 }
 
 impl Writer {
-    pub(super) fn append(
-        &mut self,
-        items: super::Items,
-        reaction: Option<(u128, u128)>,
-        batch: bool,
-        fenced: bool,
-        reply: ReplyTo,
-    ) {
-        let result = self
-            .check_mode(fenced)
-            .and_then(|()| self.validate(items.as_slice()));
-        let plan = match result {
-            Ok(plan) => plan,
-            Err(e) => {
-                self.group.replies.push(Reply::Append(reply, Err(e)));
-                return;
-            }
-        };
-        let receipts = match plan {
-            Plan::Replay(receipts) => receipts,
-            Plan::Write(digests) => {
-                let entries = match self.ledger_entries(items.as_slice()) {
-                    Ok(entries) => entries,
-                    Err(e) => {
-                        self.group.replies.push(Reply::Append(reply, Err(e)));
-                        return;
-                    }
-                };
-                if items
-                    .as_slice()
-                    .iter()
-                    .any(|i| i.options.gate == DurabilityGate::Durable)
-                {
-                    self.group.force_sync = true;
-                }
-                self.maybe_rotate();
-                if entries.is_empty() {
-                    self.write_items(items.as_slice(), &digests, reaction, batch, fenced)
-                } else {
-                    self.write_with_ledger(entries, items.as_slice(), digests, reaction, fenced)
-                }
-            }
-        };
+    /// Validates a whole append command, then writes it; the reply waits
+    /// for the group (or the fence) it joins.
+    pub(super) fn append(&mut self, items: Items, batch: bool, fenced: bool, reply: ReplyTo) {
+        let receipts = self.plan_and_write(items.as_slice(), batch, fenced);
         self.written.push(items);
-        let reply = Reply::Append(reply, Ok(receipts));
+        let reply = Reply::Append(reply, receipts);
         match (&mut self.fence, fenced) {
-            (Some(fence), true) => fence.replies.push(reply),
+            (Some(fence), true) if reply.is_ok() => fence.replies.push(reply),
             _ => self.group.replies.push(reply),
         }
+    }
+
+    /// Validates `items` completely, then encodes them; nothing is written
+    /// when any check fails.
+    fn plan_and_write(
+        &mut self,
+        items: &[BatchAppendItem],
+        batch: bool,
+        fenced: bool,
+    ) -> Result<Receipts, StoreError> {
+        self.check_mode(fenced)?;
+        let digests = match self.validate(items)? {
+            Plan::Replay(receipts) => return Ok(Receipts::Many(receipts)),
+            Plan::Write(digests) => digests,
+        };
+        let entries = self.ledger_entries(items)?;
+        if items
+            .iter()
+            .any(|i| i.options.gate == DurabilityGate::Durable)
+        {
+            self.group.force_sync = true;
+        }
+        self.maybe_rotate();
+        Ok(if entries.is_empty() {
+            self.write_items(items, &digests, batch, fenced)
+        } else {
+            self.write_with_ledger(entries, items, digests, fenced)
+        })
     }
 
     fn check_mode(&self, fenced: bool) -> Result<(), StoreError> {
@@ -87,10 +77,25 @@ impl Writer {
         }
     }
 
+    /// Every check of a command before anything of it is written: limits,
+    /// idempotency keys, CAS expectations and batch-internal causation.
     fn validate(&self, items: &[BatchAppendItem]) -> Result<Plan, StoreError> {
-        let bad = |item, reason| StoreError::InvalidBatch { item, reason };
+        self.check_limits(items)?;
+        let keys = self.check_keys(items)?;
+        if let Plan::Replay(_) = keys {
+            return Ok(keys);
+        }
+        self.check_sequences(items)?;
+        Ok(keys)
+    }
+
+    /// The batch's item count and bytes, and each frame's size.
+    fn check_limits(&self, items: &[BatchAppendItem]) -> Result<(), StoreError> {
         if items.is_empty() {
-            return Err(bad(0, BatchProblem::Empty));
+            return Err(StoreError::InvalidBatch {
+                item: 0,
+                reason: BatchProblem::Empty,
+            });
         }
         let bytes: usize = items.iter().map(|i| i.payload.bytes.len()).sum();
         if items.len() > self.config.batch_items_max || bytes > self.config.batch_bytes_max {
@@ -108,6 +113,13 @@ impl Writer {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Idempotency: all items keyed or none, no key twice, and either every key
+    /// used before for the same content (a replay) or none.
+    fn check_keys(&self, items: &[BatchAppendItem]) -> Result<Plan, StoreError> {
+        let bad = |item, reason| StoreError::InvalidBatch { item, reason };
         let keyed = items
             .iter()
             .filter(|i| i.options.idempotency_key.is_some())
@@ -132,17 +144,8 @@ impl Writer {
             {
                 return Err(bad(i, BatchProblem::DuplicateKey));
             }
-            let c = &item.coordinate;
-            let p = &item.payload;
-            let digest = content_digest(
-                c.entity(),
-                c.scope(),
-                item.kind,
-                p.codec,
-                p.schema_version,
-                &p.bytes,
-            );
-            match self.keys.get(&key) {
+            let digest = item_digest(item);
+            match self.keys.get(&key.get()) {
                 Some(used) if used.digest != digest => {
                     return Err(StoreError::IdempotencyConflict { key })
                 }
@@ -159,32 +162,47 @@ impl Writer {
         if let (false, Some(item)) = (replay.is_empty(), first_new) {
             return Err(StoreError::IdempotencyPartialReplay { item });
         }
-        let cas = items.iter().any(|i| i.options.expected_sequence.is_some());
+        Ok(Plan::Write(digests))
+    }
+
+    /// CAS expectations against each entity's running sequence, the bound on
+    /// entity sequences, and causation that only points at earlier items.
+    fn check_sequences(&self, items: &[BatchAppendItem]) -> Result<(), StoreError> {
+        let single = items.len() == 1;
         let mut running: HashMap<&str, u64> = HashMap::new();
         for (i, item) in items.iter().enumerate() {
-            if cas {
-                let entity = item.coordinate.entity();
-                let current = *running
-                    .entry(entity)
-                    .or_insert_with(|| self.names.sequence_of(entity));
-                if let Some(expected) = item.options.expected_sequence {
-                    if expected != current {
-                        return Err(StoreError::SequenceConflict {
-                            entity: entity.to_owned(),
-                            expected,
-                            actual: current,
-                        });
-                    }
+            let entity = item.coordinate.entity();
+            let current = match running.get(entity) {
+                Some(n) => *n,
+                None => self.names.sequence_of(entity),
+            };
+            if let Some(expected) = item.options.expected_sequence {
+                if expected != current {
+                    return Err(StoreError::SequenceConflict {
+                        entity: entity.to_owned(),
+                        expected,
+                        actual: current,
+                    });
                 }
+            }
+            if current >= ENTITY_SEQUENCE_MAX {
+                return Err(StoreError::EntitySequenceExhausted {
+                    entity: entity.to_owned(),
+                });
+            }
+            if !single {
                 running.insert(entity, current + 1);
             }
-            if let CausationRef::PriorItem(p) = item.causation {
+            if let CausationRef::PriorItem(p) = item.options.causation {
                 if p >= i {
-                    return Err(bad(i, BatchProblem::ForwardCausation));
+                    return Err(StoreError::InvalidBatch {
+                        item: i,
+                        reason: BatchProblem::ForwardCausation,
+                    });
                 }
             }
         }
-        Ok(Plan::Write(digests))
+        Ok(())
     }
 
     /// The ledger entries this command must carry: one per (kind, version) of
@@ -222,9 +240,8 @@ impl Writer {
         entries: Vec<BatchAppendItem>,
         items: &[BatchAppendItem],
         digests: Vec<Option<[u8; 16]>>,
-        reaction: Option<(u128, u128)>,
         fenced: bool,
-    ) -> Vec<AppendReceipt> {
+    ) -> Receipts {
         let skip = entries.len();
         for item in items {
             if let Some(shape) = &item.payload.shape {
@@ -241,8 +258,8 @@ impl Writer {
         let mut all = entries;
         // Rare (the first write of a kind and version), so cloning is fine.
         all.extend(items.iter().cloned().map(|mut item| {
-            if let CausationRef::PriorItem(p) = item.causation {
-                item.causation = CausationRef::PriorItem(p + skip);
+            if let CausationRef::PriorItem(p) = item.options.causation {
+                item.options.causation = CausationRef::PriorItem(p + skip);
             }
             item
         }));
@@ -251,9 +268,13 @@ impl Writer {
             all_digests = vec![None; skip];
             all_digests.extend(digests);
         }
-        let mut receipts = self.write_items(&all, &all_digests, reaction, true, fenced);
-        receipts.drain(..skip);
-        receipts
+        match self.write_items(&all, &all_digests, true, fenced) {
+            Receipts::Many(mut receipts) => {
+                receipts.drain(..skip);
+                Receipts::Many(receipts)
+            }
+            one => one,
+        }
     }
 
     /// The correlation id of a stored event (its own id when it is a root or unknown).
@@ -261,7 +282,7 @@ impl Writer {
         let index = locking::read(&self.shared.index);
         index
             .position_of(event_id)
-            .map_or(event_id, |p| index.entry(p).correlation_id)
+            .map_or(event_id, |p| index.entry(p).correlation_id.get())
     }
 
     /// Resolves the item's coordinate, writing its name frame if this segment
@@ -278,17 +299,33 @@ impl Writer {
         (r.coord, r.entity)
     }
 
+    /// Encodes `items` into the group buffer (between batch markers when
+    /// `batch` holds more than one). A single item needs no vector at all.
     fn write_items(
         &mut self,
         items: &[BatchAppendItem],
         digests: &[Option<[u8; 16]>],
-        reaction: Option<(u128, u128)>,
         batch: bool,
         fenced: bool,
-    ) -> Vec<AppendReceipt> {
-        let marked = batch && items.len() > 1;
+    ) -> Receipts {
+        let now = crate::event::id::now_us();
+        if let [item] = items {
+            let stage = Stage {
+                now,
+                marked: false,
+                fenced,
+            };
+            let digest = digests.first().and_then(Option::as_ref);
+            let (receipt, _) = self.write_item(item, digest, &Prior::default(), &stage);
+            return Receipts::One(receipt);
+        }
+        let stage = Stage {
+            now,
+            marked: batch,
+            fenced,
+        };
         let batch_id = self.next_batch_id;
-        if marked {
+        if batch {
             self.next_batch_id += 1;
             frame::put_marker(
                 &mut self.buf,
@@ -297,123 +334,238 @@ impl Writer {
                 Some(items.len() as u64),
             );
         }
-        let now = crate::event::id::now_us();
-        let mut receipts: Vec<AppendReceipt> = Vec::with_capacity(items.len());
-        let mut correlations: Vec<u128> = Vec::with_capacity(items.len());
+        let mut prior = Prior {
+            receipts: Vec::with_capacity(items.len()),
+            correlations: Vec::with_capacity(items.len()),
+        };
         for (i, item) in items.iter().enumerate() {
             let digest = digests.get(i).and_then(Option::as_ref);
-            let (coord_id, entity) = self.coord_id(item);
-            let event_id = self.clock.next_id_at(now);
-            let sequence = self.next_sequence;
-            self.next_sequence += 1;
-            let reaction = reaction.filter(|_| !item.system);
-            let (correlation_id, causation_id) = match (reaction, item.causation) {
-                (Some((corr, cause)), _) => (corr, Some(cause)),
-                (None, CausationRef::None) => (event_id, None),
-                (None, CausationRef::Absolute(cause)) => (self.correlation_of(cause), Some(cause)),
-                (None, CausationRef::PriorItem(p)) => (correlations[p], Some(receipts[p].event_id)),
-            };
-            let prev = self.names.tip(entity);
-            let mut flag_bits = item.payload.codec as u8;
-            if marked {
-                flag_bits |= bits::BATCH;
-            }
-            if fenced {
-                flag_bits |= bits::FENCED;
-            }
-            if item.system {
-                flag_bits |= bits::SYSTEM;
-            }
-            let out = EventOut {
-                bits: flag_bits,
-                kind: item.kind,
-                schema_version: item.payload.schema_version,
-                sequence,
-                event_id,
-                coord_id,
-                entity_sequence: prev.map_or(0, |t| t.sequence) + 1,
-                correlation_id,
-                causation_id,
-                idempotency_key: item.options.idempotency_key,
-                entity: item.coordinate.entity(),
-                scope: item.coordinate.scope(),
-                payload: &item.payload.bytes,
-            };
-            let offset = self.segment_len + self.buf.len() as u64;
-            let (record_bits, hash) =
-                frame::put_event(&mut self.buf, &out, &prev.map_or([0; 32], |t| t.hash));
-            let tip = Tip {
-                sequence: out.entity_sequence,
-                hash,
-            };
-            self.names.set_tip(entity, Some(tip));
-            let receipt = AppendReceipt {
-                event_id,
-                sequence,
-                entity_sequence: out.entity_sequence,
-                timestamp_us: timestamp_us(event_id),
-                content_hash: hash,
-                signature: None,
-            };
-            #[cfg(feature = "signing")]
-            let receipt = match &self.config.signing_key {
-                Some(signer) => {
-                    let prev_hash = prev.map_or([0; 32], |t| t.hash);
-                    let message = crate::store::signing::receipt_message(
-                        &receipt,
-                        &item.coordinate,
-                        item.kind,
-                        &prev_hash,
-                    );
-                    AppendReceipt {
-                        signature: Some(signer.sign(&message)),
-                        ..receipt
-                    }
-                }
-                None => receipt,
-            };
-            if let (Some(key), Some(digest)) = (item.options.idempotency_key, digest) {
-                self.keys.insert(
-                    key,
-                    KeyUse {
-                        digest: *digest,
-                        receipt,
-                    },
-                );
-            }
-            let record = Record::new(
-                event_id,
-                sequence,
-                self.segment_id,
-                offset,
-                coord_id,
-                out.entity_sequence,
-                item.kind,
-                record_bits,
-            );
-            let link = (correlation_id != event_id || causation_id.is_some()).then_some(Link {
-                position: 0,
-                correlation_id,
-                causation_id,
-            });
-            let event = Pub { record, link };
-            match (&mut self.fence, fenced) {
-                (Some(fence), true) => {
-                    fence.undo.push((entity, prev));
-                    if let Some(key) = item.options.idempotency_key {
-                        fence.keys.push(key);
-                    }
-                    fence.publish.push(event);
-                }
-                _ => self.group.publish.push(event),
-            }
-            self.unsynced_events += 1;
-            correlations.push(correlation_id);
-            receipts.push(receipt);
+            let (receipt, correlation) = self.write_item(item, digest, &prior, &stage);
+            prior.receipts.push(receipt);
+            prior.correlations.push(correlation);
         }
-        if marked {
+        if batch {
             frame::put_marker(&mut self.buf, TYPE_BATCH_COMMIT, batch_id, None);
         }
-        receipts
+        Receipts::Many(prior.receipts)
     }
+
+    /// The (correlation, causation) of a new event `event_id`.
+    fn links(
+        &self,
+        causation: CausationRef,
+        event_id: u128,
+        prior: &Prior,
+    ) -> (u128, Option<u128>) {
+        match causation {
+            CausationRef::None => (event_id, None),
+            CausationRef::Absolute(cause) => (self.correlation_of(cause.get()), Some(cause.get())),
+            CausationRef::PriorItem(p) => (
+                prior.correlations[p],
+                Some(prior.receipts[p].event_id.get()),
+            ),
+            CausationRef::Reaction {
+                correlation,
+                causation,
+            } => (correlation.get(), Some(causation.get())),
+        }
+    }
+
+    /// Encodes one event frame and stages its publication; returns its receipt
+    /// and correlation id.
+    fn write_item(
+        &mut self,
+        item: &BatchAppendItem,
+        digest: Option<&[u8; 16]>,
+        prior: &Prior,
+        stage: &Stage,
+    ) -> (AppendReceipt, u128) {
+        let (coord_id, entity) = self.coord_id(item);
+        let event_id = self.clock.next_id_at(stage.now);
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        let (correlation_id, causation_id) = self.links(item.options.causation, event_id, prior);
+        let prev = self.names.tip(entity);
+        let prev_hash = prev.map_or([0; 32], |t| t.hash);
+        let out = EventOut {
+            bits: stage.bits(item),
+            kind: item.kind,
+            schema_version: item.payload.schema_version,
+            sequence,
+            event_id,
+            coord_id,
+            entity_sequence: prev.map_or(0, |t| t.sequence) + 1,
+            correlation_id,
+            causation_id,
+            idempotency_key: item.options.idempotency_key.map(IdempotencyKey::get),
+            entity: item.coordinate.entity(),
+            scope: item.coordinate.scope(),
+            payload: &item.payload.bytes,
+        };
+        let at = LogPosition {
+            segment: self.segment_id,
+            offset: self.segment_len + self.buf.len() as u64,
+        };
+        let (record_bits, hash) = frame::put_event(&mut self.buf, &out, &prev_hash);
+        self.names.set_tip(
+            entity,
+            Some(Tip {
+                sequence: out.entity_sequence,
+                hash,
+            }),
+        );
+        let receipt = self.receipt(item, &out, hash, &prev_hash);
+        if let (Some(key), Some(digest)) = (item.options.idempotency_key, digest) {
+            let digest = *digest;
+            self.keys.insert(key.get(), KeyUse { digest, receipt });
+        }
+        let record = Record::new(&RecordFields {
+            event_id,
+            sequence,
+            at,
+            coord: coord_id,
+            entity_sequence: out.entity_sequence,
+            kind: item.kind,
+            bits: record_bits,
+        });
+        let link = (correlation_id != event_id || causation_id.is_some()).then_some(Link {
+            position: 0,
+            correlation_id,
+            causation_id,
+        });
+        self.stage_publication(Pub { record, link }, entity, prev, item, stage.fenced);
+        self.unsynced_events += 1;
+        (receipt, correlation_id)
+    }
+
+    /// The receipt of a just encoded event, signed when the store signs.
+    #[cfg_attr(not(feature = "signing"), allow(unused_variables))]
+    fn receipt(
+        &self,
+        item: &BatchAppendItem,
+        out: &EventOut<'_>,
+        hash: [u8; 32],
+        prev_hash: &[u8; 32],
+    ) -> AppendReceipt {
+        let receipt = AppendReceipt {
+            event_id: EventId::new(out.event_id),
+            sequence: out.sequence,
+            entity_sequence: out.entity_sequence,
+            timestamp_us: timestamp_us(out.event_id),
+            content_hash: hash,
+            signature: None,
+        };
+        #[cfg(feature = "signing")]
+        if let Some(signer) = &self.config.signing_key {
+            let message = crate::store::signing::receipt_message(
+                &receipt,
+                &item.coordinate,
+                item.kind,
+                prev_hash,
+            );
+            return AppendReceipt {
+                signature: Some(signer.sign(&message)),
+                ..receipt
+            };
+        }
+        receipt
+    }
+
+    /// Queues an encoded event for publication: with the group, or with the
+    /// live fence (which also remembers how to undo it if cancelled).
+    fn stage_publication(
+        &mut self,
+        event: Pub,
+        entity: u32,
+        prev: Option<Tip>,
+        item: &BatchAppendItem,
+        fenced: bool,
+    ) {
+        match (&mut self.fence, fenced) {
+            (Some(fence), true) => {
+                fence.undo.push((entity, prev));
+                if let Some(key) = item.options.idempotency_key {
+                    fence.keys.push(key.get());
+                }
+                fence.publish.push(event);
+            }
+            _ => self.group.publish.push(event),
+        }
+    }
+}
+
+/// What an append answers: one receipt for a single append, every item's for
+/// a batch.
+pub(super) enum Receipts {
+    One(AppendReceipt),
+    Many(Vec<AppendReceipt>),
+}
+
+impl Receipts {
+    /// The receipt of a single append.
+    pub(super) fn into_one(self) -> AppendReceipt {
+        match self {
+            Receipts::One(receipt) => receipt,
+            Receipts::Many(receipts) => match receipts.as_slice() {
+                [receipt] => *receipt,
+                _ => panic!("a single append produced {} receipts", receipts.len()),
+            },
+        }
+    }
+
+    /// The receipts of a batch.
+    pub(super) fn into_many(self) -> Vec<AppendReceipt> {
+        match self {
+            Receipts::One(receipt) => vec![receipt],
+            Receipts::Many(receipts) => receipts,
+        }
+    }
+}
+
+/// The items of a batch written so far (what `CausationRef::PriorItem` refers to).
+#[derive(Default)]
+struct Prior {
+    receipts: Vec<AppendReceipt>,
+    correlations: Vec<u128>,
+}
+
+/// How the items of one command are staged.
+struct Stage {
+    /// The clock reading shared by the command's events.
+    now: u64,
+    /// Between batch markers.
+    marked: bool,
+    /// Under a visibility fence.
+    fenced: bool,
+}
+
+impl Stage {
+    /// The frame's flag bits for `item`.
+    fn bits(&self, item: &BatchAppendItem) -> u8 {
+        let mut bits = item.payload.codec as u8;
+        if self.marked {
+            bits |= bits::BATCH;
+        }
+        if self.fenced {
+            bits |= bits::FENCED;
+        }
+        if item.system {
+            bits |= bits::SYSTEM;
+        }
+        bits
+    }
+}
+
+/// The content digest an idempotency key is checked against.
+fn item_digest(item: &BatchAppendItem) -> [u8; 16] {
+    let c = &item.coordinate;
+    let p = &item.payload;
+    content_digest(
+        c.entity(),
+        c.scope(),
+        item.kind,
+        p.codec,
+        p.schema_version,
+        &p.bytes,
+    )
 }

@@ -40,8 +40,6 @@ pub(crate) enum Command {
     /// Append one event (`batch == false`) or an atomic batch.
     Append {
         items: Items,
-        /// Explicit (correlation, causation) of a single reaction.
-        reaction: Option<(u128, u128)>,
         batch: bool,
         fenced: bool,
         reply: ReplyTo,

@@ -21,7 +21,7 @@ use crate::store::locking;
 use crate::store::log::frame::{self, TYPE_FENCE_BEGIN, TYPE_FENCE_CANCEL, TYPE_FENCE_COMMIT};
 use crate::store::log::recovery::{KeyUse, Tip, WriterSeed};
 use crate::store::log::segment;
-use crate::store::options::AppendReceipt;
+use append::Receipts;
 pub(crate) use command::{Command, Done, Items, ReplyTo};
 use flume::Receiver;
 use shared::Shared;
@@ -32,19 +32,26 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 enum Reply {
-    Append(ReplyTo, Result<Vec<AppendReceipt>, StoreError>),
+    Append(ReplyTo, Result<Receipts, StoreError>),
     Done(Done, Result<(), StoreError>),
 }
 
 impl Reply {
+    fn is_ok(&self) -> bool {
+        match self {
+            Reply::Append(_, r) => r.is_ok(),
+            Reply::Done(_, r) => r.is_ok(),
+        }
+    }
+
     fn send(self) {
         // A caller that stopped waiting dropped its receiver; nothing to do then.
         match self {
             Reply::Append(ReplyTo::One(tx), r) => {
-                let _ = tx.send(r.map(|v| v[0]));
+                let _ = tx.send(r.map(Receipts::into_one));
             }
             Reply::Append(ReplyTo::Many(tx), r) => {
-                let _ = tx.send(r);
+                let _ = tx.send(r.map(Receipts::into_many));
             }
             Reply::Done(tx, r) => {
                 let _ = tx.send(r);
@@ -258,11 +265,10 @@ impl Writer {
         match command {
             Command::Append {
                 items,
-                reaction,
                 batch,
                 fenced,
                 reply,
-            } => self.append(items, reaction, batch, fenced, reply),
+            } => self.append(items, batch, fenced, reply),
             Command::Sync { reply } => {
                 self.group.force_sync = true;
                 self.group.replies.push(Reply::Done(reply, Ok(())));

@@ -4,7 +4,7 @@
 //! `delivery::subscription` for the user's end).
 
 use crate::coordinate::{Coordinate, Region};
-use crate::event::EventKind;
+use crate::event::{CorrelationId, EventId, EventKind};
 use crate::store::index::IndexEntry;
 use crate::store::locking;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -14,11 +14,11 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
     /// The event's id.
-    pub event_id: u128,
+    pub event_id: EventId,
     /// Root of its causal tree.
-    pub correlation_id: u128,
+    pub correlation_id: CorrelationId,
     /// Its direct cause, if any.
-    pub causation_id: Option<u128>,
+    pub causation_id: Option<EventId>,
     /// Entity and scope.
     pub coordinate: Coordinate,
     /// Kind.

@@ -1,6 +1,6 @@
 use super::*;
 use crate::coordinate::Coordinate;
-use crate::event::EventKind;
+use crate::event::{EventId, EventKind};
 use crate::store::{AppendOptions, DurabilityGate, StoreConfig};
 use std::sync::Mutex;
 
@@ -29,7 +29,7 @@ fn cursor_delivers_each_matching_event_once_in_order_and_waits_for_fences() {
             expected.push(r.event_id);
         }
     }
-    let mut seen: Vec<u128> = Vec::new();
+    let mut seen: Vec<EventId> = Vec::new();
     loop {
         let batch = cursor.poll(4);
         if batch.is_empty() {
@@ -53,7 +53,7 @@ fn cursor_delivers_each_matching_event_once_in_order_and_waits_for_fences() {
     fence.commit().unwrap();
     let shown = shown.wait().unwrap();
     let after = store.append(&a, K, &"after").unwrap();
-    let ids: Vec<u128> = cursor.poll(10).iter().map(|e| e.event_id).collect();
+    let ids: Vec<EventId> = cursor.poll(10).iter().map(|e| e.event_id).collect();
     assert_eq!(ids, vec![shown.event_id, after.event_id]);
 }
 
@@ -204,11 +204,15 @@ fn frontier_orders_watermarks_and_the_durable_gate_waits_for_fsync() {
         "every_n_events = 1000 leaves it unsynced"
     );
     store
-        .wait_for_durable(r.sequence, Duration::from_secs(5))
+        .wait_for(Watermark::Durable, r.sequence, Duration::from_secs(5))
         .unwrap();
     assert!(store.frontier().durable >= r.sequence);
     assert!(matches!(
-        store.wait_for_visible(r.sequence + 100, Duration::from_millis(10)),
+        store.wait_for(
+            Watermark::Visible,
+            r.sequence + 100,
+            Duration::from_millis(10)
+        ),
         Err(StoreError::Timeout { .. })
     ));
 }
