@@ -28,6 +28,13 @@ pub struct Cursor<'a, M = ReadWrite> {
 }
 
 impl<'a, M> Cursor<'a, M> {
+    /// The same cursor resumed after global sequence `position` (e.g. a
+    /// checkpoint the application kept).
+    pub fn after(mut self, position: u64) -> Self {
+        self.position = position;
+        self
+    }
+
     /// The global sequence of the last event delivered (0 before the first).
     pub fn position(&self) -> u64 {
         self.position
@@ -63,17 +70,13 @@ impl<'a, M> Cursor<'a, M> {
 }
 
 impl<M> Store<M> {
-    /// A cursor that starts before the first event.
+    /// A cursor that starts before the first event (see [`Cursor::after`] to
+    /// resume from a position).
     pub fn cursor_guaranteed(&self, region: &Region) -> Cursor<'_, M> {
-        self.cursor_after(region, 0)
-    }
-
-    /// A cursor that starts after global sequence `position`.
-    pub fn cursor_after(&self, region: &Region, position: u64) -> Cursor<'_, M> {
         Cursor {
             store: self,
             region: region.clone(),
-            position,
+            position: 0,
         }
     }
 }
@@ -355,7 +358,7 @@ impl Worker<'_> {
         ) -> Result<CursorWorkerAction, StoreError>,
     {
         let start = self.checkpoint.map_or(0, |c| c.position);
-        let mut cursor = self.store.cursor_after(self.region, start);
+        let mut cursor = self.store.cursor_guaranteed(self.region).after(start);
         let batch_size = self.config.batch_size.max(1);
         let mut restarts = 0;
         while !self.stop.load(Ordering::Acquire) {
