@@ -5,9 +5,12 @@
 //! when the directory holds exactly those segments at exactly those lengths (the
 //! log is append-only, so equal lengths mean equal content), its CRC matches and
 //! it parses completely. Anything else (missing, stale, truncated, corrupt) falls
-//! back to the scan, and the reason is reported in diagnostics.
+//! back to the scan, and the reason is reported in diagnostics. The snapshot is
+//! written, and the directory compared with it, through the store's `LogIo`; the
+//! map itself is made directly (see `io`).
 
 use super::frame::{put_varint, BodyReader};
+use super::io::{create_temporary, LogIo};
 use super::recovery::{KeyUse, Recovered, RecoveryReport, Tip, WriterSeed};
 use super::segment;
 use crate::store::config::IndexTopology;
@@ -15,7 +18,6 @@ use crate::store::error::{IoOp, StoreError};
 use crate::store::index::{Index, Link, Record};
 use crate::store::options::AppendReceipt;
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -50,9 +52,14 @@ pub(crate) struct SeedView<'a> {
 }
 
 /// Writes the snapshot atomically (temporary file, fsync, rename, directory fsync).
-pub(crate) fn write(dir: &Path, index: &Index, seed: &SeedView<'_>) -> Result<(), StoreError> {
+pub(crate) fn write(
+    io: &dyn LogIo,
+    dir: &Path,
+    index: &Index,
+    seed: &SeedView<'_>,
+) -> Result<(), StoreError> {
     let mut body = Vec::with_capacity(64 + index.len() * 48);
-    put_segments(&mut body, dir)?;
+    put_segments(&mut body, io, dir)?;
     put_seed(&mut body, seed);
     put_index(&mut body, index);
     let mut header = Vec::with_capacity(HEADER_BYTES);
@@ -63,23 +70,22 @@ pub(crate) fn write(dir: &Path, index: &Index, seed: &SeedView<'_>) -> Result<()
     let final_path = path(dir);
     let tmp = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
     let err = |op, e| StoreError::io(op, &tmp, e);
-    let mut f = std::fs::File::create(&tmp).map_err(|e| err(IoOp::Open, e))?;
+    let mut f = create_temporary(io, &tmp).map_err(|e| err(IoOp::Open, e))?;
     f.write_all(&header).map_err(|e| err(IoOp::Write, e))?;
     f.write_all(&body).map_err(|e| err(IoOp::Write, e))?;
     f.sync_data().map_err(|e| err(IoOp::Sync, e))?;
-    std::fs::rename(&tmp, &final_path).map_err(|e| err(IoOp::Rename, e))?;
-    segment::sync_dir(dir)
+    io.rename(&tmp, &final_path)
+        .map_err(|e| err(IoOp::Rename, e))?;
+    segment::sync_dir(io, dir)
 }
 
 /// Encodes the segment table: every segment of `dir` with its length now.
-fn put_segments(body: &mut Vec<u8>, dir: &Path) -> Result<(), StoreError> {
-    let ids = segment::list_segments(dir)?;
+fn put_segments(body: &mut Vec<u8>, io: &dyn LogIo, dir: &Path) -> Result<(), StoreError> {
+    let ids = segment::list_segments_with(io, dir)?;
     put_varint(body, ids.len() as u64);
     for id in ids {
         let p = segment::segment_path(dir, id);
-        let len = std::fs::metadata(&p)
-            .map_err(|e| StoreError::io(IoOp::Read, &p, e))?
-            .len();
+        let len = io.len(&p).map_err(|e| StoreError::io(IoOp::Read, &p, e))?;
         put_varint(body, id);
         put_varint(body, len);
     }
@@ -150,7 +156,11 @@ pub(crate) type Rejection = String;
 
 /// Loads the snapshot if it exists and matches the directory exactly.
 /// `Ok(None)`: there is no snapshot. `Err(reason)`: present but unusable.
-pub(crate) fn load(dir: &Path, topology: IndexTopology) -> Result<Option<Recovered>, Rejection> {
+pub(crate) fn load(
+    io: &dyn LogIo,
+    dir: &Path,
+    topology: IndexTopology,
+) -> Result<Option<Recovered>, Rejection> {
     let p = path(dir);
     let file = match std::fs::File::open(&p) {
         Ok(f) => f,
@@ -174,16 +184,21 @@ pub(crate) fn load(dir: &Path, topology: IndexTopology) -> Result<Option<Recover
     if crc32fast::hash(body) != crc {
         return Err("checksum mismatch".into());
     }
-    parse(dir, body, topology)
+    parse(io, dir, body, topology)
         .ok_or_else(|| "does not parse".into())
         .and_then(|r| r.map(Some))
 }
 
 /// Parses a snapshot body whose CRC matched. `None`: it does not parse (or the
 /// directory cannot be read); `Some(Err(reason))`: it parses but is stale.
-fn parse(dir: &Path, body: &[u8], topology: IndexTopology) -> Option<Result<Recovered, Rejection>> {
+fn parse(
+    io: &dyn LogIo,
+    dir: &Path,
+    body: &[u8],
+    topology: IndexTopology,
+) -> Option<Result<Recovered, Rejection>> {
     let mut r = BodyReader::new(body);
-    let segments = match segment_table(&mut r, dir)? {
+    let segments = match segment_table(&mut r, io, dir)? {
         Ok(segments) => segments,
         Err(stale) => return Some(Err(stale)),
     };
@@ -220,20 +235,22 @@ fn parse(dir: &Path, body: &[u8], topology: IndexTopology) -> Option<Result<Reco
 /// Reads the segment table and compares it with the directory: the same
 /// segments at the same lengths. `None`: it does not parse (or the directory
 /// cannot be read); `Some(Err(reason))`: the snapshot is stale.
-fn segment_table(r: &mut BodyReader<'_>, dir: &Path) -> Option<Result<Vec<(u64, u64)>, Rejection>> {
+fn segment_table(
+    r: &mut BodyReader<'_>,
+    io: &dyn LogIo,
+    dir: &Path,
+) -> Option<Result<Vec<(u64, u64)>, Rejection>> {
     let count = usize::try_from(r.varint()?).ok()?;
     let mut segments = Vec::with_capacity(count.min(1 << 16));
     for _ in 0..count {
         segments.push((r.varint()?, r.varint()?));
     }
-    let on_disk = segment::list_segments(dir).ok()?;
+    let on_disk = segment::list_segments_with(io, dir).ok()?;
     if on_disk.len() != segments.len() || on_disk.iter().zip(&segments).any(|(a, b)| *a != b.0) {
         return Some(Err("stale: the segment files differ".into()));
     }
     for (id, len) in &segments {
-        let actual = std::fs::metadata(segment::segment_path(dir, *id))
-            .ok()?
-            .len();
+        let actual = io.len(&segment::segment_path(dir, *id)).ok()?;
         if actual != *len {
             return Some(Err(format!(
                 "stale: segment {id} is {actual} bytes, snapshot says {len}"
