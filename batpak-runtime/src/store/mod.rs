@@ -61,6 +61,7 @@ pub use signing::{verify_receipt, ReceiptSigner};
 pub use ticket::{AppendTicket, BatchAppendTicket, Outcome, RetryReason, WriterPressure};
 pub use typed::TypedRead;
 
+use log::io::{LogIo, StdIo};
 use log::lock::DirLock;
 use log::reader::SegmentFiles;
 use log::{recovery, snapshot};
@@ -99,10 +100,14 @@ impl<M> std::fmt::Debug for Store<M> {
 }
 
 /// Rebuilds the index: from the snapshot when enabled and valid, else by a scan.
-fn recover(config: &StoreConfig, repair: bool) -> Result<recovery::Recovered, StoreError> {
+fn recover(
+    config: &StoreConfig,
+    io: &dyn LogIo,
+    repair: bool,
+) -> Result<recovery::Recovered, StoreError> {
     let mut rejected = None;
     if config.enable_mmap_index {
-        match snapshot::load(&config.data_dir, config.index_topology) {
+        match snapshot::load(io, &config.data_dir, config.index_topology) {
             Ok(Some(mut rec)) => {
                 rec.report.events = rec.index.len() as u64;
                 return Ok(rec);
@@ -116,17 +121,23 @@ fn recover(config: &StoreConfig, repair: bool) -> Result<recovery::Recovered, St
         check_chains: false,
         topology: config.index_topology,
     };
-    let mut rec = recovery::scan(&config.data_dir, opts)?;
+    let mut rec = recovery::scan_with(io, &config.data_dir, opts)?;
     rec.report.snapshot_rejected = rejected;
     Ok(rec)
 }
 
-fn shared_from(config: StoreConfig, rec: &mut recovery::Recovered, read_only: bool) -> Arc<Shared> {
+fn shared_from(
+    config: StoreConfig,
+    io: Arc<dyn LogIo>,
+    rec: &mut recovery::Recovered,
+    read_only: bool,
+) -> Arc<Shared> {
     let index = std::mem::replace(&mut rec.index, index::Index::new(config.index_topology));
     let visible = index.last_sequence();
     Arc::new(Shared {
         index: RwLock::new(index),
         files: SegmentFiles::new(&config.data_dir),
+        io,
         frontier: frontier::FrontierCell::new(visible),
         subscribers: Default::default(),
         fence_active: AtomicBool::new(false),
@@ -144,13 +155,23 @@ impl Store<ReadWrite> {
     /// directory lock, recovers the index from the segments (cutting off a torn
     /// tail), and starts the writer thread.
     pub fn open(config: StoreConfig) -> Result<Self, StoreError> {
+        Self::open_with_io(config, Arc::new(StdIo))
+    }
+
+    /// [`Store::open`] with every file operation that writes going through
+    /// `io` instead of `std::fs`, so tests can inject faults.
+    pub(crate) fn open_with_io(
+        config: StoreConfig,
+        io: Arc<dyn LogIo>,
+    ) -> Result<Self, StoreError> {
         let config = config.normalized();
         let dir = config.data_dir.clone();
-        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(IoOp::CreateDir, &dir, e))?;
+        io.create_dir_all(&dir)
+            .map_err(|e| StoreError::io(IoOp::CreateDir, &dir, e))?;
         let lock = DirLock::exclusive(&dir)?;
-        let mut rec = recover(&config, true)?;
+        let mut rec = recover(&config, &*io, true)?;
         let capacity = config.writer_channel_capacity;
-        let shared = shared_from(config, &mut rec, false);
+        let shared = shared_from(config, io, &mut rec, false);
         ledger::load(&shared.schemas, &shared.index, &shared.files)?;
         let writer = Writer::new(Arc::clone(&shared), rec.seed)?;
         let (tx, rx) = flume::bounded(capacity);
@@ -199,8 +220,9 @@ impl Store<ReadOnly> {
             ));
         }
         let lock = DirLock::shared(&dir)?;
-        let mut rec = recover(&config, false)?;
-        let shared = shared_from(config, &mut rec, true);
+        let io: Arc<dyn LogIo> = Arc::new(StdIo);
+        let mut rec = recover(&config, &*io, false)?;
+        let shared = shared_from(config, io, &mut rec, true);
         ledger::load(&shared.schemas, &shared.index, &shared.files)?;
         Ok(Self {
             shared,

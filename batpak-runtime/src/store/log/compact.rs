@@ -3,11 +3,13 @@
 //! durable at once); compaction rewrites each sealed segment that holds such a
 //! fence region, dropping the region's markers and events while keeping every
 //! name frame (later frames of the segment may rely on them). The rewritten
-//! segment replaces the old one by rename; the index learns the new offsets
-//! under its lock, so readers never see a half-moved segment. The active
-//! segment and fence regions that span two segments are left alone.
+//! segment replaces the old one by rename (every file operation goes through
+//! the store's `LogIo`); the index learns the new offsets under its lock, so
+//! readers never see a half-moved segment. The active segment and fence
+//! regions that span two segments are left alone.
 
 use super::frame::{self, Frame, FrameRead};
+use super::io::{create_temporary, LogIo};
 use super::reader::SegmentFiles;
 use super::segment::{self, SEGMENT_HEADER_BYTES};
 use crate::store::config::FRAME_BYTES_HARD_MAX;
@@ -15,7 +17,6 @@ use crate::store::error::{IoOp, LogPosition, StoreError};
 use crate::store::index::Index;
 use crate::store::locking;
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 use std::sync::RwLock;
 
@@ -48,9 +49,11 @@ enum Mark {
 }
 
 /// Plans the rewrite of one sealed segment; `None` when it has nothing to drop.
-fn plan(dir: &Path, id: u64) -> Result<Option<Rewrite>, StoreError> {
+fn plan(io: &dyn LogIo, dir: &Path, id: u64) -> Result<Option<Rewrite>, StoreError> {
     let path = segment::segment_path(dir, id);
-    let old = std::fs::read(&path).map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
+    let old = io
+        .read(&path)
+        .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
     segment::check_header(id, &old)?;
     let mut frames: Vec<(usize, usize, Mark)> = Vec::new();
     let mut at = SEGMENT_HEADER_BYTES as usize;
@@ -120,17 +123,23 @@ pub(crate) struct Live<'a> {
 
 /// Rewrites segment `id` as planned: temporary file, fsync, rename, directory
 /// fsync; then moves the index's offsets and drops the stale read map.
-fn apply(dir: &Path, live: &Live<'_>, id: u64, rewrite: &Rewrite) -> Result<(), StoreError> {
+fn apply(
+    io: &dyn LogIo,
+    dir: &Path,
+    live: &Live<'_>,
+    id: u64,
+    rewrite: &Rewrite,
+) -> Result<(), StoreError> {
     let path = segment::segment_path(dir, id);
     let tmp = path.with_extension("compact");
-    let io = |op, e| StoreError::io(op, &tmp, e);
-    let mut f = std::fs::File::create(&tmp).map_err(|e| io(IoOp::Open, e))?;
+    let err = |op, e| StoreError::io(op, &tmp, e);
+    let mut f = create_temporary(io, &tmp).map_err(|e| err(IoOp::Open, e))?;
     f.write_all(&rewrite.bytes)
-        .map_err(|e| io(IoOp::Write, e))?;
-    f.sync_all().map_err(|e| io(IoOp::Sync, e))?;
+        .map_err(|e| err(IoOp::Write, e))?;
+    f.sync_all().map_err(|e| err(IoOp::Sync, e))?;
     let mut index = locking::write(live.index);
-    std::fs::rename(&tmp, &path).map_err(|e| io(IoOp::Rename, e))?;
-    segment::sync_dir(dir)?;
+    io.rename(&tmp, &path).map_err(|e| err(IoOp::Rename, e))?;
+    segment::sync_dir(io, dir)?;
     index.move_offsets(id, &rewrite.moved);
     live.files.forget(id);
     Ok(())
@@ -138,23 +147,24 @@ fn apply(dir: &Path, live: &Live<'_>, id: u64, rewrite: &Rewrite) -> Result<(), 
 
 /// Compacts every sealed segment below `active` (runs on the writer thread).
 pub(crate) fn compact_sealed(
+    io: &dyn LogIo,
     dir: &Path,
     active: u64,
     live: &Live<'_>,
 ) -> Result<CompactReport, StoreError> {
     let mut report = CompactReport::default();
-    for id in segment::list_segments(dir)?
+    for id in segment::list_segments_with(io, dir)?
         .into_iter()
         .filter(|id| *id < active)
     {
-        let Some(rewrite) = plan(dir, id)? else {
+        let Some(rewrite) = plan(io, dir, id)? else {
             continue;
         };
         let path = segment::segment_path(dir, id);
-        let before = std::fs::metadata(&path)
-            .map_err(|e| StoreError::io(IoOp::Read, &path, e))?
-            .len();
-        apply(dir, live, id, &rewrite)?;
+        let before = io
+            .len(&path)
+            .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
+        apply(io, dir, live, id, &rewrite)?;
         report.segments_rewritten += 1;
         report.bytes_reclaimed += before - rewrite.bytes.len() as u64;
         report.events_dropped += rewrite.dropped;

@@ -1,13 +1,15 @@
 //! The log engine: everything that touches the files of a data directory.
 //! Frames and their byte format (`frame`), segment files (`segment`), the
-//! directory lock (`lock`), the open-time scan and repair (`recovery`), the
-//! index snapshot (`snapshot`), reading frames back by position (`reader`),
-//! compaction's rewrite (`compact`) and backup's copy (`backup`). It knows
-//! nothing of the writer thread or the `Store` API above it.
+//! file-system seam every write goes through (`io`), the directory lock
+//! (`lock`), the open-time scan and repair (`recovery`), the index snapshot
+//! (`snapshot`), reading frames back by position (`reader`), compaction's
+//! rewrite (`compact`) and backup's copy (`backup`). It knows nothing of the
+//! writer thread or the `Store` API above it.
 
 pub(crate) mod backup;
 pub(crate) mod compact;
 pub(crate) mod frame;
+pub(crate) mod io;
 pub(crate) mod lock;
 pub(crate) mod reader;
 pub(crate) mod recovery;

@@ -40,7 +40,7 @@ impl SegmentFiles {
                 return Ok(Arc::clone(m));
             }
         }
-        let file = segment::open_segment(&self.dir, segment, false)?;
+        let file = segment::open_read(&self.dir, segment)?;
         // SAFETY: segment files are only ever appended to while a store has them
         // open (truncation happens in recovery, before any reader exists, under
         // the directory lock; compaction replaces a file by rename and drops its

@@ -3,10 +3,12 @@
 //!
 //! The same scan serves `Store::open` (which may repair: truncate a torn tail or an
 //! unfinished batch at the end of the newest segment), read-only opens (which never
-//! write) and `Store::verify` (which also recomputes every hash chain). The commit
-//! protocol it enforces is argued in docs/format.md.
+//! write) and `Store::verify` (which also recomputes every hash chain). A repairing
+//! scan reads and writes through the store's `LogIo`. The commit protocol it
+//! enforces is argued in docs/format.md.
 
 use super::frame::{self, chain_hash, EventFrame, Frame, FrameRead};
+use super::io::{LogIo, StdIo};
 use super::segment::{self, SEGMENT_HEADER_BYTES};
 use crate::event::id::timestamp_us;
 use crate::event::{Codec, EventKind};
@@ -163,7 +165,8 @@ impl OpenUnit {
     }
 }
 
-struct Scan {
+struct Scan<'a> {
+    io: &'a dyn LogIo,
     opts: ScanOptions,
     index: Index,
     seed: WriterSeed,
@@ -181,10 +184,26 @@ fn corrupt(segment: u64, offset: u64, kind: CorruptionKind) -> StoreError {
     }
 }
 
-/// Scans every segment of `dir`.
+/// Scans every segment of `dir` without repairing anything (read-only opens,
+/// `verify`), reading the files directly.
 pub(crate) fn scan(dir: &Path, opts: ScanOptions) -> Result<Recovered, StoreError> {
-    let ids = segment::list_segments(dir)?;
+    assert!(
+        !opts.repair,
+        "a repairing scan writes, so it goes through the store's LogIo"
+    );
+    scan_with(&StdIo, dir, opts)
+}
+
+/// Scans every segment of `dir` through `io`, which also carries out the
+/// repairs when `opts.repair` is set.
+pub(crate) fn scan_with(
+    io: &dyn LogIo,
+    dir: &Path,
+    opts: ScanOptions,
+) -> Result<Recovered, StoreError> {
+    let ids = segment::list_segments_with(io, dir)?;
     let mut scan = Scan {
+        io,
         opts,
         index: Index::new(opts.topology),
         seed: WriterSeed {
@@ -212,16 +231,21 @@ pub(crate) fn scan(dir: &Path, opts: ScanOptions) -> Result<Recovered, StoreErro
     })
 }
 
-impl Scan {
+impl Scan<'_> {
     fn segment(&mut self, dir: &Path, id: u64, newest: bool) -> Result<(), StoreError> {
         let path = segment::segment_path(dir, id);
-        let bytes = std::fs::read(&path).map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
+        let bytes = self
+            .io
+            .read(&path)
+            .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
         if bytes.len() < SEGMENT_HEADER_BYTES as usize && newest {
             // A crash while creating the segment: nothing was ever written to it.
             self.torn(dir, id, 0, bytes.len() as u64)?;
             if self.opts.repair {
-                std::fs::remove_file(&path).map_err(|e| StoreError::io(IoOp::Remove, &path, e))?;
-                segment::sync_dir(dir)?;
+                self.io
+                    .remove(&path)
+                    .map_err(|e| StoreError::io(IoOp::Remove, &path, e))?;
+                segment::sync_dir(self.io, dir)?;
             }
             return Ok(());
         }
@@ -286,7 +310,7 @@ impl Scan {
             return Ok(());
         }
         if offset >= SEGMENT_HEADER_BYTES {
-            truncate(dir, segment, offset)?;
+            truncate(self.io, dir, segment, offset)?;
         }
         self.report.truncated_tail = Some(TruncatedTail { at, bytes });
         Ok(())
@@ -479,7 +503,7 @@ impl Scan {
             if let Some((id, len)) = self.seed.active_segment {
                 debug_assert_eq!(id, batch.start.segment);
                 if self.opts.repair {
-                    truncate(dir, id, batch.start.offset)?;
+                    truncate(self.io, dir, id, batch.start.offset)?;
                     let dropped = len - batch.start.offset;
                     let prior = self.report.truncated_tail.map_or(0, |t| t.bytes);
                     self.report.truncated_tail = Some(TruncatedTail {
@@ -509,13 +533,9 @@ fn zeros(bytes: &[u8]) -> bool {
     bytes.iter().all(|&b| b == 0)
 }
 
-fn truncate(dir: &Path, segment: u64, len: u64) -> Result<(), StoreError> {
+/// Cuts segment `segment` to `len` bytes, durably.
+fn truncate(io: &dyn LogIo, dir: &Path, segment: u64, len: u64) -> Result<(), StoreError> {
     let path = segment::segment_path(dir, segment);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .map_err(|e| StoreError::io(IoOp::Open, &path, e))?;
-    file.set_len(len)
-        .and_then(|()| file.sync_all())
+    io.truncate(&path, len)
         .map_err(|e| StoreError::io(IoOp::Truncate, &path, e))
 }

@@ -1,10 +1,10 @@
 //! Segment files: `<20-digit id>.bpk` in the data directory, each a 32-byte header
-//! followed by frames. Only the writer thread creates, appends to or truncates them;
-//! readers use positioned reads on shared handles.
+//! followed by frames. Only the writer thread creates, appends to or truncates them,
+//! through the store's [`LogIo`]; readers map them read-only.
 
+use super::io::{LogFile, LogIo, StdIo};
 use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Bytes of the segment header.
@@ -20,14 +20,20 @@ pub fn segment_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("{id:020}.{SEGMENT_EXTENSION}"))
 }
 
-/// The segment ids present in `dir`, ascending. Files that do not look like
-/// segments are ignored.
+/// The segment ids present in `dir`, ascending, for readers that hold no
+/// [`LogIo`] of their own (statistics, `verify`).
 pub fn list_segments(dir: &Path) -> Result<Vec<u64>, StoreError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| StoreError::io(IoOp::List, dir, e))?;
+    list_segments_with(&StdIo, dir)
+}
+
+/// The segment ids present in `dir`, ascending, listed through `io`. Files that
+/// do not look like segments are ignored.
+pub(crate) fn list_segments_with(io: &dyn LogIo, dir: &Path) -> Result<Vec<u64>, StoreError> {
+    let entries = io
+        .list(dir)
+        .map_err(|e| StoreError::io(IoOp::List, dir, e))?;
     let mut ids = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| StoreError::io(IoOp::List, dir, e))?;
-        let name = entry.file_name();
+    for name in entries {
         let Some(name) = name.to_str() else { continue };
         let Some(stem) = name.strip_suffix(&format!(".{SEGMENT_EXTENSION}")) else {
             continue;
@@ -78,36 +84,44 @@ pub fn check_header(id: u64, bytes: &[u8]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Creates segment `id` with its header, fsyncs it and the directory.
-pub fn create_segment(dir: &Path, id: u64) -> Result<File, StoreError> {
+/// Creates segment `id` with its header, syncs it and the directory.
+pub(crate) fn create_segment(
+    io: &dyn LogIo,
+    dir: &Path,
+    id: u64,
+) -> Result<Box<dyn LogFile>, StoreError> {
     let path = segment_path(dir, id);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create_new(true)
-        .open(&path)
+    let mut file = io
+        .create_new(&path)
         .map_err(|e| StoreError::io(IoOp::Open, &path, e))?;
     file.write_all(&encode_header(id))
         .map_err(|e| StoreError::io(IoOp::Write, &path, e))?;
     file.sync_all()
         .map_err(|e| StoreError::io(IoOp::Sync, &path, e))?;
-    sync_dir(dir)?;
+    sync_dir(io, dir)?;
     Ok(file)
 }
 
-/// fsyncs a directory so that a created, renamed or removed entry is durable.
-pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
+/// Syncs a directory so that a created, renamed or removed entry is durable.
+pub(crate) fn sync_dir(io: &dyn LogIo, dir: &Path) -> Result<(), StoreError> {
+    io.sync_dir(dir)
         .map_err(|e| StoreError::io(IoOp::Sync, dir, e))
 }
 
-/// Opens an existing segment for appending (the writer) or reading.
-pub fn open_segment(dir: &Path, id: u64, append: bool) -> Result<File, StoreError> {
+/// Opens an existing segment for appending (the writer).
+pub(crate) fn open_append(
+    io: &dyn LogIo,
+    dir: &Path,
+    id: u64,
+) -> Result<Box<dyn LogFile>, StoreError> {
     let path = segment_path(dir, id);
-    OpenOptions::new()
-        .read(true)
-        .append(append)
-        .open(&path)
+    io.open_append(&path)
         .map_err(|e| StoreError::io(IoOp::Open, &path, e))
+}
+
+/// Opens an existing segment for reading, directly rather than through a
+/// [`LogIo`]: readers map the file, and a map must see the real file.
+pub fn open_read(dir: &Path, id: u64) -> Result<File, StoreError> {
+    let path = segment_path(dir, id);
+    File::open(&path).map_err(|e| StoreError::io(IoOp::Open, &path, e))
 }

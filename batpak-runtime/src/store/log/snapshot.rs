@@ -5,9 +5,12 @@
 //! when the directory holds exactly those segments at exactly those lengths (the
 //! log is append-only, so equal lengths mean equal content), its CRC matches and
 //! it parses completely. Anything else (missing, stale, truncated, corrupt) falls
-//! back to the scan, and the reason is reported in diagnostics.
+//! back to the scan, and the reason is reported in diagnostics. The snapshot is
+//! written, and the directory compared with it, through the store's `LogIo`; the
+//! map itself is made directly (see `io`).
 
 use super::frame::{put_varint, BodyReader};
+use super::io::{create_temporary, LogIo};
 use super::recovery::{KeyUse, Recovered, RecoveryReport, Tip, WriterSeed};
 use super::segment;
 use crate::store::config::IndexTopology;
@@ -15,7 +18,6 @@ use crate::store::error::{IoOp, StoreError};
 use crate::store::index::{Index, Link, Record};
 use crate::store::options::AppendReceipt;
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -50,69 +52,16 @@ pub(crate) struct SeedView<'a> {
 }
 
 /// Writes the snapshot atomically (temporary file, fsync, rename, directory fsync).
-pub(crate) fn write(dir: &Path, index: &Index, seed: &SeedView<'_>) -> Result<(), StoreError> {
+pub(crate) fn write(
+    io: &dyn LogIo,
+    dir: &Path,
+    index: &Index,
+    seed: &SeedView<'_>,
+) -> Result<(), StoreError> {
     let mut body = Vec::with_capacity(64 + index.len() * 48);
-    let ids = segment::list_segments(dir)?;
-    put_varint(&mut body, ids.len() as u64);
-    for id in ids {
-        let p = segment::segment_path(dir, id);
-        let len = std::fs::metadata(&p)
-            .map_err(|e| StoreError::io(IoOp::Read, &p, e))?
-            .len();
-        put_varint(&mut body, id);
-        put_varint(&mut body, len);
-    }
-    put_varint(&mut body, seed.next_sequence);
-    put_u128(&mut body, seed.last_event_id);
-    put_varint(&mut body, seed.next_batch_id);
-    put_varint(&mut body, seed.next_fence_id);
-    put_varint(&mut body, seed.coords.len() as u64);
-    for c in seed.coords {
-        match c {
-            Some((e, s)) => {
-                body.push(1);
-                put_str(&mut body, e);
-                put_str(&mut body, s);
-            }
-            None => body.push(0),
-        }
-    }
-    put_varint(&mut body, seed.defined.len() as u64);
-    for id in seed.defined {
-        put_varint(&mut body, u64::from(*id));
-    }
-    put_varint(&mut body, seed.tips.len() as u64);
-    for (entity, tip) in seed.tips {
-        put_str(&mut body, entity);
-        put_varint(&mut body, tip.sequence);
-        body.extend_from_slice(&tip.hash);
-    }
-    put_varint(&mut body, seed.keys.len() as u64);
-    for (key, used) in seed.keys {
-        put_u128(&mut body, *key);
-        body.extend_from_slice(&used.digest);
-        let r = &used.receipt;
-        put_u128(&mut body, r.event_id.get());
-        put_varint(&mut body, r.sequence);
-        put_varint(&mut body, r.entity_sequence);
-        body.extend_from_slice(&r.content_hash);
-    }
-    put_varint(&mut body, index.len() as u64);
-    for r in index.records() {
-        body.extend_from_slice(&r.to_bytes());
-    }
-    put_varint(&mut body, index.links().len() as u64);
-    for l in index.links() {
-        put_varint(&mut body, u64::from(l.position));
-        put_u128(&mut body, l.correlation_id);
-        match l.causation_id {
-            Some(c) => {
-                body.push(1);
-                put_u128(&mut body, c);
-            }
-            None => body.push(0),
-        }
-    }
+    put_segments(&mut body, io, dir)?;
+    put_seed(&mut body, seed);
+    put_index(&mut body, index);
     let mut header = Vec::with_capacity(HEADER_BYTES);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&(body.len() as u64).to_le_bytes());
@@ -120,13 +69,86 @@ pub(crate) fn write(dir: &Path, index: &Index, seed: &SeedView<'_>) -> Result<()
     header.extend_from_slice(&[0; 4]);
     let final_path = path(dir);
     let tmp = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
-    let io = |op, e| StoreError::io(op, &tmp, e);
-    let mut f = std::fs::File::create(&tmp).map_err(|e| io(IoOp::Open, e))?;
-    f.write_all(&header).map_err(|e| io(IoOp::Write, e))?;
-    f.write_all(&body).map_err(|e| io(IoOp::Write, e))?;
-    f.sync_data().map_err(|e| io(IoOp::Sync, e))?;
-    std::fs::rename(&tmp, &final_path).map_err(|e| io(IoOp::Rename, e))?;
-    segment::sync_dir(dir)
+    let err = |op, e| StoreError::io(op, &tmp, e);
+    let mut f = create_temporary(io, &tmp).map_err(|e| err(IoOp::Open, e))?;
+    f.write_all(&header).map_err(|e| err(IoOp::Write, e))?;
+    f.write_all(&body).map_err(|e| err(IoOp::Write, e))?;
+    f.sync_data().map_err(|e| err(IoOp::Sync, e))?;
+    io.rename(&tmp, &final_path)
+        .map_err(|e| err(IoOp::Rename, e))?;
+    segment::sync_dir(io, dir)
+}
+
+/// Encodes the segment table: every segment of `dir` with its length now.
+fn put_segments(body: &mut Vec<u8>, io: &dyn LogIo, dir: &Path) -> Result<(), StoreError> {
+    let ids = segment::list_segments_with(io, dir)?;
+    put_varint(body, ids.len() as u64);
+    for id in ids {
+        let p = segment::segment_path(dir, id);
+        let len = io.len(&p).map_err(|e| StoreError::io(IoOp::Read, &p, e))?;
+        put_varint(body, id);
+        put_varint(body, len);
+    }
+    Ok(())
+}
+
+/// Encodes the writer's resume point.
+fn put_seed(body: &mut Vec<u8>, seed: &SeedView<'_>) {
+    put_varint(body, seed.next_sequence);
+    put_u128(body, seed.last_event_id);
+    put_varint(body, seed.next_batch_id);
+    put_varint(body, seed.next_fence_id);
+    put_varint(body, seed.coords.len() as u64);
+    for c in seed.coords {
+        match c {
+            Some((e, s)) => {
+                body.push(1);
+                put_str(body, e);
+                put_str(body, s);
+            }
+            None => body.push(0),
+        }
+    }
+    put_varint(body, seed.defined.len() as u64);
+    for id in seed.defined {
+        put_varint(body, u64::from(*id));
+    }
+    put_varint(body, seed.tips.len() as u64);
+    for (entity, tip) in seed.tips {
+        put_str(body, entity);
+        put_varint(body, tip.sequence);
+        body.extend_from_slice(&tip.hash);
+    }
+    put_varint(body, seed.keys.len() as u64);
+    for (key, used) in seed.keys {
+        put_u128(body, *key);
+        body.extend_from_slice(&used.digest);
+        let r = &used.receipt;
+        put_u128(body, r.event_id.get());
+        put_varint(body, r.sequence);
+        put_varint(body, r.entity_sequence);
+        body.extend_from_slice(&r.content_hash);
+    }
+}
+
+/// Encodes the index: its records, then its links.
+fn put_index(body: &mut Vec<u8>, index: &Index) {
+    put_varint(body, index.len() as u64);
+    for r in index.records() {
+        body.extend_from_slice(&r.to_bytes());
+    }
+    put_varint(body, index.links().len() as u64);
+    for l in index.links() {
+        put_varint(body, u64::from(l.position));
+        put_u128(body, l.correlation_id);
+        match l.causation_id {
+            Some(c) => {
+                body.push(1);
+                put_u128(body, c);
+            }
+            None => body.push(0),
+        }
+    }
 }
 
 /// Why a snapshot was not used.
@@ -134,7 +156,11 @@ pub(crate) type Rejection = String;
 
 /// Loads the snapshot if it exists and matches the directory exactly.
 /// `Ok(None)`: there is no snapshot. `Err(reason)`: present but unusable.
-pub(crate) fn load(dir: &Path, topology: IndexTopology) -> Result<Option<Recovered>, Rejection> {
+pub(crate) fn load(
+    io: &dyn LogIo,
+    dir: &Path,
+    topology: IndexTopology,
+) -> Result<Option<Recovered>, Rejection> {
     let p = path(dir);
     let file = match std::fs::File::open(&p) {
         Ok(f) => f,
@@ -158,32 +184,24 @@ pub(crate) fn load(dir: &Path, topology: IndexTopology) -> Result<Option<Recover
     if crc32fast::hash(body) != crc {
         return Err("checksum mismatch".into());
     }
-    parse(dir, body, topology)
+    parse(io, dir, body, topology)
         .ok_or_else(|| "does not parse".into())
         .and_then(|r| r.map(Some))
 }
 
-fn parse(dir: &Path, body: &[u8], topology: IndexTopology) -> Option<Result<Recovered, Rejection>> {
+/// Parses a snapshot body whose CRC matched. `None`: it does not parse (or the
+/// directory cannot be read); `Some(Err(reason))`: it parses but is stale.
+fn parse(
+    io: &dyn LogIo,
+    dir: &Path,
+    body: &[u8],
+    topology: IndexTopology,
+) -> Option<Result<Recovered, Rejection>> {
     let mut r = BodyReader::new(body);
-    let count = usize::try_from(r.varint()?).ok()?;
-    let mut segments = Vec::with_capacity(count.min(1 << 16));
-    for _ in 0..count {
-        segments.push((r.varint()?, r.varint()?));
-    }
-    let on_disk = segment::list_segments(dir).ok()?;
-    if on_disk.len() != segments.len() || on_disk.iter().zip(&segments).any(|(a, b)| *a != b.0) {
-        return Some(Err("stale: the segment files differ".into()));
-    }
-    for (id, len) in &segments {
-        let actual = std::fs::metadata(segment::segment_path(dir, *id))
-            .ok()?
-            .len();
-        if actual != *len {
-            return Some(Err(format!(
-                "stale: segment {id} is {actual} bytes, snapshot says {len}"
-            )));
-        }
-    }
+    let segments = match segment_table(&mut r, io, dir)? {
+        Ok(segments) => segments,
+        Err(stale) => return Some(Err(stale)),
+    };
     let mut seed = WriterSeed {
         next_sequence: r.varint()?,
         last_event_id: r.u128()?,
@@ -193,6 +211,57 @@ fn parse(dir: &Path, body: &[u8], topology: IndexTopology) -> Option<Result<Reco
         ..WriterSeed::default()
     };
     let mut index = Index::new(topology);
+    read_coords(&mut r, &mut index, &mut seed)?;
+    read_writer_state(&mut r, &mut seed)?;
+    let records = usize::try_from(r.varint()?).ok()?;
+    let raw = r.bytes(records.checked_mul(44)?)?;
+    let links = read_links(&mut r, records)?;
+    if !r.rest().is_empty() {
+        return None;
+    }
+    push_records(&mut index, &seed, raw, links)?;
+    Some(Ok(Recovered {
+        index,
+        seed,
+        report: RecoveryReport {
+            segments: segments.len(),
+            from_snapshot: true,
+            ..RecoveryReport::default()
+        },
+        chain_break: None,
+    }))
+}
+
+/// Reads the segment table and compares it with the directory: the same
+/// segments at the same lengths. `None`: it does not parse (or the directory
+/// cannot be read); `Some(Err(reason))`: the snapshot is stale.
+fn segment_table(
+    r: &mut BodyReader<'_>,
+    io: &dyn LogIo,
+    dir: &Path,
+) -> Option<Result<Vec<(u64, u64)>, Rejection>> {
+    let count = usize::try_from(r.varint()?).ok()?;
+    let mut segments = Vec::with_capacity(count.min(1 << 16));
+    for _ in 0..count {
+        segments.push((r.varint()?, r.varint()?));
+    }
+    let on_disk = segment::list_segments_with(io, dir).ok()?;
+    if on_disk.len() != segments.len() || on_disk.iter().zip(&segments).any(|(a, b)| *a != b.0) {
+        return Some(Err("stale: the segment files differ".into()));
+    }
+    for (id, len) in &segments {
+        let actual = io.len(&segment::segment_path(dir, *id)).ok()?;
+        if actual != *len {
+            return Some(Err(format!(
+                "stale: segment {id} is {actual} bytes, snapshot says {len}"
+            )));
+        }
+    }
+    Some(Ok(segments))
+}
+
+/// Reads the coordinate table into the seed and defines its names in `index`.
+fn read_coords(r: &mut BodyReader<'_>, index: &mut Index, seed: &mut WriterSeed) -> Option<()> {
     let coords = usize::try_from(r.varint()?).ok()?;
     for id in 0..coords {
         let names = match r.u8()? {
@@ -204,6 +273,12 @@ fn parse(dir: &Path, body: &[u8], topology: IndexTopology) -> Option<Result<Reco
         }
         seed.coords.push(names);
     }
+    Some(())
+}
+
+/// Reads the rest of the writer's resume point: the names defined in the
+/// active segment, the chain tips and the idempotency keys.
+fn read_writer_state(r: &mut BodyReader<'_>, seed: &mut WriterSeed) -> Option<()> {
     for _ in 0..r.varint()? {
         seed.defined_in_active
             .insert(u32::try_from(r.varint()?).ok()?);
@@ -230,8 +305,11 @@ fn parse(dir: &Path, body: &[u8], topology: IndexTopology) -> Option<Result<Reco
         };
         seed.keys.insert(key, KeyUse { digest, receipt });
     }
-    let records = usize::try_from(r.varint()?).ok()?;
-    let raw = r.bytes(records.checked_mul(44)?)?;
+    Some(())
+}
+
+/// Reads the link table of an index of `records` records.
+fn read_links(r: &mut BodyReader<'_>, records: usize) -> Option<Vec<Link>> {
     let link_count = usize::try_from(r.varint()?).ok()?;
     let mut links = Vec::with_capacity(link_count.min(records));
     for _ in 0..link_count {
@@ -247,9 +325,13 @@ fn parse(dir: &Path, body: &[u8], topology: IndexTopology) -> Option<Result<Reco
             causation_id,
         });
     }
-    if !r.rest().is_empty() {
-        return None;
-    }
+    Some(links)
+}
+
+/// Checks the raw records (named coordinates, strictly rising sequences and
+/// event ids) and pushes them with their links into `index`; `None` when a
+/// check fails or a link is left over.
+fn push_records(index: &mut Index, seed: &WriterSeed, raw: &[u8], links: Vec<Link>) -> Option<()> {
     let mut links = links.into_iter().peekable();
     let mut last = (0u64, 0u128);
     for (pos, chunk) in raw.chunks_exact(44).enumerate() {
@@ -268,14 +350,5 @@ fn parse(dir: &Path, body: &[u8], topology: IndexTopology) -> Option<Result<Reco
     if links.next().is_some() {
         return None;
     }
-    Some(Ok(Recovered {
-        index,
-        seed,
-        report: RecoveryReport {
-            segments: segments.len(),
-            from_snapshot: true,
-            ..RecoveryReport::default()
-        },
-        chain_break: None,
-    }))
+    Some(())
 }

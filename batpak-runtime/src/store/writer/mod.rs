@@ -19,6 +19,7 @@ use crate::store::error::{IoOp, StoreError};
 use crate::store::index::{Link, Record};
 use crate::store::locking;
 use crate::store::log::frame::{self, TYPE_FENCE_BEGIN, TYPE_FENCE_CANCEL, TYPE_FENCE_COMMIT};
+use crate::store::log::io::LogFile;
 use crate::store::log::recovery::{KeyUse, Tip, WriterSeed};
 use crate::store::log::segment;
 use append::Receipts;
@@ -26,8 +27,6 @@ pub(crate) use command::{Command, Done, Items, ReplyTo};
 use flume::Receiver;
 use shared::Shared;
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -92,7 +91,8 @@ struct Fence {
 pub(crate) struct Writer {
     shared: Arc<Shared>,
     config: StoreConfig,
-    file: File,
+    /// The active segment, opened through the store's `LogIo`.
+    file: Box<dyn LogFile>,
     segment_id: u64,
     segment_len: u64,
     buf: Vec<u8>,
@@ -130,12 +130,13 @@ impl Writer {
         let config = shared.config.clone();
         let dir = config.data_dir.clone();
         let dir = &dir;
+        let io = &*shared.io;
         let (segment_id, segment_len, file) = match seed.active_segment {
-            Some((id, len)) => (id, len, segment::open_segment(dir, id, true)?),
+            Some((id, len)) => (id, len, segment::open_append(io, dir, id)?),
             None => (
                 1,
                 segment::SEGMENT_HEADER_BYTES,
-                segment::create_segment(dir, 1)?,
+                segment::create_segment(io, dir, 1)?,
             ),
         };
         let mut seed = seed;
@@ -323,6 +324,7 @@ impl Writer {
                 let result = match &self.failure {
                     Some(_) => Err(self.failure_error()),
                     None => crate::store::log::backup::copy_segments(
+                        &*self.shared.io,
                         &self.config.data_dir,
                         &dest,
                         self.segment_id,
@@ -337,6 +339,7 @@ impl Writer {
                 let result = match &self.failure {
                     Some(_) => Err(self.failure_error()),
                     None => crate::store::log::compact::compact_sealed(
+                        &*self.shared.io,
                         &self.config.data_dir,
                         self.segment_id,
                         &crate::store::log::compact::Live {
@@ -408,8 +411,9 @@ impl Writer {
             tips: &self.names.tips(),
             keys: &self.keys,
         };
-        if crate::store::log::snapshot::write(&self.config.data_dir, &index, &view).is_err() {
-            let _ = std::fs::remove_file(crate::store::log::snapshot::path(&self.config.data_dir));
+        let (io, dir) = (&*self.shared.io, &self.config.data_dir);
+        if crate::store::log::snapshot::write(io, dir, &index, &view).is_err() {
+            let _ = io.remove(&crate::store::log::snapshot::path(dir));
         }
     }
 
@@ -426,7 +430,8 @@ impl Writer {
         if self.failure.is_some() {
             return;
         }
-        match segment::create_segment(&self.config.data_dir, self.segment_id + 1) {
+        let (io, dir) = (&*self.shared.io, &self.config.data_dir);
+        match segment::create_segment(io, dir, self.segment_id + 1) {
             Ok(file) => {
                 self.file = file;
                 self.segment_id += 1;

@@ -1,5 +1,6 @@
 //! State shared by the store handle, its writer thread and background workers:
-//! the index, read handles on segment files, the frontier and the subscriber list.
+//! the index, read handles on segment files, the file-system seam, the frontier
+//! and the subscriber list.
 
 use super::notify::Subscribers;
 use super::recycle::Recycler;
@@ -7,10 +8,11 @@ use crate::store::config::StoreConfig;
 use crate::store::frontier::FrontierCell;
 use crate::store::index::Index;
 use crate::store::ledger::SchemaRegistry;
+use crate::store::log::io::LogIo;
 use crate::store::log::reader::SegmentFiles;
 use crate::store::log::recovery::RecoveryReport;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Everything shared between a store's handle, writer and workers.
 #[derive(Debug)]
@@ -18,6 +20,8 @@ pub(crate) struct Shared {
     pub config: StoreConfig,
     pub index: RwLock<Index>,
     pub files: SegmentFiles,
+    /// Every file operation that writes into the data directory goes through it.
+    pub io: Arc<dyn LogIo>,
     pub frontier: FrontierCell,
     pub subscribers: Subscribers,
     pub fence_active: AtomicBool,

@@ -1,0 +1,173 @@
+//! The log engine's file-system seam: every file operation that writes into a
+//! data directory (and the plain reads that go with them) passes through one
+//! small object-safe trait, [`LogIo`], so that tests can swap the real
+//! implementation, [`StdIo`], for one that injects faults: a power loss that
+//! drops unsynced writes, an fsync that returns `EIO`, a full disk, a short
+//! write. Each method states what durability it promises, because that is
+//! exactly what a fault-injecting implementation is allowed to take away.
+//!
+//! Two things stay outside the seam on purpose. Reads through memory maps
+//! (`reader`, and the snapshot's map in `snapshot::load`) and the directory
+//! lock (`lock`) use the files directly: a fault-injecting implementation runs
+//! over a real directory, so the maps and the `flock` see the same files the
+//! seam wrote, and what it simulates (lost or failed writes) happens on the
+//! write side. Read-only stores, which never write, always use [`StdIo`], and
+//! so do the read paths that do not hold the store's seam (statistics and
+//! `verify` list and scan the segments through it).
+
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// The file operations of the log engine. Errors are plain `io::Error`s; the
+/// caller names the operation and the path in a `StoreError`.
+pub(crate) trait LogIo: Send + Sync + std::fmt::Debug {
+    /// Creates `dir` and its missing parents. The new entries are durable
+    /// only after their parent directories are synced.
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+
+    /// The names of the entries of `dir`, in no particular order. Sees every
+    /// entry created, renamed or removed so far, synced or not.
+    fn list(&self, dir: &Path) -> io::Result<Vec<OsString>>;
+
+    /// The whole content of the file at `path`, including bytes written but
+    /// not yet synced.
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+
+    /// The length in bytes of the file at `path`, including bytes written but
+    /// not yet synced.
+    fn len(&self, path: &Path) -> io::Result<u64>;
+
+    /// Opens the existing file at `path` for appending; writes go to its end.
+    /// Opening changes nothing on disk.
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn LogFile>>;
+
+    /// Creates the file at `path`, failing with `AlreadyExists` if there is
+    /// one; writes go to its end. Its content is durable only after a
+    /// [`LogFile`] sync, and its name only after [`sync_dir`](Self::sync_dir)
+    /// of its directory.
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn LogFile>>;
+
+    /// Renames `from` to `to`, atomically replacing `to` if it exists: a crash
+    /// leaves either name in place, never neither. The new name is durable only
+    /// after [`sync_dir`](Self::sync_dir) of the directory.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+
+    /// Removes the file at `path`. The removal is durable only after
+    /// [`sync_dir`](Self::sync_dir) of its directory.
+    fn remove(&self, path: &Path) -> io::Result<()>;
+
+    /// Cuts the existing file at `path` to `len` bytes and syncs it: the new
+    /// length is durable when this returns `Ok`.
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()>;
+
+    /// Syncs the directory `dir`, making durable every entry created, renamed
+    /// or removed in it so far.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+}
+
+/// A file opened for writing through a [`LogIo`].
+pub(crate) trait LogFile: Send + std::fmt::Debug {
+    /// Appends all of `bytes`. They reach the operating system, not the disk:
+    /// a power loss may drop any of them until a sync returns `Ok`. On error,
+    /// any prefix of `bytes` may have been written.
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()>;
+
+    /// Makes the content written so far, and the length, durable (fdatasync).
+    /// On error nothing is known about what reached the disk, and a later sync
+    /// may succeed without writing the lost pages, so a caller must stop
+    /// writing to the file rather than retry.
+    fn sync_data(&mut self) -> io::Result<()>;
+
+    /// Like [`sync_data`](Self::sync_data), and also the file's metadata
+    /// (fsync).
+    fn sync_all(&mut self) -> io::Result<()>;
+}
+
+/// Creates the temporary file at `path` for a rewrite (compaction, the index
+/// snapshot), first removing one that an interrupted rewrite left behind: its
+/// content was never renamed into place, so it is garbage.
+pub(crate) fn create_temporary(io: &dyn LogIo, path: &Path) -> io::Result<Box<dyn LogFile>> {
+    match io.remove(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    io.create_new(path)
+}
+
+/// The real implementation, straight over `std::fs`.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct StdIo;
+
+impl LogIo for StdIo {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(dir)
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<OsString>> {
+        std::fs::read_dir(dir)?
+            .map(|entry| entry.map(|e| e.file_name()))
+            .collect()
+    }
+
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        std::fs::metadata(path).map(|m| m.len())
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn LogFile>> {
+        let file = OpenOptions::new().append(true).open(path)?;
+        Ok(Box::new(StdFile(file)))
+    }
+
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn LogFile>> {
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(path)?;
+        Ok(Box::new(StdFile(file)))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        let file = OpenOptions::new().write(true).open(path)?;
+        file.set_len(len)?;
+        file.sync_all()
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        File::open(dir)?.sync_all()
+    }
+}
+
+/// A `std::fs::File` behind [`LogFile`].
+#[derive(Debug)]
+struct StdFile(File);
+
+impl LogFile for StdFile {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.0.write_all(bytes)
+    }
+
+    fn sync_data(&mut self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+
+    fn sync_all(&mut self) -> io::Result<()> {
+        self.0.sync_all()
+    }
+}
+
+#[cfg(test)]
+mod tests;
