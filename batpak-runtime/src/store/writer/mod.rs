@@ -7,6 +7,7 @@
 
 mod append;
 pub(crate) mod command;
+mod fence;
 pub(crate) mod handoff;
 mod names;
 pub(crate) mod notify;
@@ -18,12 +19,15 @@ use crate::store::config::StoreConfig;
 use crate::store::error::{IoOp, StoreError};
 use crate::store::index::{Link, Record};
 use crate::store::locking;
-use crate::store::log::frame::{self, TYPE_FENCE_BEGIN, TYPE_FENCE_CANCEL, TYPE_FENCE_COMMIT};
+use crate::store::log::backup::copy_segments;
+use crate::store::log::compact::{compact_sealed, Live};
+use crate::store::log::frame::{self, TYPE_FENCE_CANCEL};
 use crate::store::log::io::LogFile;
-use crate::store::log::recovery::{KeyUse, Tip, WriterSeed};
+use crate::store::log::recovery::{KeyUse, WriterSeed};
 use crate::store::log::segment;
 use append::Receipts;
 pub(crate) use command::{Command, Done, Items, ReplyTo};
+use fence::Fence;
 use flume::Receiver;
 use shared::Shared;
 use std::collections::HashMap;
@@ -76,16 +80,6 @@ struct Group {
     publish: Vec<Pub>,
     replies: Vec<Reply>,
     force_sync: bool,
-}
-
-struct Fence {
-    id: u64,
-    publish: Vec<Pub>,
-    replies: Vec<Reply>,
-    undo: Vec<(u32, Option<Tip>)>,
-    keys: Vec<u128>,
-    /// Ledger entries written under the fence, forgotten if it is cancelled.
-    ledger: Vec<(crate::event::EventKind, u16)>,
 }
 
 pub(crate) struct Writer {
@@ -274,80 +268,24 @@ impl Writer {
                 self.group.force_sync = true;
                 self.group.replies.push(Reply::Done(reply, Ok(())));
             }
-            Command::BeginFence { reply } => {
-                let result = if self.fence.is_some() {
-                    Err(StoreError::VisibilityFenceActive)
-                } else {
-                    let id = self.next_fence_id;
-                    self.next_fence_id += 1;
-                    self.maybe_rotate();
-                    frame::put_marker(&mut self.buf, TYPE_FENCE_BEGIN, id, None);
-                    self.fence = Some(Fence {
-                        id,
-                        publish: Vec::new(),
-                        replies: Vec::new(),
-                        undo: Vec::new(),
-                        keys: Vec::new(),
-                        ledger: Vec::new(),
-                    });
-                    Ok(())
-                };
-                self.group.replies.push(Reply::Done(reply, result));
-            }
-            Command::CommitFence { reply } => {
-                let result = match self.fence.take() {
-                    None => Err(StoreError::NoVisibilityFence),
-                    Some(fence) => {
-                        frame::put_marker(&mut self.buf, TYPE_FENCE_COMMIT, fence.id, None);
-                        if self.config.sync.every_n_events == 1 {
-                            self.group.force_sync = true;
-                        }
-                        self.group.publish.extend(fence.publish);
-                        self.group.replies.extend(fence.replies);
-                        Ok(())
-                    }
-                };
-                self.shared.fence_active.store(false, Ordering::Release);
-                self.group.replies.push(Reply::Done(reply, result));
-            }
-            Command::CancelFence { reply } => {
-                let result = if self.cancel_fence_if_live() {
-                    Ok(())
-                } else {
-                    Err(StoreError::NoVisibilityFence)
-                };
-                self.group.replies.push(Reply::Done(reply, result));
-            }
+            Command::BeginFence { reply } => self.begin_fence(reply),
+            Command::CommitFence { reply } => self.commit_fence(reply),
+            Command::CancelFence { reply } => self.cancel_fence(reply),
             Command::Backup { dest, reply } => {
-                self.group.force_sync = true;
-                self.flush();
-                let result = match &self.failure {
-                    Some(_) => Err(self.failure_error()),
-                    None => crate::store::log::backup::copy_segments(
-                        &*self.shared.io,
-                        &self.config.data_dir,
-                        &dest,
-                        self.segment_id,
-                        self.segment_len,
-                    ),
-                };
+                let result = self.after_sync(|w| {
+                    let (io, dir) = (&*w.shared.io, &w.config.data_dir);
+                    copy_segments(io, dir, &dest, w.segment_id, w.segment_len)
+                });
                 let _ = reply.send(result);
             }
             Command::Compact { reply } => {
-                self.group.force_sync = true;
-                self.flush();
-                let result = match &self.failure {
-                    Some(_) => Err(self.failure_error()),
-                    None => crate::store::log::compact::compact_sealed(
-                        &*self.shared.io,
-                        &self.config.data_dir,
-                        self.segment_id,
-                        &crate::store::log::compact::Live {
-                            index: &self.shared.index,
-                            files: &self.shared.files,
-                        },
-                    ),
-                };
+                let result = self.after_sync(|w| {
+                    let live = Live {
+                        index: &w.shared.index,
+                        files: &w.shared.files,
+                    };
+                    compact_sealed(&*w.shared.io, &w.config.data_dir, w.segment_id, &live)
+                });
                 let _ = reply.send(result);
             }
             Command::Shutdown { reply } => self.shutdown(reply),
@@ -356,29 +294,18 @@ impl Writer {
         }
     }
 
-    /// Writes the cancel marker, rolls back the fence's chain tips and keys and
-    /// fails its tickets. Returns whether a fence was live.
-    fn cancel_fence_if_live(&mut self) -> bool {
-        let Some(fence) = self.fence.take() else {
-            return false;
-        };
-        frame::put_marker(&mut self.buf, TYPE_FENCE_CANCEL, fence.id, None);
-        for (entity, tip) in fence.undo.into_iter().rev() {
-            self.names.set_tip(entity, tip);
+    /// Writes and syncs everything pending, then runs `f` (a maintenance
+    /// operation on the files) unless the writer has failed.
+    fn after_sync<T>(
+        &mut self,
+        f: impl FnOnce(&Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.group.force_sync = true;
+        self.flush();
+        match &self.failure {
+            Some(_) => Err(self.failure_error()),
+            None => f(self),
         }
-        for key in fence.keys {
-            self.keys.remove(&key);
-        }
-        for (kind, version) in fence.ledger {
-            self.shared.schemas.forget(kind, version);
-        }
-        for reply in fence.replies {
-            self.group
-                .replies
-                .push(reply.fail(|| StoreError::VisibilityFenceCancelled));
-        }
-        self.shared.fence_active.store(false, Ordering::Release);
-        true
     }
 
     fn shutdown(&mut self, reply: Done) {
