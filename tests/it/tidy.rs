@@ -1,7 +1,8 @@
 //! Tidy checks on the runtime's module structure, reading `batpak-runtime/src` as
 //! text. The rule: a lower layer never names a higher one. Layers, bottom-up:
 //! `event` and `coordinate`; `schema`; the store's model (`error`, `config`,
-//! `index`, `codec`, `options`, `signing`, `frontier`, `locking`); `store::log`;
+//! `index`, `codec`, `options`, `signing`, `frontier`, `locking`, `registry`);
+//! `store::log`;
 //! `store::ledger`; `store::writer`; the rest of `store` (the `Store` API);
 //! `gate`. A file's module comes from its path (`store/log/frame.rs` is
 //! `store::log::frame`, a `mod.rs` is its directory) and its layer is the longest
@@ -30,6 +31,7 @@ const LAYERS: &[&[&str]] = &[
         "store::signing",
         "store::frontier",
         "store::locking",
+        "store::registry",
     ],
     &["store::log"],
     &["store::ledger"],

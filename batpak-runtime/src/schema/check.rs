@@ -123,14 +123,14 @@ pub fn check(old: &Catalog, new: &Catalog) -> Report {
         match target {
             Some(n) => {
                 if n.family != o.family {
+                    // The log names the family by its stable name: a store that
+                    // wrote `o` refuses a type called otherwise.
                     let msg = format!("family renamed to `{}`", n.family);
-                    ctx.add(
-                        Verdict::Info,
-                        (&o.family, None, ""),
-                        24,
-                        msg,
-                        "none needed".into(),
+                    let fix = format!(
+                        "keep the stable name: add `#[batpak(name = \"{}\")]` to `{}`",
+                        o.family, n.family
                     );
+                    ctx.add(Verdict::Break, (&o.family, None, ""), 24, msg, fix);
                 }
                 check_family(o, n, &mut ctx);
             }
@@ -241,7 +241,7 @@ fn check_family(o: &FamilySnapshot, n: &FamilySnapshot, ctx: &mut Ctx<'_>) {
             );
             continue;
         }
-        check_kind(k, nk, ctx);
+        check_kind(k, nk, n, ctx);
     }
     for nk in n
         .kinds
@@ -258,9 +258,25 @@ fn check_family(o: &FamilySnapshot, n: &FamilySnapshot, ctx: &mut Ctx<'_>) {
     }
 }
 
-fn check_kind(k: &KindSnapshot, nk: &KindSnapshot, ctx: &mut Ctx<'_>) {
-    if nk.variant != k.variant && !check_renamed_variant(k, nk, ctx) {
-        return;
+fn check_kind(k: &KindSnapshot, nk: &KindSnapshot, n: &FamilySnapshot, ctx: &mut Ctx<'_>) {
+    if nk.variant != k.variant {
+        if let Some(moved) = n
+            .kinds
+            .iter()
+            .find(|m| m.variant == k.variant && m.id != k.id)
+        {
+            // Old events of this id would be read as another variant.
+            let msg = format!(
+                "`{}` was recorded under id {}, is now under id {}",
+                k.variant, k.id, moved.id
+            );
+            let fix = format!("give `{}` back id {}", k.variant, k.id);
+            ctx.add(Verdict::Break, (&k.variant, None, ""), 26, msg, fix);
+            return;
+        }
+        if !check_renamed_variant(k, nk, ctx) {
+            return;
+        }
     }
     check_version_number(k, nk, ctx);
     for ov in &k.versions {

@@ -430,12 +430,57 @@ fn rule_23_changing_the_category_breaks() {
 }
 
 #[test]
-fn rule_24_renaming_the_rust_type_is_ok() {
+fn rule_24_a_family_keeps_its_stable_name_across_a_rust_rename() {
+    // The stable name (`#[batpak(name = "P")]`) is the snapshot's family name,
+    // so a Rust rename that keeps it changes nothing at all.
+    let same = run(
+        vec![fam("P", 1, vec![k(1, "Moved", one(Shape::U32))])],
+        vec![fam("P", 1, vec![k(1, "Moved", one(Shape::U32))])],
+    );
+    assert!(same.findings.is_empty(), "{}", lines(&same));
+    // Without it the family's name changes, which the log refuses.
     let r = run(
         vec![fam("P", 1, vec![k(1, "Moved", one(Shape::U32))])],
         vec![fam("Player", 1, vec![k(1, "Moved", one(Shape::U32))])],
     );
-    assert_finding(&r, 24, Verdict::Info);
+    assert_finding(&r, 24, Verdict::Break);
+    assert!(
+        r.failures()
+            .any(|f| f.fix.contains("#[batpak(name = \"P\")]")),
+        "{}",
+        lines(&r)
+    );
+}
+
+#[test]
+fn rule_26_variants_exchanging_ids_break_even_with_identical_shapes() {
+    let cents = || one(Shape::U64);
+    let r = run(
+        vec![fam(
+            "A",
+            1,
+            vec![k(1, "Deposited", cents()), k(2, "Withdrawn", cents())],
+        )],
+        vec![fam(
+            "A",
+            1,
+            vec![k(1, "Withdrawn", cents()), k(2, "Deposited", cents())],
+        )],
+    );
+    assert_finding(&r, 26, Verdict::Break);
+    assert!(!r.passes());
+    assert!(!r.has(13, Verdict::Info), "{}", lines(&r));
+}
+
+#[test]
+fn rule_27_unit_and_empty_struct_variants_are_one_shape() {
+    let r = run(
+        vec![fam("P", 1, vec![k(1, "Left", Fields::Unit)])],
+        vec![fam("P", 1, vec![k(1, "Left", Fields::Named(Vec::new()))])],
+    );
+    assert_finding(&r, 27, Verdict::Ok);
+    assert!(r.passes(), "{}", lines(&r));
+    let r = field_change(Fields::Tuple(Vec::new()), Fields::Unit);
     assert!(r.passes(), "{}", lines(&r));
 }
 

@@ -2,19 +2,22 @@
 //! (decoded to JSON through their schema descriptor). The codec travels in the frame.
 
 use super::error::{DecodeError, StoreError};
+use super::registry::FamilyCheck;
 use crate::event::{Codec, EventKind};
 use crate::schema::KnownShape;
 use serde::Serialize;
 use std::sync::Arc;
 
 /// A payload encoded for the log, with what the frame records about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct EncodedPayload {
     pub codec: Codec,
     pub schema_version: u16,
     pub bytes: Vec<u8>,
     /// The shape of a typed payload (checked against the schema ledger).
     pub shape: Option<Arc<KnownShape>>,
+    /// The judgement of a typed payload's family against the ledger.
+    pub family: Option<FamilyCheck>,
 }
 
 /// A payload as stored, before a replay input decodes it.
@@ -43,6 +46,7 @@ pub(crate) fn encode_json<P: Serialize + ?Sized>(
         schema_version: 0,
         bytes,
         shape: None,
+        family: None,
     })
 }
 

@@ -147,7 +147,10 @@ pub enum StoreError {
         kind: EventKind,
         /// The version.
         version: u16,
-        /// The first differing field, e.g. `Moved.x`.
+        /// The SCHEMA_RULES.md row, as the release check reports it.
+        rule: u8,
+        /// Where, as the release check reports it: e.g. `ItemAdded.line.qty`,
+        /// or the variant for identity changes.
         path: String,
         /// What changed there.
         change: String,
@@ -384,17 +387,22 @@ impl fmt::Display for StoreError {
             Self::SchemaDrift {
                 kind,
                 version,
+                rule,
                 path,
                 change,
             } => write!(
                 f,
-                "schema drift for kind {kind:?} version {version} at {path}: {change}; bump the version with an upcaster"
+                "schema drift for kind {kind:?} version {version} at {path} (rule {rule}): {change}{}",
+                drift_fix(*rule)
             ),
             Self::KindConflict {
                 kind,
                 logged_family,
                 family,
-            } => write!(f, "kind {kind:?} belongs to {logged_family} in the log, {family} cannot use it"),
+            } => write!(
+                f,
+                "kind {kind:?} belongs to {logged_family} in the log, {family} cannot use it (rule 20); give each family its own category or ids"
+            ),
             Self::RetiredKind { kind } => {
                 write!(f, "kind {kind:?} is retired and may not be written")
             }
@@ -408,6 +416,32 @@ impl fmt::Display for StoreError {
             ),
             Self::ReadOnly => write!(f, "the store is open read-only"),
             Self::HandlerPanicked => write!(f, "the cursor handler panicked"),
+        }
+    }
+}
+
+/// The fix the store names for a refusal under SCHEMA_RULES row `rule` (the
+/// identity rules carry theirs in the change text).
+fn drift_fix(rule: u8) -> &'static str {
+    match rule {
+        1..=14 | 21 => "; fix: bump the variant's version with `upcast_from` the old shape",
+        26 => "; fix: give each variant back the id it was recorded under",
+        _ => "",
+    }
+}
+
+impl StoreError {
+    /// The SCHEMA_RULES.md row behind a schema refusal (`SchemaDrift`,
+    /// `KindConflict`), as the release check reports it.
+    pub fn schema_rule(&self) -> Option<u8> {
+        match self {
+            Self::SchemaDrift { rule, .. } => Some(*rule),
+            Self::KindConflict { .. } => Some(20),
+            Self::Decode {
+                source: DecodeError::Refused(inner),
+                ..
+            } => inner.schema_rule(),
+            _ => None,
         }
     }
 }

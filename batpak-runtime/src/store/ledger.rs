@@ -1,10 +1,10 @@
-//! The schema ledger: the first time the store writes a (kind, version) of a
-//! typed family, the same atomic commit carries a library system event with that
-//! version's shape. The log is therefore self-describing: any data directory can
-//! be rendered as JSON from the ledger alone. The ledger also guards the data:
-//! a type whose shape differs from what the log recorded for the same
-//! (kind, version) may neither append (`SchemaDrift`) nor read it typed, and two
-//! families may not claim one kind (`KindConflict`).
+//! The schema ledger in the log: the first time the store writes a
+//! (kind, version) of a typed family, or writes it with a new compatible shape
+//! (a rename, a widened integer: a new revision), the same atomic commit
+//! carries a library system event with that shape. The log is therefore
+//! self-describing: any data directory can be rendered as JSON from the ledger
+//! alone. Open reads the entries back into the [`SchemaRegistry`], which judges
+//! today's types against them (`store::registry`).
 
 use super::codec::EncodedPayload;
 use super::error::{CorruptionKind, StoreError};
@@ -13,11 +13,10 @@ use super::locking;
 use super::log::frame::Frame;
 use super::log::reader::SegmentFiles;
 use super::options::BatchAppendItem;
+pub(crate) use super::registry::SchemaRegistry;
 use crate::coordinate::Coordinate;
 use crate::event::EventKind;
-use crate::schema::{diff, EventFamily, EventShape, KnownShape};
-use std::any::TypeId;
-use std::collections::{HashMap, HashSet};
+use crate::schema::{EventShape, KnownShape};
 use std::sync::{Arc, RwLock};
 
 /// Kind of a ledger entry (library category 0xD, type 1).
@@ -40,102 +39,9 @@ pub struct LedgerEntry {
     pub shape: EventShape,
 }
 
-type Key = (u16, u16);
-
-/// Shapes the store knows: those recorded in the log (authoritative) and those
-/// of families registered by this process.
-#[derive(Debug, Default)]
-pub(crate) struct SchemaRegistry {
-    shapes: RwLock<HashMap<Key, Arc<KnownShape>>>,
-    ledger: RwLock<HashMap<Key, Arc<KnownShape>>>,
-    families: RwLock<HashSet<TypeId>>,
-}
-
-impl SchemaRegistry {
-    /// The shape to render (kind, version) with.
-    pub(crate) fn shape(&self, kind: EventKind, version: u16) -> Option<Arc<KnownShape>> {
-        locking::read(&self.shapes)
-            .get(&(kind.raw(), version))
-            .cloned()
-    }
-
-    /// What the log recorded for (kind, version).
-    pub(crate) fn logged(&self, kind: EventKind, version: u16) -> Option<Arc<KnownShape>> {
-        locking::read(&self.ledger)
-            .get(&(kind.raw(), version))
-            .cloned()
-    }
-
-    /// The family the log says owns `kind`, if any.
-    pub(crate) fn logged_family(&self, kind: EventKind) -> Option<String> {
-        let ledger = locking::read(&self.ledger);
-        ledger
-            .iter()
-            .find(|((k, _), _)| *k == kind.raw())
-            .map(|(_, s)| s.shape.family.clone())
-    }
-
-    /// Records a ledger entry (from the log, or being written).
-    pub(crate) fn record(&self, kind: EventKind, version: u16, shape: Arc<KnownShape>) {
-        let key = (kind.raw(), version);
-        locking::write(&self.ledger).insert(key, Arc::clone(&shape));
-        locking::write(&self.shapes).insert(key, shape);
-    }
-
-    /// Forgets a ledger entry whose write was discarded (a cancelled fence).
-    pub(crate) fn forget(&self, kind: EventKind, version: u16) {
-        let key = (kind.raw(), version);
-        locking::write(&self.ledger).remove(&key);
-    }
-
-    /// Learns family `F`'s shapes once (never overriding what the log says).
-    pub(crate) fn register<F: EventFamily>(&self) {
-        let id = TypeId::of::<F>();
-        if locking::read(&self.families).contains(&id) {
-            return;
-        }
-        let table = crate::schema::family_shapes::<F>();
-        let mut shapes = locking::write(&self.shapes);
-        for (key, shape) in table.iter() {
-            shapes.entry(*key).or_insert_with(|| Arc::clone(shape));
-        }
-        drop(shapes);
-        locking::write(&self.families).insert(id);
-    }
-
-    /// Every (kind, version) the log describes.
-    pub(crate) fn logged_entries(&self) -> Vec<(EventKind, u16, Arc<KnownShape>)> {
-        let ledger = locking::read(&self.ledger);
-        let mut out: Vec<_> = ledger
-            .iter()
-            .map(|((k, v), s)| (EventKind::from_raw(*k), *v, Arc::clone(s)))
-            .collect();
-        out.sort_by_key(|(k, v, _)| (k.raw(), *v));
-        out
-    }
-}
-
-/// The drift error for `new` against what the log recorded.
-pub fn drift(kind: EventKind, version: u16, logged: &KnownShape, new: &KnownShape) -> StoreError {
-    if logged.shape.family != new.shape.family {
-        return StoreError::KindConflict {
-            kind,
-            logged_family: logged.shape.family.clone(),
-            family: new.shape.family.clone(),
-        };
-    }
-    let (path, change) = diff::first_difference(&logged.shape, &new.shape)
-        .unwrap_or_else(|| (new.shape.family.clone(), "fingerprints differ".into()));
-    StoreError::SchemaDrift {
-        kind,
-        version,
-        path,
-        change,
-    }
-}
-
-/// Checks a typed payload against the ledger. `Ok(true)`: the ledger lacks
-/// this (kind, version) and an entry must be written with it.
+/// Judges a typed payload against the ledger (its family as a whole, through
+/// the payload's family check). `Ok(true)`: the log has no revision of this
+/// (kind, version) with this exact shape, so an entry must be written with it.
 pub(crate) fn check(
     registry: &SchemaRegistry,
     kind: EventKind,
@@ -144,19 +50,10 @@ pub(crate) fn check(
     let Some(shape) = &payload.shape else {
         return Ok(false);
     };
-    let version = payload.schema_version;
-    match registry.logged(kind, version) {
-        Some(logged) if logged.fingerprint == shape.fingerprint => Ok(false),
-        Some(logged) => Err(drift(kind, version, &logged, shape)),
-        None => match registry.logged_family(kind) {
-            Some(family) if family != shape.shape.family => Err(StoreError::KindConflict {
-                kind,
-                logged_family: family,
-                family: shape.shape.family.clone(),
-            }),
-            _ => Ok(true),
-        },
+    if let Some(family) = &payload.family {
+        family.run(registry)?;
     }
+    Ok(!registry.has_revision(kind, payload.schema_version, shape.fingerprint))
 }
 
 /// The system event recording `shape` as (kind, version).

@@ -13,6 +13,7 @@ mod frontier;
 pub mod index;
 mod locking;
 mod options;
+mod registry;
 mod signing;
 // The log engine: every file operation.
 pub(crate) mod log;

@@ -94,6 +94,9 @@ impl<M> Store<M> {
         &self,
         entry: &IndexEntry,
     ) -> Result<Event<I::Payload>, StoreError> {
+        if let Some(family) = I::family_check() {
+            family.run(&self.shared.schemas)?;
+        }
         let decoded = match self.decode_at::<I>(entry.frame, entry) {
             Ok(Some(decoded)) => decoded,
             // The entry may predate a compaction that moved the frame: ask the

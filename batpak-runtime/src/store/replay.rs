@@ -6,8 +6,9 @@
 
 pub use super::codec::StoredPayload;
 pub use super::error::DecodeError;
+pub use super::registry::FamilyCheck;
 use crate::event::{Codec, Event, EventKind};
-use crate::schema::{EventFamily, KnownShape};
+use crate::schema::EventFamily;
 
 /// How a projection wants payloads handed to it during replay.
 pub trait ReplayInput {
@@ -20,6 +21,13 @@ pub trait ReplayInput {
 
     /// Decodes one stored payload.
     fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, DecodeError>;
+
+    /// The family whose types decode the payloads, judged against the log's
+    /// schema ledger before anything is decoded (typed inputs only).
+    #[doc(hidden)]
+    fn family_check() -> Option<FamilyCheck> {
+        None
+    }
 }
 
 /// Payloads as `serde_json::Value`: raw JSON payloads directly, typed payloads by
@@ -62,42 +70,13 @@ impl<F: EventFamily> ReplayInput for TypedInput<F> {
                 found: payload.codec,
             });
         }
-        if let Some(logged) = payload.shape {
-            check_drift::<F>(payload.kind, payload.schema_version, logged)?;
-        }
         F::decode_fields(payload.kind, payload.schema_version, payload.bytes)
             .map_err(DecodeError::Schema)
     }
-}
 
-/// Refuses to decode (kind, version) as `F` when `F`'s shape differs from the
-/// shape the log recorded. Replays check the same (family, kind, version,
-/// fingerprint) event after event, so the last match is remembered per thread
-/// and repeats cost a comparison.
-fn check_drift<F: EventFamily>(
-    kind: EventKind,
-    version: u16,
-    logged: &KnownShape,
-) -> Result<(), DecodeError> {
-    use std::any::TypeId;
-    use std::cell::Cell;
-    type Key = (TypeId, u16, u16, [u8; 16]);
-    thread_local! {
-        static LAST_MATCH: Cell<Option<Key>> = const { Cell::new(None) };
+    fn family_check() -> Option<FamilyCheck> {
+        Some(FamilyCheck::of::<F>())
     }
-    let key = (TypeId::of::<F>(), kind.raw(), version, logged.fingerprint);
-    if LAST_MATCH.with(Cell::get) == Some(key) {
-        return Ok(());
-    }
-    let ours = crate::schema::family_shapes::<F>();
-    if let Some(ours) = ours.get(&(kind.raw(), version)) {
-        if ours.fingerprint != logged.fingerprint {
-            let refusal = super::ledger::drift(kind, version, logged, ours);
-            return Err(DecodeError::Refused(Box::new(refusal)));
-        }
-    }
-    LAST_MATCH.with(|c| c.set(Some(key)));
-    Ok(())
 }
 
 /// The payload type a projection `T` receives.

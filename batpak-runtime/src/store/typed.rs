@@ -6,6 +6,7 @@
 use super::codec::EncodedPayload;
 use super::index::IndexEntry;
 use super::outbox::Outbox;
+use super::registry::FamilyCheck;
 use super::replay::{EventSourced, TypedInput};
 use super::Freshness;
 use super::{AppendOptions, AppendReceipt, BatchAppendItem, ReadWrite, Store, StoreError};
@@ -39,6 +40,7 @@ pub(crate) fn encode_typed<F: EventFamily>(
             schema_version: info.version,
             bytes,
             shape,
+            family: Some(FamilyCheck::of::<F>()),
         },
     ))
 }
@@ -113,16 +115,22 @@ impl<M> Store<M> {
         self.query(&region)
     }
 
-    /// The entity's events of family `F`, decoded, in order.
+    /// The entity's events of family `F`, decoded, in order. Events of kinds
+    /// the log's ledger gives to `F` but `F` no longer declares are not
+    /// skipped: they come back as errors naming the schema rule.
     pub fn read_typed<F: EventFamily>(
         &self,
         entity: &str,
     ) -> Result<Vec<TypedRead<F>>, StoreError> {
         let kinds = F::kinds();
+        let ours = |kind: EventKind| {
+            kinds.contains(&kind)
+                || self.shared.schemas.logged_family(kind).as_deref() == Some(F::NAME)
+        };
         Ok(self
             .stream(entity)
             .into_iter()
-            .filter(|e| kinds.contains(&e.kind))
+            .filter(|e| ours(e.kind))
             .map(|e| {
                 let event = self.read_entry::<TypedInput<F>>(&e)?;
                 let meta = EventMeta {

@@ -251,7 +251,8 @@ impl Writer {
                     std::sync::Arc::clone(shape),
                 );
                 if let (true, Some(fence)) = (fenced, self.fence.as_mut()) {
-                    fence.ledger.push((item.kind, item.payload.schema_version));
+                    let version = item.payload.schema_version;
+                    fence.ledger.push((item.kind, version, shape.fingerprint));
                 }
             }
         }

@@ -23,7 +23,7 @@ pub(super) struct Fence {
     /// Idempotency keys to forget on cancel.
     pub(super) keys: Vec<u128>,
     /// Ledger entries written under the fence, forgotten if it is cancelled.
-    pub(super) ledger: Vec<(EventKind, u16)>,
+    pub(super) ledger: Vec<(EventKind, u16, [u8; 16])>,
 }
 
 impl Writer {
@@ -87,8 +87,8 @@ impl Writer {
         for key in fence.keys {
             self.keys.remove(&key);
         }
-        for (kind, version) in fence.ledger {
-            self.shared.schemas.forget(kind, version);
+        for (kind, version, fingerprint) in fence.ledger {
+            self.shared.schemas.forget(kind, version, fingerprint);
         }
         for reply in fence.replies {
             self.group
