@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 type Key = (u16, u16);
+/// A family's cached verdict and the ledger generation it was judged at.
+type Verdict = (u64, Result<(), Refusal>);
 
 /// Why today's type of a family may not use the log: a clonable description
 /// of the [`StoreError`] it becomes, so a verdict can be cached.
@@ -121,7 +123,7 @@ pub(crate) struct SchemaRegistry {
     families: RwLock<HashSet<TypeId>>,
     /// Bumped on every change of `ledger`, so cached verdicts expire.
     generation: AtomicU64,
-    verdicts: RwLock<HashMap<TypeId, (u64, Result<(), Refusal>)>>,
+    verdicts: RwLock<HashMap<TypeId, Verdict>>,
 }
 
 impl SchemaRegistry {
