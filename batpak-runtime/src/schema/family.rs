@@ -25,14 +25,16 @@ pub trait Schema {
 pub enum SchemaError {
     /// postcard failed to encode the value.
     Encode {
-        /// postcard's message.
-        message: String,
+        /// postcard's error.
+        source: postcard::Error,
     },
     /// The bytes do not decode as the expected shape.
     Decode {
-        /// postcard's message.
-        message: String,
+        /// postcard's error.
+        source: postcard::Error,
     },
+    /// An upcast chain was asked for a version behind its oldest shape.
+    NoOlderVersion,
     /// The bytes decoded but some were left over: the shape does not match.
     TrailingBytes {
         /// Bytes left.
@@ -66,8 +68,9 @@ pub enum SchemaError {
 impl fmt::Display for SchemaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Encode { message } => write!(f, "encode failed: {message}"),
-            Self::Decode { message } => write!(f, "decode failed: {message}"),
+            Self::Encode { source } => write!(f, "encode failed: {source}"),
+            Self::Decode { source } => write!(f, "decode failed: {source}"),
+            Self::NoOlderVersion => write!(f, "no older version in the upcast chain"),
             Self::TrailingBytes { left } => write!(f, "{left} bytes left after decoding"),
             Self::UnknownKind { family, kind } => write!(f, "{family} has no kind {kind:?}"),
             Self::UnknownVersion {
@@ -82,20 +85,24 @@ impl fmt::Display for SchemaError {
     }
 }
 
-impl std::error::Error for SchemaError {}
+impl std::error::Error for SchemaError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Encode { source } | Self::Decode { source } => Some(source),
+            _ => None,
+        }
+    }
+}
 
 /// Encodes with postcard.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, SchemaError> {
-    postcard::to_allocvec(value).map_err(|e| SchemaError::Encode {
-        message: e.to_string(),
-    })
+    postcard::to_allocvec(value).map_err(|source| SchemaError::Encode { source })
 }
 
 /// Decodes with postcard, requiring every byte to be consumed.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, SchemaError> {
-    let (value, rest) = postcard::take_from_bytes::<T>(bytes).map_err(|e| SchemaError::Decode {
-        message: e.to_string(),
-    })?;
+    let (value, rest) =
+        postcard::take_from_bytes::<T>(bytes).map_err(|source| SchemaError::Decode { source })?;
     if !rest.is_empty() {
         return Err(SchemaError::TrailingBytes { left: rest.len() });
     }
@@ -252,9 +259,7 @@ impl Upcast for NoUpcast {
     const DEPTH: u16 = 0;
 
     fn decode_back(_back: u16, _bytes: &[u8]) -> Result<Self, SchemaError> {
-        Err(SchemaError::Decode {
-            message: "no older version".into(),
-        })
+        Err(SchemaError::NoOlderVersion)
     }
 
     fn shape_back(_back: u16) -> Option<Shape> {
