@@ -10,6 +10,7 @@ pub mod diff;
 mod family;
 mod impls;
 pub mod json;
+mod log_check;
 pub mod sample;
 mod shape;
 mod system;
@@ -24,6 +25,7 @@ pub use family::{
     NoUpcast, Schema, SchemaError, Upcast,
 };
 pub use impls::fields_of;
+pub use log_check::{check_log, Coverage, LoggedKind};
 pub use shape::{EventShape, Field, Fields, KnownShape, Shape, VariantShape};
 pub use system::system_families;
 

@@ -152,7 +152,7 @@ pub enum StoreError {
         /// Where, as the release check reports it: e.g. `ItemAdded.line.qty`,
         /// or the variant for identity changes.
         path: String,
-        /// What changed there.
+        /// What changed there, and the fix.
         change: String,
     },
     /// Another family already owns this kind in the log.
@@ -392,8 +392,7 @@ impl fmt::Display for StoreError {
                 change,
             } => write!(
                 f,
-                "schema drift for kind {kind:?} version {version} at {path} (rule {rule}): {change}{}",
-                drift_fix(*rule)
+                "schema drift for kind {kind:?} version {version} at {path} (rule {rule}): {change}"
             ),
             Self::KindConflict {
                 kind,
@@ -417,16 +416,6 @@ impl fmt::Display for StoreError {
             Self::ReadOnly => write!(f, "the store is open read-only"),
             Self::HandlerPanicked => write!(f, "the cursor handler panicked"),
         }
-    }
-}
-
-/// The fix the store names for a refusal under SCHEMA_RULES row `rule` (the
-/// identity rules carry theirs in the change text).
-fn drift_fix(rule: u8) -> &'static str {
-    match rule {
-        1..=14 | 21 => "; fix: bump the variant's version with `upcast_from` the old shape",
-        26 => "; fix: give each variant back the id it was recorded under",
-        _ => "",
     }
 }
 

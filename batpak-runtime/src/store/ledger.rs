@@ -51,7 +51,7 @@ pub(crate) fn check(
         return Ok(false);
     };
     if let Some(family) = &payload.family {
-        family.run(registry)?;
+        family.run(registry, Some(kind))?;
     }
     Ok(!registry.has_revision(kind, payload.schema_version, shape.fingerprint))
 }

@@ -95,7 +95,7 @@ impl<M> Store<M> {
         entry: &IndexEntry,
     ) -> Result<Event<I::Payload>, StoreError> {
         if let Some(family) = I::family_check() {
-            family.run(&self.shared.schemas)?;
+            family.run(&self.shared.schemas, Some(entry.kind))?;
         }
         let decoded = match self.decode_at::<I>(entry.frame, entry) {
             Ok(Some(decoded)) => decoded,

@@ -12,16 +12,18 @@
 use super::error::StoreError;
 use super::locking;
 use crate::event::EventKind;
-use crate::schema::compare::first_break;
-use crate::schema::{family_shapes, EventFamily, KnownShape};
+use crate::schema::{
+    check_log, family_shapes, Catalog, Coverage, EventFamily, KnownShape, LoggedKind,
+};
 use std::any::TypeId;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 type Key = (u16, u16);
-/// A family's cached verdict and the ledger generation it was judged at.
-type Verdict = (u64, Result<(), Refusal>);
+/// A family's cached refusals (one per logged kind it cannot use) and the
+/// ledger generation they were judged at.
+type Verdict = (u64, Vec<(EventKind, Refusal)>);
 
 /// Why today's type of a family may not use the log: a clonable description
 /// of the [`StoreError`] it becomes, so a verdict can be cached.
@@ -77,7 +79,7 @@ impl From<Refusal> for StoreError {
 #[derive(Clone, Copy)]
 pub struct FamilyCheck {
     family: fn() -> TypeId,
-    judge: fn(&SchemaRegistry) -> Result<(), Refusal>,
+    judge: fn(&SchemaRegistry) -> Vec<(EventKind, Refusal)>,
 }
 
 impl std::fmt::Debug for FamilyCheck {
@@ -96,18 +98,34 @@ impl FamilyCheck {
     }
 
     /// Whether the family may use the log as the registry knows it; the verdict
-    /// is cached until the ledger changes.
-    pub(crate) fn run(&self, registry: &SchemaRegistry) -> Result<(), StoreError> {
+    /// is cached until the ledger changes. Of several refusals, the one about
+    /// `kind` (the kind being read or written) is named first.
+    pub(crate) fn run(
+        &self,
+        registry: &SchemaRegistry,
+        kind: Option<EventKind>,
+    ) -> Result<(), StoreError> {
         let id = (self.family)();
         let generation = registry.generation.load(Ordering::Acquire);
-        if let Some((g, verdict)) = locking::read(&registry.verdicts).get(&id) {
+        let pick = |refusals: &[(EventKind, Refusal)]| -> Result<(), StoreError> {
+            let first = refusals
+                .iter()
+                .find(|(k, _)| Some(*k) == kind)
+                .or(refusals.first());
+            match first {
+                Some((_, refusal)) => Err(refusal.clone().into()),
+                None => Ok(()),
+            }
+        };
+        if let Some((g, refusals)) = locking::read(&registry.verdicts).get(&id) {
             if *g == generation {
-                return verdict.clone().map_err(StoreError::from);
+                return pick(refusals);
             }
         }
-        let verdict = (self.judge)(registry);
-        locking::write(&registry.verdicts).insert(id, (generation, verdict.clone()));
-        verdict.map_err(StoreError::from)
+        let refusals = (self.judge)(registry);
+        let verdict = pick(&refusals);
+        locking::write(&registry.verdicts).insert(id, (generation, refusals));
+        verdict
     }
 }
 
@@ -218,139 +236,47 @@ impl SchemaRegistry {
             .collect()
     }
 
-    /// A copy of the ledger, for judging without holding its lock.
-    fn revisions(&self) -> Vec<(Key, Vec<Arc<KnownShape>>)> {
-        locking::read(&self.ledger)
+    /// The ledger as the schema layer's check reads it, by kind and version.
+    fn logged_kinds(&self) -> Vec<LoggedKind> {
+        let ledger = locking::read(&self.ledger);
+        let mut log: Vec<LoggedKind> = ledger
             .iter()
-            .map(|(k, v)| (*k, v.clone()))
-            .collect()
+            .map(|((kind, version), revisions)| LoggedKind {
+                kind: EventKind::from_raw(*kind),
+                version: *version,
+                revisions: revisions.iter().map(|r| r.shape.clone()).collect(),
+            })
+            .collect();
+        log.sort_by_key(|l| (l.kind.raw(), l.version));
+        log
     }
 }
 
-/// Judges family `F` against every revision the log recorded.
-fn judge<F: EventFamily>(registry: &SchemaRegistry) -> Result<(), Refusal> {
-    let ours = family_shapes::<F>();
-    for ((raw, version), revisions) in registry.revisions() {
-        let kind = EventKind::from_raw(raw);
-        let Some(first) = revisions.first() else {
-            continue;
-        };
-        let logged_family = &first.shape.family;
-        if logged_family != F::NAME {
-            if F::kind_info(kind).is_some() {
-                return Err(claimed_elsewhere::<F>(registry, kind, logged_family));
-            }
-            continue;
-        }
-        let variant = first.shape.variant.clone().unwrap_or_default();
-        let drift = |rule, path: String, change: String| Refusal::Drift {
-            kind,
-            version,
-            rule,
-            path,
-            change,
-        };
-        let Some(info) = F::kind_info(kind) else {
-            return Err(undeclared::<F>(kind, &variant, drift));
-        };
-        if info.variant != variant {
-            if let Some(moved) = F::KINDS.iter().find(|k| k.variant == variant) {
-                let change = format!(
-                    "`{variant}` was recorded under kind {kind:?}, is now under kind {:?}",
-                    moved.kind
-                );
-                return Err(drift(26, variant, change));
-            }
-        }
-        let Some(our) = ours.get(&(raw, version)) else {
-            let change =
-                format!("version {version} is no longer readable: no upcast chain reaches it");
-            return Err(drift(21, variant, change));
-        };
-        for logged in revisions
-            .iter()
-            .filter(|r| r.fingerprint != our.fingerprint)
-        {
-            let path = info.variant;
-            if let Some(c) = first_break(&logged.shape.fields, &our.shape.fields, path) {
-                return Err(drift(c.rule, c.path, c.message));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A kind the log holds for `F`'s family that `F` no longer declares: its id
-/// or category changed (the variant's name lives on under another kind), or
-/// the variant was removed instead of retired.
-fn undeclared<F: EventFamily>(
-    kind: EventKind,
-    variant: &str,
-    drift: impl Fn(u8, String, String) -> Refusal,
-) -> Refusal {
-    match F::KINDS.iter().find(|k| k.variant == variant) {
-        Some(moved) if moved.kind.category() != kind.category() => drift(
-            23,
-            variant.to_owned(),
-            format!(
-                "category {:#x} became {:#x}; restore category {:#x}",
-                kind.category(),
-                moved.kind.category(),
-                kind.category()
-            ),
-        ),
-        Some(moved) => drift(
-            18,
-            variant.to_owned(),
-            format!(
-                "id {:#x} became {:#x}; restore id {:#x}",
-                kind.type_id(),
-                moved.kind.type_id(),
-                kind.type_id()
-            ),
-        ),
-        None => drift(
-            22,
-            variant.to_owned(),
-            format!(
-                "the log holds `{}::{variant}` but `{}` no longer declares it; mark the variant `retired` instead of removing it",
-                F::NAME,
-                F::NAME
-            ),
-        ),
-    }
-}
-
-/// A kind of `F` that the log gives to `logged_family`. When every kind of that
-/// family is one of `F`'s under the same variant name, `F` is the same family
-/// under a new Rust name (rule 24); otherwise two families claim one kind.
-fn claimed_elsewhere<F: EventFamily>(
-    registry: &SchemaRegistry,
-    kind: EventKind,
-    logged_family: &str,
-) -> Refusal {
-    let renamed = registry.revisions().iter().all(|((raw, _), revs)| {
-        revs.first().is_none_or(|s| {
-            s.shape.family != logged_family
-                || F::kind_info(EventKind::from_raw(*raw))
-                    .is_some_and(|k| Some(k.variant) == s.shape.variant.as_deref())
+/// Judges family `F` against every revision the log recorded, with the same
+/// engine as the release check (`schema::check_log`): one refusal per logged
+/// kind it cannot use.
+fn judge<F: EventFamily>(registry: &SchemaRegistry) -> Vec<(EventKind, Refusal)> {
+    let release = Catalog::new().with::<F>();
+    let log = registry.logged_kinds();
+    check_log(&log, &release, Coverage::Families)
+        .into_iter()
+        .map(|(kind, finding)| {
+            let refusal = if finding.rule == 20 {
+                Refusal::Conflict {
+                    kind,
+                    logged_family: finding.family,
+                    family: F::NAME.to_owned(),
+                }
+            } else {
+                Refusal::Drift {
+                    kind,
+                    version: finding.version.unwrap_or(0),
+                    rule: finding.rule,
+                    path: finding.path,
+                    change: format!("{}; fix: {}", finding.message, finding.fix),
+                }
+            };
+            (kind, refusal)
         })
-    });
-    if renamed {
-        return Refusal::Drift {
-            kind,
-            version: F::kind_info(kind).map_or(0, |k| k.version),
-            rule: 24,
-            path: F::NAME.to_owned(),
-            change: format!(
-                "the log names this family `{logged_family}`; keep the stable name: add `#[batpak(name = \"{logged_family}\")]` to `{}`",
-                F::NAME
-            ),
-        };
-    }
-    Refusal::Conflict {
-        kind,
-        logged_family: logged_family.to_owned(),
-        family: F::NAME.to_owned(),
-    }
+        .collect()
 }
