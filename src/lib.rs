@@ -51,7 +51,10 @@ pub mod __private {
         decode, decode_older, encode, variant_history, Apply, EventFamily, EventShape, Field,
         Fields, KindInfo, NoUpcast, Schema, SchemaError, Shape, Upcast, VariantShape,
     };
-    pub use batpak_runtime::store::replay::{EventSourced, RawBytesInput, TypedInput};
+    pub use batpak_runtime::store::replay::{
+        DecodeError, EventSourced, FamilyCheck, RawBytesInput, ReplayInput, StoredPayload,
+        TypedInput,
+    };
     pub use std::boxed::Box;
     pub use std::convert::From;
     pub use std::default::Default;

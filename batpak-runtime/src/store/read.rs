@@ -94,7 +94,7 @@ impl<M> Store<M> {
         &self,
         entry: &IndexEntry,
     ) -> Result<Event<I::Payload>, StoreError> {
-        if let Some(family) = I::family_check() {
+        for family in I::family_checks() {
             family.run(&self.shared.schemas, Some(entry.kind))?;
         }
         let decoded = match self.decode_at::<I>(entry.frame, entry) {

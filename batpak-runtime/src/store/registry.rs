@@ -90,7 +90,7 @@ impl std::fmt::Debug for FamilyCheck {
 
 impl FamilyCheck {
     /// The check of family `F`.
-    pub(crate) fn of<F: EventFamily>() -> Self {
+    pub const fn of<F: EventFamily>() -> Self {
         Self {
             family: TypeId::of::<F>,
             judge: judge::<F>,

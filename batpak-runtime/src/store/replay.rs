@@ -22,11 +22,11 @@ pub trait ReplayInput {
     /// Decodes one stored payload.
     fn decode(payload: StoredPayload<'_>) -> Result<Self::Payload, DecodeError>;
 
-    /// The family whose types decode the payloads, judged against the log's
-    /// schema ledger before anything is decoded (typed inputs only).
+    /// The families whose types decode the payloads, each judged against the
+    /// log's schema ledger before anything is decoded (typed inputs only).
     #[doc(hidden)]
-    fn family_check() -> Option<FamilyCheck> {
-        None
+    fn family_checks() -> &'static [FamilyCheck] {
+        &[]
     }
 }
 
@@ -74,8 +74,8 @@ impl<F: EventFamily> ReplayInput for TypedInput<F> {
             .map_err(DecodeError::Schema)
     }
 
-    fn family_check() -> Option<FamilyCheck> {
-        Some(FamilyCheck::of::<F>())
+    fn family_checks() -> &'static [FamilyCheck] {
+        const { &[FamilyCheck::of::<F>()] }
     }
 }
 
