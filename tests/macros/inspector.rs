@@ -141,3 +141,68 @@ fn a_missing_directory_is_a_clear_error() {
     let usage = batpak(&["frobnicate"]);
     assert_eq!(usage.status.code(), Some(2));
 }
+
+/// A family this repository never snapshotted.
+mod unknown {
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, batpak::Event)]
+    #[batpak(category = 0x7)]
+    pub enum Parcel {
+        #[batpak(id = 1)]
+        Shipped { weight_grams: u32 },
+    }
+}
+
+#[test]
+fn schema_check_reads_a_log_against_the_committed_snapshots() {
+    let snapshots = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let alice = Coordinate::new("account:alice", "bank").unwrap();
+    let player = Coordinate::new("player:1", "game").unwrap();
+    {
+        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+        store
+            .append_typed(&alice, &domain::Account::Deposited { cents: 5 })
+            .unwrap();
+        store
+            .append_typed(&player, &domain::legacy::Player::Moved { x: 4 })
+            .unwrap();
+        store.close().unwrap();
+    }
+    let ok = batpak(&["schema", "check", path, "--against", snapshots]);
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(stdout.starts_with("ok:"), "{stdout}");
+
+    // A kind the snapshots lack: the check fails and names it.
+    {
+        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+        let parcel = Coordinate::new("parcel:9", "post").unwrap();
+        store
+            .append_typed(&parcel, &unknown::Parcel::Shipped { weight_grams: 250 })
+            .unwrap();
+        store.close().unwrap();
+    }
+    let failed = batpak(&["schema", "check", path, "--against", snapshots]);
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("Parcel::Shipped v1"), "{stdout}");
+    assert!(stdout.contains("kind 0x7001"), "{stdout}");
+    assert!(stdout.contains("rule 22"), "{stdout}");
+
+    // An empty snapshot directory is reported as such, not as a pass.
+    let empty = tempfile::tempdir().unwrap();
+    let none = batpak(&[
+        "schema",
+        "check",
+        path,
+        "--against",
+        empty.path().to_str().unwrap(),
+    ]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none.stdout).contains("no snapshots"));
+}

@@ -8,7 +8,13 @@
 //! batpak tail DIR [--entity E] [--kind K] [-n N]
 //! batpak verify DIR
 //! batpak schema DIR
+//! batpak schema check DIR --against SNAPSHOTS
 //! ```
+//!
+//! Exit codes: 0 success; 1 the store could not be read, or problems were
+//! found (`verify`, `schema check`); 2 usage errors.
+
+mod schema;
 
 use batpak::coordinate::Region;
 use batpak::event::EventKind;
@@ -24,6 +30,8 @@ commands:
   tail DIR [--entity E] [--kind K] [-n N]  the last N events (default 10) as JSON lines
   verify DIR                               check every frame, hash chain and ledger entry
   schema DIR                               the families and versions the log describes
+  schema check DIR --against SNAPSHOTS     whether this release's snapshots (a schemas/
+                                           directory) read every (kind, version) the log holds
 ";
 
 fn main() -> ExitCode {
@@ -32,7 +40,10 @@ fn main() -> ExitCode {
         Some("info") => with_store(&args, info),
         Some("tail") => with_store(&args, tail),
         Some("verify") => with_store(&args, verify),
-        Some("schema") => with_store(&args, schema),
+        Some("schema") if args.get(1).map(String::as_str) == Some("check") => {
+            with_store(&args[1..], schema::check)
+        }
+        Some("schema") => with_store(&args, schema::list),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -56,7 +67,7 @@ fn main() -> ExitCode {
     }
 }
 
-enum Failure {
+pub(crate) enum Failure {
     Usage(String),
     Store(StoreError),
     Problems(usize),
@@ -84,7 +95,7 @@ fn explain(e: &StoreError) -> String {
     }
 }
 
-type Args<'a> = &'a [String];
+pub(crate) type Args<'a> = &'a [String];
 
 fn with_store(
     args: Args<'_>,
@@ -101,7 +112,7 @@ fn hex(id: impl Into<u128>) -> String {
     format!("{:032x}", id.into())
 }
 
-fn kind_name(kind: EventKind) -> String {
+pub(crate) fn kind_name(kind: EventKind) -> String {
     format!("{:#06x}", kind.raw())
 }
 
@@ -181,11 +192,13 @@ fn tail(store: &Store<ReadOnly>, args: Args<'_>) -> Result<(), Failure> {
         }
         i += 2;
     }
+    let names = ledger_names(store);
     let entries = store.query(&region);
     for entry in &entries[entries.len().saturating_sub(n)..] {
         let Some(event) = store.get(entry.event_id)? else {
             continue;
         };
+        let schema = names.get(&(entry.kind.raw(), event.header.schema_version));
         let line = serde_json::json!({
             "sequence": entry.sequence,
             "event_id": hex(entry.event_id),
@@ -197,11 +210,35 @@ fn tail(store: &Store<ReadOnly>, args: Args<'_>) -> Result<(), Failure> {
             "timestamp_us": entry.timestamp_us,
             "correlation_id": hex(entry.correlation_id),
             "causation_id": entry.causation_id.map(hex),
+            "schema": schema,
             "payload": event.payload,
         });
         println!("{line}");
     }
     Ok(())
+}
+
+/// For each typed (kind, version): the names its JSON is rendered with (the
+/// newest revision the ledger recorded) and how many revisions there are.
+fn ledger_names(store: &Store<ReadOnly>) -> BTreeMap<(u16, u16), serde_json::Value> {
+    let mut out: BTreeMap<(u16, u16), serde_json::Value> = BTreeMap::new();
+    for (kind, version, known) in store.schema_ledger() {
+        let key = (kind.raw(), version);
+        let revisions = out
+            .get(&key)
+            .and_then(|v| v["revisions"].as_u64())
+            .unwrap_or(0);
+        let shape = &known.shape;
+        let names = match &shape.variant {
+            Some(variant) => format!("{}::{variant}", shape.family),
+            None => shape.family.clone(),
+        };
+        out.insert(
+            key,
+            serde_json::json!({ "names": names, "revisions": revisions + 1 }),
+        );
+    }
+    out
 }
 
 fn verify(store: &Store<ReadOnly>, _args: Args<'_>) -> Result<(), Failure> {
@@ -234,34 +271,5 @@ fn verify(store: &Store<ReadOnly>, _args: Args<'_>) -> Result<(), Failure> {
         return Err(Failure::Problems(problems));
     }
     println!("ok: every frame, chain and ledger entry checks out");
-    Ok(())
-}
-
-fn schema(store: &Store<ReadOnly>, _args: Args<'_>) -> Result<(), Failure> {
-    let mut families: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (kind, version, known) in store.schema_ledger() {
-        let variant = known
-            .shape
-            .variant
-            .clone()
-            .unwrap_or_else(|| known.shape.family.clone());
-        families
-            .entry(known.shape.family.clone())
-            .or_default()
-            .push(format!(
-                "  {variant} {} v{version} {}",
-                kind_name(kind),
-                known.shape.fingerprint_hex()
-            ));
-    }
-    if families.is_empty() {
-        println!("no typed events: the log holds raw (JSON) payloads only");
-    }
-    for (family, lines) in families {
-        println!("{family}");
-        for line in lines {
-            println!("{line}");
-        }
-    }
     Ok(())
 }
