@@ -68,7 +68,7 @@ impl Report {
 }
 
 const FIX_BLESS: &str =
-    "run `cargo xtask schema bless` if this change is intended and no data was ever written";
+    "run `cargo xtask schema bless --allow-break` if this change is intended and no data was ever written";
 
 struct Ctx<'a> {
     report: &'a mut Report,
