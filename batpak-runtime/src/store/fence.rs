@@ -27,6 +27,7 @@ pub struct VisibilityFence<'a> {
 impl Store<ReadWrite> {
     /// Starts a visibility fence. Fails with `VisibilityFenceActive` when one is live.
     pub fn begin_visibility_fence(&self) -> Result<VisibilityFence<'_>, StoreError> {
+        self.check_writer()?;
         if self
             .shared
             .fence_active

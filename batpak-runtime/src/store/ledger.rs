@@ -3,7 +3,7 @@
 //! (a rename, a widened integer: a new revision), the same atomic commit
 //! carries a library system event with that shape. The log is therefore
 //! self-describing: any data directory can be rendered as JSON from the ledger
-//! alone. Open reads the entries back into the [`SchemaRegistry`], which judges
+//! alone. Open reads the entries back into the schema registry, which judges
 //! today's types against them (`store::registry`).
 
 use super::codec::EncodedPayload;

@@ -36,11 +36,20 @@ impl Store<ReadWrite> {
         self.tx.as_ref().ok_or(StoreError::StoreClosed)
     }
 
+    /// Whether a write may take `route`. A stopped writer is named first: a
+    /// fence it left open cannot commit any more, so `VisibilityFenceActive`
+    /// would send the caller waiting for a commit that never comes.
     fn check_route(&self, route: Route) -> Result<(), StoreError> {
+        self.sender()?;
         if route == Route::Plain && self.shared.fence_active.load(Ordering::Acquire) {
             return Err(StoreError::VisibilityFenceActive);
         }
         Ok(())
+    }
+
+    /// `StoreClosed` or `WriterStopped` when no write can be accepted.
+    pub(crate) fn check_writer(&self) -> Result<(), StoreError> {
+        self.sender().map(|_| ())
     }
 
     pub(crate) fn send(&self, command: Command) -> Result<(), StoreError> {

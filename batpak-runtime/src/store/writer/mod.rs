@@ -372,10 +372,18 @@ impl Writer {
         }
     }
 
+    /// Stops accepting writes after a failed write or sync. A live fence can
+    /// never commit now, so its tickets are answered with the failure in this
+    /// group instead of waiting for a commit that cannot come.
     fn fail(&mut self, op: IoOp, e: &std::io::Error) {
-        if self.failure.is_none() {
-            self.failure = Some((op, e.kind(), e.to_string()));
-            self.shared.frontier.writer_stopped();
+        if self.failure.is_some() {
+            return;
+        }
+        self.failure = Some((op, e.kind(), e.to_string()));
+        self.shared.frontier.writer_stopped();
+        if let Some(fence) = self.fence.take() {
+            self.group.replies.extend(fence.replies);
+            self.shared.fence_active.store(false, Ordering::Release);
         }
     }
 

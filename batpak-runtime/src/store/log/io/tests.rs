@@ -158,3 +158,38 @@ fn a_failed_fsync_stops_the_writer_and_keeps_what_was_acknowledged() {
     }
     assert!(reopened.verify().unwrap().is_clean());
 }
+
+#[test]
+fn a_writer_failing_inside_a_fence_answers_writer_stopped_afterwards() {
+    let dir = tempfile::tempdir().unwrap();
+    let syncs_left = Arc::new(AtomicU64::new(SYNCS_BEFORE_FAILURE));
+    let io = Arc::new(FailingSync {
+        syncs_left: Arc::clone(&syncs_left),
+    });
+    let store = Store::open_with_io(StoreConfig::new(dir.path()), io).unwrap();
+    let coord = Coordinate::new("e", "s").unwrap();
+    let fence = store.begin_visibility_fence().unwrap();
+    // Fenced writes are durable at once: each group syncs until the disk fails.
+    let mut tickets = Vec::new();
+    for i in 0..APPENDS_MAX {
+        let ticket = fence.submit(&coord, KIND, &i).unwrap();
+        store.sync().ok();
+        tickets.push(ticket);
+        if store.diagnostics().writer_stopped {
+            break;
+        }
+    }
+    assert!(store.diagnostics().writer_stopped, "no injected failure");
+    assert!(fence.commit().is_err());
+    for ticket in tickets {
+        assert!(ticket.wait().is_err());
+    }
+    let later = store.append(&coord, KIND, &"after");
+    assert!(matches!(later, Err(StoreError::WriterStopped)), "{later:?}");
+    let fence = store.begin_visibility_fence();
+    assert!(
+        matches!(fence, Err(StoreError::WriterStopped)),
+        "{:?}",
+        fence.err()
+    );
+}
