@@ -1,0 +1,253 @@
+//! What the release check reports: [`CheckReport`] and [`BlessReport`], whose
+//! `Display` is what a terminal or a failing test shows, and [`BlessCommands`],
+//! the commands those messages name. Every fix text must work as written where
+//! it is read, so the bless command the rule engine names is rewritten here.
+
+use crate::schema::check::{Finding, Report};
+use crate::schema::compare::Verdict;
+use crate::schema::family::SchemaError;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The bless command the rule engine names in its fix texts. The release layer
+/// rewrites it to the command that works where the report is read (a break
+/// needs the allow-break form, and a test helper blesses through a variable).
+const ENGINE_BLESS: &str = "`cargo xtask schema bless`";
+
+/// The environment variable [`Snapshots::assert`](crate::schema::Snapshots::assert) reads: `1` blesses,
+/// `allow-break` blesses a break too.
+pub const BLESS_ENV: &str = "BATPAK_BLESS";
+
+/// How messages name the commands that bless, so every fix text works as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlessCommands {
+    /// Blesses a change that breaks nothing (and creates the first snapshots).
+    pub bless: String,
+    /// Blesses a break (for data that was never written anywhere).
+    pub allow_break: String,
+}
+
+impl BlessCommands {
+    /// The commands of an xtask: `cargo xtask schema bless [--allow-break]`.
+    pub fn xtask() -> Self {
+        Self {
+            bless: "cargo xtask schema bless".into(),
+            allow_break: "cargo xtask schema bless --allow-break".into(),
+        }
+    }
+
+    /// The commands of a test calling [`Snapshots::assert`](crate::schema::Snapshots::assert) in `package`:
+    /// `BATPAK_BLESS=1 cargo test -p <package>`, and `allow-break` for a break.
+    pub fn env(package: &str) -> Self {
+        Self {
+            bless: format!("{BLESS_ENV}=1 cargo test -p {package}"),
+            allow_break: format!("{BLESS_ENV}=allow-break cargo test -p {package}"),
+        }
+    }
+}
+
+impl Default for BlessCommands {
+    fn default() -> Self {
+        Self::xtask()
+    }
+}
+
+/// A golden fixture that today's types no longer decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixtureFailure {
+    /// The fixture file.
+    pub path: PathBuf,
+    /// The family.
+    pub family: String,
+    /// The variant.
+    pub variant: String,
+    /// The version the fixture was written as.
+    pub version: u16,
+    /// Why it does not decode.
+    pub error: SchemaError,
+}
+
+impl fmt::Display for FixtureFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "BREAK  fixture {} no longer decodes: {}",
+            self.path.display(),
+            self.error
+        )
+    }
+}
+
+/// What a check concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckOutcome {
+    /// Today's types read everything the snapshots describe.
+    Pass,
+    /// Some finding or fixture breaks.
+    Fail,
+    /// The directory holds no snapshot yet: nothing was compared, which is not a
+    /// pass. Bless to create the first snapshots.
+    NoSnapshots,
+}
+
+/// The result of [`Snapshots::check`](crate::schema::Snapshots::check) or [`Snapshots::diff`](crate::schema::Snapshots::diff). Its `Display`
+/// prints one line per finding (every finding for a diff, all but the safe
+/// ones for a check), one per failing fixture, then a summary line.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    pub(super) dir: PathBuf,
+    pub(super) snapshots: usize,
+    pub(super) families: usize,
+    pub(super) report: Report,
+    pub(super) fixtures: Vec<FixtureFailure>,
+    pub(super) every: bool,
+    pub(super) commands: BlessCommands,
+}
+
+impl CheckReport {
+    /// What the check concluded.
+    pub fn outcome(&self) -> CheckOutcome {
+        if self.snapshots == 0 {
+            CheckOutcome::NoSnapshots
+        } else if self.report.passes() && self.fixtures.is_empty() {
+            CheckOutcome::Pass
+        } else {
+            CheckOutcome::Fail
+        }
+    }
+
+    /// Whether the check passed (an empty directory does not).
+    pub fn passes(&self) -> bool {
+        self.outcome() == CheckOutcome::Pass
+    }
+
+    /// The snapshot directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Every finding of the rule engine, safe ones included, with fix texts
+    /// naming the bless command that works where this report is read.
+    pub fn findings(&self) -> Vec<Finding> {
+        self.report
+            .findings
+            .iter()
+            .map(|f| self.render(f))
+            .collect()
+    }
+
+    /// Whether some finding has this rule and verdict.
+    pub fn has(&self, rule: u8, verdict: Verdict) -> bool {
+        self.report.has(rule, verdict)
+    }
+
+    /// The golden fixtures that no longer decode.
+    pub fn fixtures(&self) -> &[FixtureFailure] {
+        &self.fixtures
+    }
+
+    /// How many findings and fixtures break.
+    pub fn breaks(&self) -> usize {
+        self.report.failures().count() + self.fixtures.len()
+    }
+
+    fn render(&self, finding: &Finding) -> Finding {
+        let mut out = finding.clone();
+        let command = format!("`{}`", self.commands.allow_break);
+        out.fix = out.fix.replace(ENGINE_BLESS, &command);
+        out
+    }
+
+    /// Writes the breaking lines only, each after `prefix`.
+    fn write_breaks(&self, f: &mut fmt::Formatter<'_>, prefix: &str) -> fmt::Result {
+        for finding in self.report.failures() {
+            writeln!(f, "{prefix}{}", self.render(finding))?;
+        }
+        for fixture in &self.fixtures {
+            writeln!(f, "{prefix}{fixture}; fix: {}", self.fixture_fix())?;
+        }
+        Ok(())
+    }
+
+    fn fixture_fix(&self) -> String {
+        format!(
+            "make today's types read it again, or run `{}` if this change is intended and no \
+             data was ever written",
+            self.commands.allow_break
+        )
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = self.report.findings.iter();
+        for finding in shown.filter(|x| self.every || x.verdict != Verdict::Ok) {
+            writeln!(f, "{}", self.render(finding))?;
+        }
+        for fixture in &self.fixtures {
+            writeln!(f, "{fixture}; fix: {}", self.fixture_fix())?;
+        }
+        let verdict = match self.outcome() {
+            CheckOutcome::NoSnapshots => {
+                let (dir, bless) = (self.dir.display(), &self.commands.bless);
+                return write!(f, "no snapshots in {dir}: run `{bless}` to create them");
+            }
+            CheckOutcome::Pass => "ok",
+            CheckOutcome::Fail => "FAILED",
+        };
+        write!(
+            f,
+            "schema check: {} families, {} findings, {} breaking: {verdict}",
+            self.families,
+            self.report.findings.len(),
+            self.breaks()
+        )
+    }
+}
+
+/// The result of [`Snapshots::bless`](crate::schema::Snapshots::bless).
+#[derive(Debug, Clone)]
+#[must_use = "a bless may have been refused"]
+pub struct BlessReport {
+    /// The comparison made before writing: the breaks refused, or allowed.
+    pub check: CheckReport,
+    /// Refused: the change breaks old data and the mode refuses breaks.
+    /// Nothing was written then.
+    pub refused: bool,
+    /// Snapshot files written (only those whose text changed).
+    pub snapshots: Vec<PathBuf>,
+    /// Fixtures written for the first time.
+    pub fixtures: Vec<PathBuf>,
+    /// Fixtures rewritten because an allowed break left them undecodable.
+    pub replaced: Vec<PathBuf>,
+}
+
+impl fmt::Display for BlessReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.refused {
+            self.check.write_breaks(f, "")?;
+            return write!(
+                f,
+                "schema bless: refused, the change breaks old data (run `{}` if no data was \
+                 ever written)",
+                self.check.commands.allow_break
+            );
+        }
+        self.check.write_breaks(f, "allowed: ")?;
+        for path in &self.snapshots {
+            writeln!(f, "wrote {}", path.display())?;
+        }
+        for path in &self.replaced {
+            writeln!(f, "replaced {}", path.display())?;
+        }
+        write!(
+            f,
+            "schema bless: snapshots up to date, {} new fixture(s)",
+            self.fixtures.len()
+        )?;
+        if !self.replaced.is_empty() {
+            write!(f, ", {} replaced", self.replaced.len())?;
+        }
+        Ok(())
+    }
+}
