@@ -284,6 +284,7 @@ impl Snapshots {
     /// the directory cannot be read or written, or on an unknown value of the
     /// variable. The message has one line per finding, each naming its rule
     /// and fix.
+    #[track_caller]
     pub fn assert(&self) {
         let value = std::env::var(BLESS_ENV).unwrap_or_default();
         let mode = match value.as_str() {
