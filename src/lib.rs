@@ -55,11 +55,24 @@ pub mod schema {
 /// snapshots in `dir` describe; `dir` is relative to the calling crate's
 /// manifest directory.
 ///
-/// ```ignore
-/// #[test]
-/// fn schemas() {
-///     batpak::schema::assert_snapshots!("schemas", Cart, Stock);
+/// ```no_run
+/// # use serde::{Deserialize, Serialize};
+/// #[derive(Serialize, Deserialize, batpak::Event)]
+/// #[batpak(category = 0x5)]
+/// enum Cart {
+///     #[batpak(id = 1)]
+///     Opened { customer: String },
 /// }
+///
+/// #[derive(Serialize, Deserialize, batpak::Event)]
+/// #[batpak(category = 0x6)]
+/// enum Stock {
+///     #[batpak(id = 1)]
+///     Received { units: u32 },
+/// }
+///
+/// // In `tests/schema.rs`, inside a `#[test]` function:
+/// batpak::schema::assert_snapshots!("schemas", Cart, Stock);
 /// ```
 ///
 /// It panics with one line per breaking finding, each naming its rule and fix,
