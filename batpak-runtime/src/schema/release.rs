@@ -14,15 +14,14 @@
 mod report;
 
 pub use report::{
-    BlessCommands, BlessReport, CheckOutcome, CheckReport, FixtureFailure, BLESS_ENV,
+    BlessCommands, BlessReport, CheckOutcome, CheckReport, FixtureFailure, SnapshotError, BLESS_ENV,
 };
 
 use super::catalog::{Catalog, FamilySnapshot};
 use super::check::check;
-use super::family::{EventFamily, SchemaError};
+use super::family::EventFamily;
 use super::sample::sample;
 use crate::event::EventKind;
-use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -52,90 +51,6 @@ pub enum BlessMode {
     AllowBreaks,
 }
 
-/// Why the snapshot directory could not be read or written. Findings of the
-/// check are not errors: they are in the [`CheckReport`].
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum SnapshotError {
-    /// A directory or file could not be read.
-    Read {
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        source: io::Error,
-    },
-    /// A directory or file could not be written.
-    Write {
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        source: io::Error,
-    },
-    /// A `.json` file in the directory is not a family snapshot.
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: serde_json::Error,
-    },
-    /// Two snapshot files describe the same family.
-    Duplicate {
-        /// The second file read (files are read in name order).
-        path: PathBuf,
-        /// The family both describe.
-        family: String,
-    },
-    /// The sample payload generated from today's shape does not decode with
-    /// today's type, so no fixture can be written: the type's serialization
-    /// differs from its shape (a hand-written `Serialize`, rule 16).
-    Sample {
-        /// The family.
-        family: String,
-        /// The variant.
-        variant: String,
-        /// The version.
-        version: u16,
-        /// The cause.
-        source: SchemaError,
-    },
-}
-
-impl fmt::Display for SnapshotError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Read { path, .. } => write!(f, "cannot read {}", path.display()),
-            Self::Write { path, .. } => write!(f, "cannot write {}", path.display()),
-            Self::Parse { path, .. } => write!(f, "{} is not a family snapshot", path.display()),
-            Self::Duplicate { path, family } => write!(
-                f,
-                "{} describes family `{family}`, which another snapshot describes too",
-                path.display()
-            ),
-            Self::Sample {
-                family,
-                variant,
-                version,
-                ..
-            } => write!(
-                f,
-                "the sample payload of {family}::{variant} v{version} does not decode with \
-                 today's type; its serialization differs from its shape (rule 16)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for SnapshotError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Read { source, .. } | Self::Write { source, .. } => Some(source),
-            Self::Parse { source, .. } => Some(source),
-            Self::Sample { source, .. } => Some(source),
-            Self::Duplicate { .. } => None,
-        }
-    }
-}
-
 /// The kind with `id` in `category`.
 fn kind_of(category: u8, id: u16) -> EventKind {
     EventKind::from_raw((u16::from(category) << 12) | id)
@@ -159,6 +74,25 @@ fn merged(today: &FamilySnapshot, old: Option<&FamilySnapshot>) -> FamilySnapsho
         out.kinds.sort_by_key(|k| k.id);
     }
     out
+}
+
+/// Old families with live kinds whose name is gone, each with the new family
+/// (also absent from the snapshots, same category) that holds all their ids:
+/// Rust type renames, which the rule engine accepts when the wire shapes match
+/// (rule 24) and an allowed break accepts anyway.
+fn renames<'a>(old: &'a Catalog, today: &'a Catalog) -> Vec<(&'a FamilySnapshot, &'a str)> {
+    let live = |o: &'a FamilySnapshot| o.kinds.iter().filter(|k| !k.removed);
+    let gone = old.families().filter(|o| today.family(&o.family).is_none());
+    gone.filter(|o| live(o).next().is_some())
+        .filter_map(|o| {
+            let target = today.families().find(|n| {
+                old.family(&n.family).is_none()
+                    && n.category == o.category
+                    && live(o).all(|k| n.kinds.iter().any(|nk| nk.id == k.id))
+            })?;
+            Some((o, target.family.as_str()))
+        })
+        .collect()
 }
 
 /// Reads a file, `None` when it does not exist.
@@ -240,7 +174,9 @@ impl Snapshots {
     /// Rewrites the snapshots from today's types (keeping removed kinds as
     /// tombstones) and writes the missing fixtures. With
     /// [`BlessMode::RefuseBreaks`], a break (a failing finding or fixture)
-    /// writes nothing and the report says it was refused.
+    /// writes nothing and the report says it was refused. A family whose Rust
+    /// type was renamed (rule 24) moves: its old snapshot file is removed and
+    /// its fixture directory takes the new name.
     pub fn bless(&self, mode: BlessMode) -> Result<BlessReport, SnapshotError> {
         let (old, check) = self.compare(false)?;
         let mut out = BlessReport {
@@ -249,20 +185,27 @@ impl Snapshots {
             snapshots: Vec::new(),
             fixtures: Vec::new(),
             replaced: Vec::new(),
+            moved: Vec::new(),
         };
         if out.refused {
             return Ok(out);
         }
+        let renames = renames(&old, &self.today);
+        for (o, new) in &renames {
+            self.move_family(&o.family, new, &mut out)?;
+        }
         for today in self.today.families() {
-            let snap = merged(today, old.family(&today.family));
+            let renamed = renames.iter().find(|(_, n)| *n == today.family);
+            let prior = old.family(&today.family).or(renamed.map(|(o, _)| *o));
+            let snap = merged(today, prior);
             self.write_snapshot(&snap, &mut out)?;
             self.write_fixtures(&snap, mode, &mut out)?;
         }
         // Only an allowed break can remove a whole family (otherwise it is a
         // rule 22 break); its kinds become tombstones so their ids stay taken.
-        let gone = old
-            .families()
-            .filter(|o| self.today.family(&o.family).is_none());
+        let gone = old.families().filter(|o| {
+            self.today.family(&o.family).is_none() && !renames.iter().any(|(r, _)| r == o)
+        });
         for o in gone.filter(|o| o.kinds.iter().any(|k| !k.removed)) {
             let empty = FamilySnapshot {
                 kinds: Vec::new(),
@@ -396,6 +339,32 @@ impl Snapshots {
             }
         }
         Ok(failures)
+    }
+
+    /// Moves a renamed family: removes its old snapshot file (today's is
+    /// written under the new name) and renames its fixture directory, unless
+    /// one of the new name exists already.
+    fn move_family(
+        &self,
+        from: &str,
+        to: &str,
+        out: &mut BlessReport,
+    ) -> Result<(), SnapshotError> {
+        let json = self.dir.join(format!("{from}.json"));
+        fs::remove_file(&json).map_err(|source| SnapshotError::Write {
+            path: json.clone(),
+            source,
+        })?;
+        out.moved.push((json, self.dir.join(format!("{to}.json"))));
+        let (old_dir, new_dir) = (self.dir.join(from), self.dir.join(to));
+        if old_dir.is_dir() && !new_dir.exists() {
+            fs::rename(&old_dir, &new_dir).map_err(|source| SnapshotError::Write {
+                path: new_dir.clone(),
+                source,
+            })?;
+            out.moved.push((old_dir, new_dir));
+        }
+        Ok(())
     }
 
     fn write_snapshot(

@@ -1,12 +1,14 @@
 //! What the release check reports: [`CheckReport`] and [`BlessReport`], whose
-//! `Display` is what a terminal or a failing test shows, and [`BlessCommands`],
-//! the commands those messages name. Every fix text must work as written where
+//! `Display` is what a terminal or a failing test shows, [`BlessCommands`],
+//! the commands those messages name, and [`SnapshotError`] for a directory that
+//! cannot be read or written. Every fix text must work as written where
 //! it is read, so the bless command the rule engine names is rewritten here.
 
 use crate::schema::check::{Finding, Report};
 use crate::schema::compare::Verdict;
 use crate::schema::family::SchemaError;
 use std::fmt;
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// The bless command the rule engine names in its fix texts. The release layer
@@ -220,6 +222,9 @@ pub struct BlessReport {
     pub fixtures: Vec<PathBuf>,
     /// Fixtures rewritten because an allowed break left them undecodable.
     pub replaced: Vec<PathBuf>,
+    /// Renamed families: their old snapshot file, superseded by the new one,
+    /// and their fixture directory, moved to the new name (from, to).
+    pub moved: Vec<(PathBuf, PathBuf)>,
 }
 
 impl fmt::Display for BlessReport {
@@ -240,6 +245,9 @@ impl fmt::Display for BlessReport {
         for path in &self.replaced {
             writeln!(f, "replaced {}", path.display())?;
         }
+        for (from, to) in &self.moved {
+            writeln!(f, "moved {} to {}", from.display(), to.display())?;
+        }
         write!(
             f,
             "schema bless: snapshots up to date, {} new fixture(s)",
@@ -249,5 +257,89 @@ impl fmt::Display for BlessReport {
             write!(f, ", {} replaced", self.replaced.len())?;
         }
         Ok(())
+    }
+}
+
+/// Why the snapshot directory could not be read or written. Findings of the
+/// check are not errors: they are in the [`CheckReport`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// A directory or file could not be read.
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A directory or file could not be written.
+    Write {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A `.json` file in the directory is not a family snapshot.
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// Two snapshot files describe the same family.
+    Duplicate {
+        /// The second file read (files are read in name order).
+        path: PathBuf,
+        /// The family both describe.
+        family: String,
+    },
+    /// The sample payload generated from today's shape does not decode with
+    /// today's type, so no fixture can be written: the type's serialization
+    /// differs from its shape (a hand-written `Serialize`, rule 16).
+    Sample {
+        /// The family.
+        family: String,
+        /// The variant.
+        variant: String,
+        /// The version.
+        version: u16,
+        /// The cause.
+        source: SchemaError,
+    },
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read { path, .. } => write!(f, "cannot read {}", path.display()),
+            Self::Write { path, .. } => write!(f, "cannot write {}", path.display()),
+            Self::Parse { path, .. } => write!(f, "{} is not a family snapshot", path.display()),
+            Self::Duplicate { path, family } => write!(
+                f,
+                "{} describes family `{family}`, which another snapshot describes too",
+                path.display()
+            ),
+            Self::Sample {
+                family,
+                variant,
+                version,
+                ..
+            } => write!(
+                f,
+                "the sample payload of {family}::{variant} v{version} does not decode with \
+                 today's type; its serialization differs from its shape (rule 16)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Read { source, .. } | Self::Write { source, .. } => Some(source),
+            Self::Parse { source, .. } => Some(source),
+            Self::Sample { source, .. } => Some(source),
+            Self::Duplicate { .. } => None,
+        }
     }
 }

@@ -218,3 +218,26 @@ fn unreadable_snapshots_are_typed_errors_naming_the_file() {
         other => panic!("expected a parse error, got {other:?}"),
     }
 }
+
+#[test]
+fn a_renamed_family_moves_its_snapshot_and_fixtures() {
+    let tmp = tempfile::tempdir().unwrap();
+    bless(
+        &Snapshots::new(tmp.path()).family::<Cart>(),
+        BlessMode::RefuseBreaks,
+    );
+    // `Basket` is `Cart` under another Rust name: same category, id and shape.
+    let basket = Snapshots::new(tmp.path()).family::<Basket>();
+    let report = basket.check().unwrap();
+    assert!(report.passes() && report.has(24, Verdict::Info), "{report}");
+
+    let moved = blessed(&basket, BlessMode::RefuseBreaks);
+    assert!(moved.fixtures.is_empty(), "{moved}");
+    assert!(!tmp.path().join("Cart.json").exists());
+    assert!(tmp.path().join("Basket/Added.v1.bin").exists());
+    let report = basket.check().unwrap();
+    assert!(
+        report.passes() && !report.has(24, Verdict::Info),
+        "{report}"
+    );
+}
