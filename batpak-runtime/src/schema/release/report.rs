@@ -16,8 +16,10 @@ use std::path::{Path, PathBuf};
 /// needs the allow-break form, and a test helper blesses through a variable).
 const ENGINE_BLESS: &str = "`cargo xtask schema bless`";
 
-/// The environment variable [`Snapshots::assert`](crate::schema::Snapshots::assert) reads: `1` blesses,
+/// The environment variable [`Snapshots::assert`] reads: `1` blesses,
 /// `allow-break` blesses a break too.
+///
+/// [`Snapshots::assert`]: crate::schema::Snapshots::assert
 pub const BLESS_ENV: &str = "BATPAK_BLESS";
 
 /// How messages name the commands that bless, so every fix text works as written.
@@ -38,8 +40,10 @@ impl BlessCommands {
         }
     }
 
-    /// The commands of a test calling [`Snapshots::assert`](crate::schema::Snapshots::assert) in `package`:
+    /// The commands of a test calling [`Snapshots::assert`] in `package`:
     /// `BATPAK_BLESS=1 cargo test -p <package>`, and `allow-break` for a break.
+    ///
+    /// [`Snapshots::assert`]: crate::schema::Snapshots::assert
     pub fn env(package: &str) -> Self {
         Self {
             bless: format!("{BLESS_ENV}=1 cargo test -p {package}"),
@@ -92,9 +96,12 @@ pub enum CheckOutcome {
     NoSnapshots,
 }
 
-/// The result of [`Snapshots::check`](crate::schema::Snapshots::check) or [`Snapshots::diff`](crate::schema::Snapshots::diff). Its `Display`
+/// The result of [`Snapshots::check`] or [`Snapshots::diff`]. Its `Display`
 /// prints one line per finding (every finding for a diff, all but the safe
 /// ones for a check), one per failing fixture, then a summary line.
+///
+/// [`Snapshots::check`]: crate::schema::Snapshots::check
+/// [`Snapshots::diff`]: crate::schema::Snapshots::diff
 #[derive(Debug, Clone)]
 pub struct CheckReport {
     pub(super) dir: PathBuf,
