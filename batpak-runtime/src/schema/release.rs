@@ -78,8 +78,8 @@ fn merged(today: &FamilySnapshot, old: Option<&FamilySnapshot>) -> FamilySnapsho
 
 /// Old families with live kinds whose name is gone, each with the new family
 /// (also absent from the snapshots, same category) that holds all their ids:
-/// Rust type renames, which the rule engine accepts when the wire shapes match
-/// (rule 24) and an allowed break accepts anyway.
+/// Rust type renames without a stable name, a break (rule 24) that only an
+/// allowed break records.
 fn renames<'a>(old: &'a Catalog, today: &'a Catalog) -> Vec<(&'a FamilySnapshot, &'a str)> {
     let live = |o: &'a FamilySnapshot| o.kinds.iter().filter(|k| !k.removed);
     let gone = old.families().filter(|o| today.family(&o.family).is_none());
@@ -175,8 +175,9 @@ impl Snapshots {
     /// tombstones) and writes the missing fixtures. With
     /// [`BlessMode::RefuseBreaks`], a break (a failing finding or fixture)
     /// writes nothing and the report says it was refused. A family whose Rust
-    /// type was renamed (rule 24) moves: its old snapshot file is removed and
-    /// its fixture directory takes the new name.
+    /// type was renamed (rule 24, so only with [`BlessMode::AllowBreaks`])
+    /// moves: its old snapshot file is removed and its fixture directory takes
+    /// the new name, so the next check compares it under that name.
     pub fn bless(&self, mode: BlessMode) -> Result<BlessReport, SnapshotError> {
         let (old, check) = self.compare(false)?;
         let mut out = BlessReport {

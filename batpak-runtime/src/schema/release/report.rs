@@ -11,10 +11,10 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// The bless command the rule engine names in its fix texts. The release layer
-/// rewrites it to the command that works where the report is read (a break
-/// needs the allow-break form, and a test helper blesses through a variable).
-const ENGINE_BLESS: &str = "`cargo xtask schema bless`";
+/// The bless command the rule engine names in its fix texts: an xtask's. The
+/// release layer rewrites it to the command that works where the report is read
+/// (a test helper blesses through a variable, another xtask may differ).
+const ENGINE_BLESS: &str = "`cargo xtask schema bless --allow-break`";
 
 /// The environment variable [`Snapshots::assert`] reads: `1` blesses,
 /// `allow-break` blesses a break too.
