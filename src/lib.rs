@@ -39,7 +39,60 @@ pub mod event {
 pub use batpak_macros::{Event, Projection, Schema};
 pub use batpak_runtime::event::EventMeta;
 pub use batpak_runtime::gate;
-pub use batpak_runtime::schema;
+/// Schemas of typed payloads and the release check: everything of the runtime's
+/// `schema` module (shapes, the traits the derives implement, the snapshot
+/// catalog and rule engine, [`Snapshots`](schema::Snapshots) over a snapshot
+/// directory), plus [`assert_snapshots!`](schema::assert_snapshots) for crates
+/// that check their snapshots from a test instead of an xtask.
+pub mod schema {
+    pub use batpak_runtime::schema::*;
+
+    #[doc(inline)]
+    pub use crate::__assert_snapshots as assert_snapshots;
+}
+
+/// Checks, in a test, that today's event families still read everything the
+/// snapshots in `dir` describe; `dir` is relative to the calling crate's
+/// manifest directory.
+///
+/// ```no_run
+/// # use serde::{Deserialize, Serialize};
+/// #[derive(Serialize, Deserialize, batpak::Event)]
+/// #[batpak(category = 0x5)]
+/// enum Cart {
+///     #[batpak(id = 1)]
+///     Opened { customer: String },
+/// }
+///
+/// #[derive(Serialize, Deserialize, batpak::Event)]
+/// #[batpak(category = 0x6)]
+/// enum Stock {
+///     #[batpak(id = 1)]
+///     Received { units: u32 },
+/// }
+///
+/// // In `tests/schema.rs`, inside a `#[test]` function:
+/// batpak::schema::assert_snapshots!("schemas", Cart, Stock);
+/// ```
+///
+/// It panics with one line per breaking finding, each naming its rule and fix,
+/// and also when the directory holds no snapshot yet. With the environment
+/// variable `BATPAK_BLESS=1` it blesses instead: it rewrites the snapshots and
+/// writes the missing golden fixtures, refusing a change that breaks old data;
+/// `BATPAK_BLESS=allow-break` blesses such a change too (for data that was never
+/// written). See [`Snapshots::assert`](schema::Snapshots::assert).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __assert_snapshots {
+    ($dir:expr, $($family:ty),+ $(,)?) => {
+        $crate::schema::Snapshots::new(
+            ::std::path::Path::new(::std::env!("CARGO_MANIFEST_DIR")).join($dir),
+        )
+        .commands($crate::schema::BlessCommands::env(::std::env!("CARGO_PKG_NAME")))
+        $(.family::<$family>())+
+        .assert()
+    };
+}
 pub use batpak_runtime::schema::{Apply, EventFamily, Schema};
 
 /// Paths used by the code the derives generate. Not a public API: it may change

@@ -3,6 +3,7 @@
 
 mod batches;
 mod corruption;
+mod downstream;
 mod fences;
 mod idempotency;
 mod lock;

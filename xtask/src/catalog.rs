@@ -5,15 +5,16 @@
 #[path = "../../examples/domain/mod.rs"]
 mod domain;
 
-use batpak::schema::{system_families, Catalog};
+use batpak::schema::{system_families, Snapshots};
+use std::path::PathBuf;
 
-/// Today's catalog.
-pub fn today() -> Catalog {
-    let examples = Catalog::new()
-        .with::<domain::Account>()
-        .with::<domain::Player>()
-        .with::<domain::Alert>();
+/// Today's families, with their snapshots in `dir`.
+pub fn today(dir: PathBuf) -> Snapshots {
+    let examples = Snapshots::new(dir)
+        .family::<domain::Account>()
+        .family::<domain::Player>()
+        .family::<domain::Alert>();
     system_families()
         .into_iter()
-        .fold(examples, Catalog::with_snapshot)
+        .fold(examples, Snapshots::family_snapshot)
 }

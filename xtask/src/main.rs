@@ -11,6 +11,7 @@ cargo xtask <command>
 Commands:
   schema dump                   print today's snapshots (JSON) without writing
   schema check                  compare schemas/ with today's types; non-zero on a break
+                                or when schemas/ holds no snapshot yet
   schema bless [--allow-break]  rewrite schemas/ from today's types (refuses a break
                                 unless --allow-break) and add missing golden fixtures
   schema diff                   every finding, including safe changes
@@ -25,21 +26,24 @@ fn main() -> ExitCode {
             print!("{HELP}");
             return ExitCode::SUCCESS;
         }
-        ["schema", "dump"] => schema::dump(),
-        ["schema", "check"] => schema::check(),
-        ["schema", "bless"] => schema::bless(false),
-        ["schema", "bless", "--allow-break"] => schema::bless(true),
-        ["schema", "diff"] => schema::diff(),
-        _ => {
-            eprintln!("unknown command `{}`\n\n{HELP}", words.join(" "));
-            return ExitCode::from(2);
-        }
+        ["schema", rest @ ..] => schema::run(rest),
+        _ => Ok(None),
     };
     match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
+        Ok(Some(true)) => ExitCode::SUCCESS,
+        Ok(Some(false)) => ExitCode::from(1),
+        Ok(None) => {
+            eprintln!("unknown command `{}`\n\n{HELP}", words.join(" "));
+            ExitCode::from(2)
+        }
         Err(e) => {
-            eprintln!("xtask: {e}");
+            eprint!("xtask: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprint!(": {s}");
+                source = s.source();
+            }
+            eprintln!();
             ExitCode::from(2)
         }
     }

@@ -11,6 +11,7 @@ mod family;
 mod impls;
 pub mod json;
 mod log_check;
+mod release;
 pub mod sample;
 mod shape;
 mod system;
@@ -26,6 +27,10 @@ pub use family::{
 };
 pub use impls::fields_of;
 pub use log_check::{check_log, Coverage, LoggedKind};
+pub use release::{
+    BlessCommands, BlessMode, BlessReport, CheckOutcome, CheckReport, FixtureFailure,
+    SnapshotError, Snapshots, BLESS_ENV,
+};
 pub use shape::{EventShape, Field, Fields, KnownShape, Shape, VariantShape};
 pub use system::system_families;
 
