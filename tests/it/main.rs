@@ -6,6 +6,7 @@ mod corruption;
 mod fences;
 mod idempotency;
 mod lock;
+mod matrix;
 mod model;
 mod read_only;
 mod recovery;
