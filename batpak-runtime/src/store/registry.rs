@@ -12,7 +12,7 @@
 use super::error::StoreError;
 use super::locking;
 use crate::event::EventKind;
-use crate::schema::compare::first_break;
+use crate::schema::compare::{first_break, wire_fields};
 use crate::schema::{family_shapes, EventFamily, KnownShape};
 use std::any::TypeId;
 use std::collections::{HashMap, HashSet};
@@ -271,6 +271,9 @@ fn judge<F: EventFamily>(registry: &SchemaRegistry) -> Result<(), Refusal> {
             .iter()
             .filter(|r| r.fingerprint != our.fingerprint)
         {
+            if let Some(refusal) = reused_id(logged, our, drift) {
+                return Err(refusal);
+            }
             let path = info.variant;
             if let Some(c) = first_break(&logged.shape.fields, &our.shape.fields, path) {
                 return Err(drift(c.rule, c.path, c.message));
@@ -278,6 +281,27 @@ fn judge<F: EventFamily>(registry: &SchemaRegistry) -> Result<(), Refusal> {
         }
     }
     Ok(())
+}
+
+/// A revision recorded under another variant name than today's: a rename
+/// (rule 13) only when the wire shape is the same, as the release check
+/// decides; otherwise the id now means another event (rule 19), and comparing
+/// the two variants' fields would report a change that is not one.
+fn reused_id(
+    logged: &KnownShape,
+    our: &KnownShape,
+    drift: impl Fn(u8, String, String) -> Refusal,
+) -> Option<Refusal> {
+    let was = logged.shape.variant.as_deref().unwrap_or_default();
+    let is = our.shape.variant.as_deref().unwrap_or_default();
+    if was == is || wire_fields(&logged.shape.fields) == wire_fields(&our.shape.fields) {
+        return None;
+    }
+    Some(drift(
+        19,
+        is.to_owned(),
+        format!("the log records this kind as `{was}`, today it is `{is}` with another shape; choose an unused id for the new event"),
+    ))
 }
 
 /// A kind the log holds for `F`'s family that `F` no longer declares: its id
