@@ -13,13 +13,15 @@ use super::error::StoreError;
 use super::locking;
 use crate::event::EventKind;
 use crate::schema::compare::{first_break, wire_fields};
-use crate::schema::{family_shapes, EventFamily, KnownShape};
+use crate::schema::{family_shapes, EventFamily, KindInfo, KnownShape};
 use std::any::TypeId;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 type Key = (u16, u16);
+/// A family's shapes by (kind, version), as `family_shapes` computes them.
+type Shapes = HashMap<Key, Arc<KnownShape>>;
 /// A family's cached verdict and the ledger generation it was judged at.
 type Verdict = (u64, Result<(), Refusal>);
 
@@ -242,7 +244,8 @@ fn judge<F: EventFamily>(registry: &SchemaRegistry) -> Result<(), Refusal> {
             }
             continue;
         }
-        let variant = first.shape.variant.clone().unwrap_or_default();
+        let logged_name = first.shape.variant.as_deref();
+        let variant = logged_name.unwrap_or(F::NAME).to_owned();
         let drift = |rule, path: String, change: String| Refusal::Drift {
             kind,
             version,
@@ -251,10 +254,13 @@ fn judge<F: EventFamily>(registry: &SchemaRegistry) -> Result<(), Refusal> {
             change,
         };
         let Some(info) = F::kind_info(kind) else {
-            return Err(undeclared::<F>(kind, &variant, drift));
+            return Err(undeclared::<F>(kind, logged_name, drift));
         };
-        if info.variant != variant {
-            if let Some(moved) = F::KINDS.iter().find(|k| k.variant == variant) {
+        if recorded_name(&ours, info) != logged_name {
+            if let Some(moved) = F::KINDS
+                .iter()
+                .find(|k| recorded_name(&ours, k) == logged_name)
+            {
                 let change = format!(
                     "`{variant}` was recorded under kind {kind:?}, is now under kind {:?}",
                     moved.kind
@@ -283,6 +289,15 @@ fn judge<F: EventFamily>(registry: &SchemaRegistry) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// The name the ledger records for kind `k` of `F`: the variant's serde name
+/// (its shape's), none for a struct family. Names are compared as the log
+/// recorded them, never as Rust spells them: under `rename_all` the two never
+/// match, and a variant moved to another id would go unnoticed.
+fn recorded_name<'a>(ours: &'a Shapes, k: &KindInfo) -> Option<&'a str> {
+    ours.get(&(k.kind.raw(), k.version))
+        .and_then(|s| s.shape.variant.as_deref())
+}
+
 /// A revision recorded under another variant name than today's: a rename
 /// (rule 13) only when the wire shape is the same, as the release check
 /// decides; otherwise the id now means another event (rule 19), and comparing
@@ -309,10 +324,15 @@ fn reused_id(
 /// the variant was removed instead of retired.
 fn undeclared<F: EventFamily>(
     kind: EventKind,
-    variant: &str,
+    logged_name: Option<&str>,
     drift: impl Fn(u8, String, String) -> Refusal,
 ) -> Refusal {
-    match F::KINDS.iter().find(|k| k.variant == variant) {
+    let ours = family_shapes::<F>();
+    let variant = logged_name.unwrap_or(F::NAME);
+    match F::KINDS
+        .iter()
+        .find(|k| recorded_name(&ours, k) == logged_name)
+    {
         Some(moved) if moved.kind.category() != kind.category() => drift(
             23,
             variant.to_owned(),
@@ -353,11 +373,12 @@ fn claimed_elsewhere<F: EventFamily>(
     kind: EventKind,
     logged_family: &str,
 ) -> Refusal {
+    let ours = family_shapes::<F>();
     let renamed = registry.revisions().iter().all(|((raw, _), revs)| {
         revs.first().is_none_or(|s| {
             s.shape.family != logged_family
                 || F::kind_info(EventKind::from_raw(*raw))
-                    .is_some_and(|k| Some(k.variant) == s.shape.variant.as_deref())
+                    .is_some_and(|k| recorded_name(&ours, k) == s.shape.variant.as_deref())
         })
     });
     if renamed {
