@@ -220,12 +220,16 @@ impl SchemaRegistry {
             .collect()
     }
 
-    /// A copy of the ledger, for judging without holding its lock.
+    /// A copy of the ledger by kind and version, for judging without holding
+    /// its lock. The order is fixed so that a family with several problems is
+    /// always refused for the same one, not for whichever the map yields first.
     fn revisions(&self) -> Vec<(Key, Vec<Arc<KnownShape>>)> {
-        locking::read(&self.ledger)
+        let mut out: Vec<_> = locking::read(&self.ledger)
             .iter()
             .map(|(k, v)| (*k, v.clone()))
-            .collect()
+            .collect();
+        out.sort_by_key(|(k, _)| *k);
+        out
     }
 }
 
