@@ -7,6 +7,7 @@ mod downstream;
 mod fences;
 mod idempotency;
 mod lock;
+mod matrix;
 mod model;
 mod read_only;
 mod recovery;

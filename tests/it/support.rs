@@ -135,11 +135,18 @@ impl Child {
     /// Runs test `test` (its full path, e.g. `recovery::crash_rounds`) in a child
     /// process with `dir` and `seed` in its environment.
     pub fn spawn(test: &str, dir: &Path, seed: u64) -> Self {
+        Self::spawn_with_env(test, dir, seed, &[])
+    }
+
+    /// [`Child::spawn`] with more variables in the child's environment (what
+    /// the child should do, when a seed cannot say it).
+    pub fn spawn_with_env(test: &str, dir: &Path, seed: u64, env: &[(&str, &str)]) -> Self {
         let exe = std::env::current_exe().expect("path of the test binary");
         let mut child = Command::new(exe)
             .args(["--exact", test, "--nocapture", "--test-threads=1"])
             .env(CHILD_DIR_ENV, dir)
             .env(CHILD_SEED_ENV, seed.to_string())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -8,16 +8,21 @@ use crate::domain;
 use batpak::prelude::*;
 use std::process::Command;
 
-/// `Account` as a later build might define it: the same kind and version
-/// with another shape (drift).
+/// `Account` as a later build might define it: the same kinds and versions,
+/// `Deposited` with another shape (drift). It keeps the other variants, so
+/// that drift is the only thing the store can refuse it for.
 mod drifted {
     use serde::{Deserialize, Serialize};
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
     #[batpak(category = 0x1)]
     pub enum Account {
+        #[batpak(id = 1)]
+        Opened { owner: String },
         #[batpak(id = 2)]
         Deposited { cents: u64, note: String },
+        #[batpak(id = 3)]
+        Withdrawn { cents: u64 },
     }
 }
 

@@ -206,7 +206,11 @@ fn check_family(o: &FamilySnapshot, n: &FamilySnapshot, ctx: &mut Ctx<'_>) {
             if k.removed {
                 continue;
             }
-            if let Some(moved) = n.kinds.iter().find(|nk| nk.variant == k.variant) {
+            if let Some(moved) = n
+                .kinds
+                .iter()
+                .find(|nk| recorded_name(nk) == recorded_name(k))
+            {
                 let msg = format!("id {} became {}", k.id, moved.id);
                 ctx.add(
                     Verdict::Break,
@@ -259,11 +263,11 @@ fn check_family(o: &FamilySnapshot, n: &FamilySnapshot, ctx: &mut Ctx<'_>) {
 }
 
 fn check_kind(k: &KindSnapshot, nk: &KindSnapshot, n: &FamilySnapshot, ctx: &mut Ctx<'_>) {
-    if nk.variant != k.variant {
+    if recorded_name(nk) != recorded_name(k) {
         if let Some(moved) = n
             .kinds
             .iter()
-            .find(|m| m.variant == k.variant && m.id != k.id)
+            .find(|m| recorded_name(m) == recorded_name(k) && m.id != k.id)
         {
             // Old events of this id would be read as another variant.
             let msg = format!(
@@ -277,11 +281,38 @@ fn check_kind(k: &KindSnapshot, nk: &KindSnapshot, n: &FamilySnapshot, ctx: &mut
         if !check_renamed_variant(k, nk, ctx) {
             return;
         }
+    } else if nk.variant != k.variant {
+        let msg = format!(
+            "id {} was `{}`, is now `{}` in Rust; the log keeps the name `{}`",
+            k.id,
+            k.variant,
+            nk.variant,
+            recorded_name(k).unwrap_or(&k.variant)
+        );
+        ctx.add(
+            Verdict::Info,
+            (&nk.variant, None, ""),
+            13,
+            msg,
+            "none needed".into(),
+        );
     }
     check_version_number(k, nk, ctx);
     for ov in &k.versions {
         check_old_version(k, nk, ov, ctx);
     }
+}
+
+/// The name the log records for a kind: the variant's serde name, which its
+/// shape carries (none for a struct family). Identity is judged by this name,
+/// as the store judges it against the log, not by the Rust name: the two
+/// differ under `#[serde(rename)]` and `rename_all`.
+pub(crate) fn recorded_name(k: &KindSnapshot) -> Option<&str> {
+    k.versions
+        .iter()
+        .find(|v| v.version == k.version)
+        .or(k.versions.first())
+        .and_then(|v| v.shape.variant.as_deref())
 }
 
 /// An id whose variant has another name today: a rename when every version
@@ -302,7 +333,12 @@ fn check_renamed_variant(k: &KindSnapshot, nk: &KindSnapshot, ctx: &mut Ctx<'_>)
             "choose an unused id for the new event".to_owned(),
         )
     };
-    let msg = format!("id {} was `{}`, is now `{}`", k.id, k.variant, nk.variant);
+    let msg = format!(
+        "id {} was `{}`, is now `{}`",
+        k.id,
+        recorded_name(k).unwrap_or(&k.variant),
+        recorded_name(nk).unwrap_or(&nk.variant)
+    );
     ctx.add(verdict, (&nk.variant, None, ""), rule, msg, fix);
     same
 }

@@ -5,14 +5,16 @@
 //! --against schemas/`, which judges a production log against committed
 //! snapshots without the application's types).
 //!
-//! Identity is the family's stable name, the kind (category and id) and the
-//! version; compatibility is the wire shape, judged by
+//! Identity is the family's stable name, the kind (category and id), the
+//! version and the variant's name as the log records it (its serde name, which
+//! differs from the Rust name under `#[serde(rename)]` or `rename_all`);
+//! compatibility is the wire shape, judged by
 //! [`compare`](super::compare) exactly as the release check judges two
 //! snapshots, with the same rule numbers and paths.
 
 use super::catalog::{Catalog, FamilySnapshot, KindSnapshot};
-use super::check::Finding;
-use super::compare::{first_break, Verdict};
+use super::check::{recorded_name, Finding};
+use super::compare::{first_break, wire_fields, Verdict};
 use super::EventShape;
 use crate::event::EventKind;
 
@@ -68,6 +70,7 @@ fn judge(
     let at = Site {
         family: &first.family,
         variant: &variant,
+        recorded: first.variant.as_deref(),
         logged,
     };
     let Some(family) = release.family(&first.family) else {
@@ -89,8 +92,12 @@ fn judge(
     else {
         return Some(undeclared(&at, family));
     };
-    if ks.variant != variant {
-        if let Some(moved) = family.kinds.iter().find(|k| k.variant == variant) {
+    if recorded_name(ks) != at.recorded {
+        if let Some(moved) = family
+            .kinds
+            .iter()
+            .find(|k| recorded_name(k) == at.recorded)
+        {
             let msg = format!(
                 "`{variant}` was recorded under id {:#x}, is now under id {:#x}",
                 logged.kind.type_id(),
@@ -106,7 +113,10 @@ fn judge(
 /// Where a finding is: the logged family, variant and (kind, version).
 struct Site<'a> {
     family: &'a str,
+    /// The variant's name for messages (the family's for a struct family).
     variant: &'a str,
+    /// The variant's name as the log records it (`None` for a struct family).
+    recorded: Option<&'a str>,
     logged: &'a LoggedKind,
 }
 
@@ -135,6 +145,18 @@ fn readable(at: &Site<'_>, ks: &KindSnapshot) -> Option<Finding> {
         return Some(at.finding(21, &ks.variant, msg, fix));
     };
     for revision in &at.logged.revisions {
+        // Another recorded name with another wire shape: the id now means
+        // another event, and comparing the two variants' fields would report
+        // a change that is not one.
+        let renamed = revision.variant != ours.shape.variant;
+        if renamed && wire_fields(&revision.fields) != wire_fields(&ours.shape.fields) {
+            let msg = format!(
+                "the log records this kind as `{}`, the release as `{}` with another shape",
+                at.variant, ks.variant
+            );
+            let fix = "choose an unused id for the new event".to_owned();
+            return Some(at.finding(19, &ks.variant, msg, fix));
+        }
         if let Some(c) = first_break(&revision.fields, &ours.shape.fields, &ks.variant) {
             let fix = format!(
                 "bump `{}` to `version = {}` with `upcast_from` the v{version} shape",
@@ -155,7 +177,7 @@ fn undeclared(at: &Site<'_>, family: &FamilySnapshot) -> Finding {
     match family
         .kinds
         .iter()
-        .find(|k| k.variant == at.variant && !k.removed)
+        .find(|k| recorded_name(k) == at.recorded && !k.removed)
     {
         Some(moved) => {
             let msg = format!("id {:#x} became {:#x}", kind.type_id(), moved.id);
@@ -202,11 +224,11 @@ fn claimed(
         .iter()
         .filter(|l| l.revisions.first().is_some_and(|s| s.family == at.family))
         .all(|l| {
-            let variant = l.revisions.first().and_then(|s| s.variant.as_deref());
+            let recorded = l.revisions.first().and_then(|s| s.variant.as_deref());
             owner.kinds.iter().any(|k| {
                 owner.category == l.kind.category()
                     && k.id == l.kind.type_id()
-                    && variant.is_none_or(|v| v == k.variant)
+                    && recorded_name(k) == recorded
             })
         });
     if renamed {

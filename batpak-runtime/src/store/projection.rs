@@ -6,7 +6,7 @@
 
 use super::cache::CacheKey;
 use super::index::IndexEntry;
-use super::replay::{EventSourced, InputPayload};
+use super::replay::{EventSourced, InputPayload, ReplayInput};
 use super::{Store, StoreError};
 use crate::event::Event;
 use serde::de::DeserializeOwned;
@@ -66,10 +66,16 @@ impl<M> Store<M> {
     }
 
     /// Folds the entity's events into `T`; `Ok(None)` when it has none of `T`'s kinds.
+    /// A typed projection whose families the log's schema ledger refuses is an
+    /// error even when the entity holds none of today's kinds: its old events
+    /// (of a changed id or category) are never skipped silently.
     pub fn project<T>(&self, entity: &str, freshness: &Freshness) -> Result<Option<T>, StoreError>
     where
         T: EventSourced + Serialize + DeserializeOwned,
     {
+        for family in <T::Input as ReplayInput>::family_checks() {
+            family.run(&self.shared.schemas, None)?;
+        }
         let key = CacheKey {
             projection: std::any::type_name::<T>(),
             version: T::schema_version(),
