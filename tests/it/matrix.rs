@@ -84,7 +84,7 @@ const TEST: &str = "matrix::store_and_check_agree";
 /// The one entity every row writes.
 const ENTITY: &str = "cart:1";
 
-/// What SCHEMA_RULES.md says the release check makes of an edit.
+/// What docs/schema-evolution.md says the release check makes of an edit.
 #[derive(Debug, Clone, Copy)]
 pub enum Want {
     /// The check passes; when rules are named, a finding carries one of them.
@@ -97,7 +97,7 @@ pub enum Want {
 pub trait Case {
     /// The edit, as the printed matrix names it.
     const EDIT: &'static str;
-    /// The check's verdict by SCHEMA_RULES.md.
+    /// The check's verdict by docs/schema-evolution.md.
     const WANT: Want;
     /// The family that wrote the log: `Old`, or a declaration older still when
     /// `Old` can no longer write what the log holds (a retired variant).
@@ -471,7 +471,7 @@ fn store_text(o: &Observed) -> String {
     )
 }
 
-/// Whether the check says what SCHEMA_RULES.md says.
+/// Whether the check says what docs/schema-evolution.md says.
 fn judge_check(row: &Row, report: &Report, problems: &mut Vec<String>) {
     let has = |rules: &[u8], failing: bool| {
         report

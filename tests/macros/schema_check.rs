@@ -1,5 +1,5 @@
 //! End to end: a family at v1 is snapshotted ("blessed"), then edited the ways
-//! SCHEMA_RULES.md forbids; `batpak::schema::check` fails each with the right
+//! docs/schema-evolution.md forbids; `batpak::schema::check` fails each with the right
 //! rule, and the fix (a version bump with an upcaster) passes.
 
 use batpak::schema::{check, Catalog, FamilySnapshot, Report, Verdict};

@@ -1,6 +1,6 @@
 //! The release check: compare the committed snapshot (`old`) with today's
-//! types (`new`) and report every finding with its SCHEMA_RULES.md row. The
-//! rule is backward and transitive: every (kind, version) any snapshot held must
+//! types (`new`) and report every finding with its row of the rules table in
+//! `docs/schema-evolution.md`. The rule is backward and transitive: every (kind, version) any snapshot held must
 //! stay readable by today's code, through its upcast chain.
 
 use super::catalog::{Catalog, FamilySnapshot, KindSnapshot, VersionSnapshot};
@@ -21,7 +21,8 @@ pub struct Finding {
     pub version: Option<u16>,
     /// Field path.
     pub path: String,
-    /// SCHEMA_RULES.md row (0 for findings no row covers, like a new variant).
+    /// The row of the rules table in docs/schema-evolution.md (0 for findings
+    /// no row covers, like a new variant).
     pub rule: u8,
     /// What changed.
     pub message: String,

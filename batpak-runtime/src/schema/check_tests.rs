@@ -1,4 +1,4 @@
-//! One test per row of SCHEMA_RULES.md: a pair of snapshots (old, new) and the
+//! One test per row of docs/schema-evolution.md: a pair of snapshots (old, new) and the
 //! verdict the checker must give. Row 15 is enforced by the derives at compile
 //! time (see the trybuild suite), so it has no pair here.
 

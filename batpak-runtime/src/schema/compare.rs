@@ -1,5 +1,5 @@
 //! Comparing an old shape with a new one field by field under the postcard
-//! rules of SCHEMA_RULES.md: each difference becomes a [`Change`] with the rule
+//! rules of docs/schema-evolution.md: each difference becomes a [`Change`] with the rule
 //! number and a verdict.
 
 use super::diff::describe;
@@ -43,7 +43,7 @@ impl Verdict {
 pub struct Change {
     /// How bad.
     pub verdict: Verdict,
-    /// The SCHEMA_RULES.md row.
+    /// The rules-table row (docs/schema-evolution.md).
     pub rule: u8,
     /// Field path, e.g. `Moved.pos.x`.
     pub path: String,

@@ -147,7 +147,7 @@ pub enum StoreError {
         kind: EventKind,
         /// The version.
         version: u16,
-        /// The SCHEMA_RULES.md row, as the release check reports it.
+        /// The rules-table row (docs/schema-evolution.md), as the release check reports it.
         rule: u8,
         /// Where, as the release check reports it: e.g. `ItemAdded.line.qty`,
         /// or the variant for identity changes.
@@ -420,7 +420,7 @@ impl fmt::Display for StoreError {
 }
 
 impl StoreError {
-    /// The SCHEMA_RULES.md row behind a schema refusal (`SchemaDrift`,
+    /// The rules-table row (docs/schema-evolution.md) behind a schema refusal (`SchemaDrift`,
     /// `KindConflict`), as the release check reports it.
     pub fn schema_rule(&self) -> Option<u8> {
         match self {

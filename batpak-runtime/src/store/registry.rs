@@ -29,7 +29,7 @@ type Verdict = (u64, Vec<(EventKind, Refusal)>);
 /// of the [`StoreError`] it becomes, so a verdict can be cached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Refusal {
-    /// A SCHEMA_RULES break on (kind, version).
+    /// A rules-table break (docs/schema-evolution.md) on (kind, version).
     Drift {
         kind: EventKind,
         version: u16,

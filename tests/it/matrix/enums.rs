@@ -1,6 +1,6 @@
 //! Rows that edit enums and nested types: an enum inside a payload, an event
-//! variant's name, a nested struct, and the empty shapes (SCHEMA_RULES.md rows
-//! 11 to 14 and 27). Each family is `Cart` in category 0x6, with kind ids of
+//! variant's name, a nested struct, and the empty shapes (rows 11 to 14 and 27
+//! of the rules table in docs/schema-evolution.md). Each family is `Cart` in category 0x6, with kind ids of
 //! the row's own.
 
 use super::Want;

@@ -1,4 +1,4 @@
-//! Rows that edit the fields of an event (SCHEMA_RULES.md rows 1 to 10). Each
+//! Rows that edit the fields of an event (rows 1 to 10 of the rules table in docs/schema-evolution.md). Each
 //! family is `Cart` in category 0x5; each row has kind ids of its own (the
 //! row's number times ten, plus one or two), so no two rows share a kind even
 //! though every row writes its own directory.

@@ -1,6 +1,6 @@
 //! Rows that edit a family's kinds rather than a payload: ids, versions and the
 //! upcast chain, removal and retirement, the category and the family's name
-//! (SCHEMA_RULES.md rows 18 to 26). Each family is `Cart` (but one) in
+//! (rows 18 to 26 of the rules table in docs/schema-evolution.md). Each family is `Cart` (but one) in
 //! category 0x7, with kind ids of the row's own.
 
 use super::{Case, Want};
