@@ -37,6 +37,46 @@ pub enum CoordinateError {
         /// Which part of the coordinate was refused.
         part: NamePart,
     },
+    /// The name holds an invisible or bidirectional formatting character
+    /// (zero-width space, byte order mark, right-to-left override, ...): two
+    /// names that look the same would be different entities.
+    InvisibleCharacter {
+        /// Which part of the coordinate was refused.
+        part: NamePart,
+        /// Byte offset of the character.
+        offset: usize,
+        /// The character.
+        character: char,
+    },
+    /// Names starting with `$batpak` belong to the library's own events.
+    Reserved {
+        /// Which part of the coordinate was refused.
+        part: NamePart,
+    },
+}
+
+/// The prefix of the names the library writes its own events under.
+pub const RESERVED_PREFIX: &str = "$batpak";
+
+/// Whether `c` is invisible or reorders text: the Unicode format characters
+/// that can make two names look alike (soft hyphen, Arabic letter mark,
+/// Mongolian vowel separator, zero-width and joiner characters, directional
+/// marks, embeddings, overrides and isolates, invisible operators, the byte
+/// order mark, interlinear annotation marks). A fixed list, so no Unicode
+/// tables are needed.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
 }
 
 /// The two names of a coordinate.
@@ -62,6 +102,19 @@ impl fmt::Display for CoordinateError {
                 write!(f, "{part:?} name has a control character at byte {offset}")
             }
             Self::PathLike { part } => write!(f, "{part:?} name contains `/` or `..`"),
+            Self::InvisibleCharacter {
+                part,
+                offset,
+                character,
+            } => write!(
+                f,
+                "{part:?} name has the invisible character U+{:04X} at byte {offset}",
+                u32::from(*character)
+            ),
+            Self::Reserved { part } => write!(
+                f,
+                "{part:?} names starting with `{RESERVED_PREFIX}` are the library's own"
+            ),
         }
     }
 }
@@ -82,6 +135,13 @@ pub fn validate_name(name: &str, part: NamePart) -> Result<(), CoordinateError> 
     if let Some((offset, _)) = name.char_indices().find(|(_, c)| c.is_control()) {
         return Err(CoordinateError::ControlCharacter { part, offset });
     }
+    if let Some((offset, character)) = name.char_indices().find(|(_, c)| is_invisible(*c)) {
+        return Err(CoordinateError::InvisibleCharacter {
+            part,
+            offset,
+            character,
+        });
+    }
     if name.contains('/') || name.contains("..") {
         return Err(CoordinateError::PathLike { part });
     }
@@ -98,7 +158,14 @@ pub struct Coordinate {
 
 impl Coordinate {
     /// Builds a coordinate; both names must be non-empty, at most
-    /// [`NAME_BYTES_MAX`] bytes, free of control characters, `/` and `..`.
+    /// [`NAME_BYTES_MAX`] bytes, free of control characters, invisible and
+    /// bidirectional formatting characters, `/` and `..`.
+    ///
+    /// Names are compared byte for byte: batpak does not normalize Unicode, so
+    /// a composed `é` (U+00E9) and a decomposed one (`e` + U+0301) name two
+    /// entities. Normalize names that come from people (to NFC) before using
+    /// them. Names starting with `$batpak` are the library's own; the write
+    /// paths refuse them for application events.
     pub fn new(entity: impl AsRef<str>, scope: impl AsRef<str>) -> Result<Self, CoordinateError> {
         let (entity, scope) = (entity.as_ref(), scope.as_ref());
         validate_name(entity, NamePart::Entity)?;
@@ -112,6 +179,11 @@ impl Coordinate {
     /// Builds a coordinate from names the store has already validated and interned.
     pub(crate) fn from_interned(entity: Arc<str>, scope: Arc<str>) -> Self {
         Self { entity, scope }
+    }
+
+    /// Whether either name is one the library reserves for its own events.
+    pub fn is_reserved(&self) -> bool {
+        self.entity.starts_with(RESERVED_PREFIX) || self.scope.starts_with(RESERVED_PREFIX)
     }
 
     /// The entity name.

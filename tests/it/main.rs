@@ -9,6 +9,7 @@ mod idempotency;
 mod lock;
 mod matrix;
 mod model;
+mod names;
 mod read_only;
 mod recovery;
 mod support;

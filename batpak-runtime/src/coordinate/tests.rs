@@ -66,3 +66,44 @@ fn user_regions_leave_out_system_events() {
         crate::event::system::DENIAL
     ));
 }
+
+#[test]
+fn invisible_and_bidi_characters_are_refused_where_they_stand() {
+    for (name, offset, character) in [
+        ("user\u{202E}42", 4, '\u{202E}'),
+        ("\u{200B}user", 0, '\u{200B}'),
+        ("us\u{FEFF}er", 2, '\u{FEFF}'),
+        ("a\u{2066}b", 1, '\u{2066}'),
+    ] {
+        assert_eq!(
+            Coordinate::new(name, "s"),
+            Err(CoordinateError::InvisibleCharacter {
+                part: NamePart::Entity,
+                offset,
+                character
+            }),
+            "{name:?}"
+        );
+        assert!(matches!(
+            Coordinate::new("e", name),
+            Err(CoordinateError::InvisibleCharacter {
+                part: NamePart::Scope,
+                ..
+            })
+        ));
+    }
+    // Visible non-ASCII letters stay allowed, and names are not normalized:
+    // composed and decomposed forms are two names.
+    let composed = Coordinate::new("caf\u{E9}", "s").unwrap();
+    let decomposed = Coordinate::new("cafe\u{301}", "s").unwrap();
+    assert_ne!(composed, decomposed);
+}
+
+#[test]
+fn reserved_names_are_recognised() {
+    assert!(Coordinate::new("$batpak:schema-ledger", "x")
+        .unwrap()
+        .is_reserved());
+    assert!(Coordinate::new("x", "$batpak").unwrap().is_reserved());
+    assert!(!Coordinate::new("batpak", "x").unwrap().is_reserved());
+}

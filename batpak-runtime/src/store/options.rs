@@ -158,6 +158,7 @@ impl BatchAppendItem {
         causation: CausationRef,
     ) -> Result<Self, StoreError> {
         check_public_kind(kind)?;
+        check_public_coordinate(&coordinate)?;
         Ok(Self {
             coordinate,
             kind,
@@ -197,6 +198,22 @@ impl BatchAppendItem {
     pub fn kind(&self) -> EventKind {
         self.kind
     }
+}
+
+/// Refuses coordinates the library reserves for its own events (`$batpak…`).
+pub(crate) fn check_public_coordinate(coordinate: &Coordinate) -> Result<(), StoreError> {
+    use crate::coordinate::{CoordinateError, NamePart, RESERVED_PREFIX};
+    if !coordinate.is_reserved() {
+        return Ok(());
+    }
+    let part = if coordinate.entity().starts_with(RESERVED_PREFIX) {
+        NamePart::Entity
+    } else {
+        NamePart::Scope
+    };
+    Err(StoreError::InvalidCoordinate(CoordinateError::Reserved {
+        part,
+    }))
 }
 
 /// Refuses kinds in the categories reserved for the library.

@@ -53,6 +53,7 @@ impl BatchAppendItem {
         event: &F,
         options: AppendOptions,
     ) -> Result<Self, StoreError> {
+        super::options::check_public_coordinate(&coordinate)?;
         let (kind, payload) = encode_typed(event)?;
         Ok(Self {
             coordinate,
