@@ -36,11 +36,50 @@ pub struct StoredPayload<'a> {
     pub shape: Option<&'a KnownShape>,
 }
 
-/// Encodes a raw payload as JSON.
+/// Deepest nesting of arrays and objects a JSON payload may have: what
+/// `serde_json` reads back (its recursion limit is 128), so nothing is written
+/// that a read could not decode.
+pub const JSON_DEPTH_MAX: usize = 127;
+
+/// The deepest nesting of arrays and objects in JSON `bytes` (strings skipped).
+fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Encodes a raw payload as JSON, refusing one nested deeper than a read can
+/// decode ([`JSON_DEPTH_MAX`]).
 pub(crate) fn encode_json<P: Serialize + ?Sized>(
     payload: &P,
 ) -> Result<EncodedPayload, StoreError> {
     let bytes = serde_json::to_vec(payload).map_err(|source| StoreError::Serialize { source })?;
+    let depth = json_depth(&bytes);
+    if depth > JSON_DEPTH_MAX {
+        return Err(StoreError::PayloadTooDeep {
+            depth,
+            max: JSON_DEPTH_MAX,
+        });
+    }
     Ok(EncodedPayload {
         codec: Codec::Json,
         schema_version: 0,

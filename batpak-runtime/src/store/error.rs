@@ -87,6 +87,13 @@ pub enum StoreError {
         /// The configured limit.
         max: usize,
     },
+    /// A JSON payload nests arrays and objects deeper than a read can decode.
+    PayloadTooDeep {
+        /// Its nesting depth.
+        depth: usize,
+        /// The limit (`codec::JSON_DEPTH_MAX`).
+        max: usize,
+    },
     /// A batch holds more items or bytes than the configured limits.
     BatchTooLarge {
         /// Items in the batch.
@@ -344,6 +351,9 @@ impl fmt::Display for StoreError {
             Self::Serialize { source } => write!(f, "payload does not serialize: {source}"),
             Self::Decode { event_id, source } => {
                 write!(f, "event {event_id:#x} does not decode: {source}")
+            }
+            Self::PayloadTooDeep { depth, max } => {
+                write!(f, "JSON payload nests {depth} levels deep, at most {max} read back")
             }
             Self::PayloadTooLarge { bytes, max } => {
                 write!(f, "frame of {bytes} bytes exceeds the limit of {max}")

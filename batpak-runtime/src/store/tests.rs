@@ -463,3 +463,30 @@ fn a_get_checks_one_crc_and_parses_once() {
     assert_eq!(after - before, 1, "CRC computations for one get");
     store.close().unwrap();
 }
+
+#[test]
+fn json_payloads_nested_deeper_than_a_read_decodes_are_refused_at_append() {
+    use crate::store::codec::JSON_DEPTH_MAX;
+    let nested = |depth: usize| -> serde_json::Value {
+        (1..depth).fold(serde_json::json!([]), |v, _| serde_json::json!([v]))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let c = Coordinate::new("deep", "s").unwrap();
+    let kind = EventKind::custom(0x1, 9);
+    // The deepest accepted payload reads back as written.
+    let ok = store.append(&c, kind, &nested(JSON_DEPTH_MAX)).unwrap();
+    let read = store.get(ok.event_id).unwrap().unwrap();
+    assert_eq!(read.payload, nested(JSON_DEPTH_MAX));
+    // One level more (and far more) is a typed error, and nothing is written.
+    for depth in [JSON_DEPTH_MAX + 1, 200, 1_000] {
+        match store.append(&c, kind, &nested(depth)) {
+            Err(StoreError::PayloadTooDeep { depth: d, max }) => {
+                assert_eq!((d, max), (depth, JSON_DEPTH_MAX));
+            }
+            other => panic!("expected PayloadTooDeep, got {other:?}"),
+        }
+    }
+    assert_eq!(store.stream("deep").len(), 1);
+    store.close().unwrap();
+}

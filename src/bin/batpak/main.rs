@@ -194,9 +194,24 @@ fn tail(store: &Store<ReadOnly>, args: Args<'_>) -> Result<(), Failure> {
     }
     let names = ledger_names(store);
     let entries = store.query(&region);
+    let mut problems = 0;
     for entry in &entries[entries.len().saturating_sub(n)..] {
-        let Some(event) = store.get(entry.event_id)? else {
-            continue;
+        // An event that does not render is reported in its place; the rest
+        // still print.
+        let event = match store.get(entry.event_id) {
+            Ok(Some(event)) => event,
+            Ok(None) => continue,
+            Err(e) => {
+                problems += 1;
+                let line = serde_json::json!({
+                    "sequence": entry.sequence,
+                    "event_id": hex(entry.event_id),
+                    "kind": kind_name(entry.kind),
+                    "error": e.to_string(),
+                });
+                println!("{line}");
+                continue;
+            }
         };
         let schema = names.get(&(entry.kind.raw(), event.header.schema_version));
         let line = serde_json::json!({
@@ -214,6 +229,9 @@ fn tail(store: &Store<ReadOnly>, args: Args<'_>) -> Result<(), Failure> {
             "payload": event.payload,
         });
         println!("{line}");
+    }
+    if problems > 0 {
+        return Err(Failure::Problems(problems));
     }
     Ok(())
 }
