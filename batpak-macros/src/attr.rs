@@ -29,8 +29,15 @@ pub(crate) enum Place {
 impl Place {
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Place::EventEnum => &["category"],
-            Place::EventStruct => &["category", "id", "version", "upcast_from", "retired"],
+            Place::EventEnum => &["category", "name"],
+            Place::EventStruct => &[
+                "category",
+                "name",
+                "id",
+                "version",
+                "upcast_from",
+                "retired",
+            ],
             Place::EventVariant => &["id", "version", "upcast_from", "retired"],
             Place::Schema => &["upcast_from"],
             Place::Projection => &["events", "variants"],
@@ -46,6 +53,7 @@ impl Place {
                 Some("; `id`, `version`, `upcast_from` and `retired` go on each variant")
             }
             Place::EventVariant if key == "category" => Some("; `category` goes on the enum"),
+            Place::EventVariant if key == "name" => Some("; `name` goes on the enum"),
             _ => None,
         }
     }
@@ -66,6 +74,8 @@ pub(crate) struct BatpakAttrs {
     pub(crate) upcast_from: Option<Type>,
     /// The `retired` keyword itself.
     pub(crate) retired: Option<Path>,
+    /// The family's stable name, as written (checked in `valid`).
+    pub(crate) name: Option<LitStr>,
     pub(crate) events: Option<Path>,
     /// The `variants` keyword and the listed variants.
     pub(crate) variants: Option<(Path, Vec<Ident>)>,
@@ -153,6 +163,7 @@ fn parse_key(
         "version" => duplicate(cx, &out.version, key, meta),
         "upcast_from" => duplicate(cx, &out.upcast_from, key, meta),
         "retired" => duplicate(cx, &out.retired, key, meta),
+        "name" => duplicate(cx, &out.name, key, meta),
         "events" => duplicate(cx, &out.events, key, meta),
         _ => duplicate(cx, &out.variants, key, meta),
     };
@@ -165,6 +176,7 @@ fn parse_key(
         "version" => out.version = int_value(cx, meta, key, "2")?,
         "upcast_from" => out.upcast_from = type_value(cx, meta, key)?,
         "retired" => out.retired = flag(cx, meta, key)?,
+        "name" => out.name = str_value(cx, meta, key, "Cart")?,
         "events" => out.events = path_value(cx, meta, key)?,
         _ => out.variants = variant_list(cx, meta)?,
     }
@@ -241,6 +253,26 @@ fn path_value(cx: &Ctxt, meta: &ParseNestedMeta, key: &str) -> syn::Result<Optio
         return Ok(None);
     }
     input.parse().map(Some)
+}
+
+fn str_value(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    key: &str,
+    example: &str,
+) -> syn::Result<Option<LitStr>> {
+    let expr: Expr = meta.value()?.parse()?;
+    if let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = &expr
+    {
+        return Ok(Some(lit.clone()));
+    }
+    cx.error_spanned(
+        &expr,
+        format!("expected a string literal, such as `{key} = \"{example}\"`"),
+    );
+    Ok(None)
 }
 
 fn flag(cx: &Ctxt, meta: &ParseNestedMeta, key: &str) -> syn::Result<Option<Path>> {

@@ -22,6 +22,15 @@ use syn::{parse_macro_input, DeriveInput};
 
 /// Derives `batpak::EventFamily` for an event enum (one kind per variant) or a
 /// struct with named fields (one kind), plus a kind constant per kind.
+///
+/// `#[batpak(name = "Cart")]` beside `category` sets the family's stable name
+/// (`EventFamily::NAME`), which the log's schema ledger and the schema
+/// snapshots identify the family by; without it the name is the Rust type's.
+/// Set it before renaming the type, so events written under the old name stay
+/// readable. A name is an ASCII letter followed by ASCII letters, digits, `_`,
+/// `-` or `.` (it is also a snapshot's file name), and `batpak.` starts only the
+/// library's own families. On an event struct it names the struct's one kind
+/// too.
 #[proc_macro_derive(Event, attributes(batpak))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

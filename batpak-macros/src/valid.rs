@@ -18,6 +18,8 @@ const CATEGORY_LIBRARY: u128 = 0xD;
 const CATEGORY_MAX: u128 = 0xF;
 const TYPE_ID_MAX: u128 = 0xFFF;
 const CATEGORY_EXPECTED: &str = "expected a category in 0x1..=0xF except 0xD";
+/// The prefix of the library's own family names (`batpak.Ledger`).
+const RESERVED_NAME_PREFIX: &str = "batpak.";
 
 /// A checked event family.
 pub(crate) struct Family<'a> {
@@ -62,6 +64,7 @@ pub(crate) fn event_family<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Family
     let ident = input.ident;
     let is_struct = matches!(input.body, Body::Struct(..));
     let category = category(cx, input);
+    let name = family_name(cx, input);
     let kinds = match &input.body {
         Body::Union => {
             cx.error_at(
@@ -84,23 +87,66 @@ pub(crate) fn event_family<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Family
             );
             Vec::new()
         }
-        Body::Struct(style, fields) => vec![struct_kind(cx, input, *style, fields)],
+        Body::Struct(style, fields) => {
+            let kind_name = name.clone().unwrap_or_else(|| input.name());
+            vec![struct_kind(cx, input, kind_name, *style, fields)]
+        }
         Body::Enum(variants) => variant_kinds(cx, ident, variants),
     };
     let kinds = check_ids(cx, kinds);
     Some(Family {
         ident,
-        name: input.name(),
+        name: name?,
         category: category?,
         kinds: kinds?,
         is_struct,
     })
 }
 
-/// The one kind of a struct family: the struct itself, named by `KIND`.
+/// The family's stable name: `#[batpak(name = "..")]` when written, else the
+/// type's name. The name identifies the family in the log's schema ledger and
+/// names its snapshot file, so it must be a portable file name and must not
+/// take the prefix of the library's own families.
+fn family_name(cx: &Ctxt, input: &Input) -> Option<String> {
+    let Some(lit) = &input.attrs.name else {
+        if input.attrs.wrote("name") {
+            return None;
+        }
+        return Some(input.name());
+    };
+    let name = lit.value();
+    let mut chars = name.chars();
+    let problem = match chars.next() {
+        None => Some("expected a non-empty family name, such as `name = \"Cart\"`".to_owned()),
+        Some(c) if !c.is_ascii_alphabetic() => Some(format!(
+            "family name {name:?} starts with {c:?}, expected a name that starts with an ASCII letter, such as `name = \"Cart\"`"
+        )),
+        Some(_) => chars
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            .map(|c| format!(
+                "family name {name:?} contains {c:?}, expected only ASCII letters, digits, `_`, `-` and `.` (the name is also the file name of the family's schema snapshot)"
+            )),
+    };
+    let problem = problem.or_else(|| {
+        name.starts_with(RESERVED_NAME_PREFIX).then(|| format!(
+            "family name {name:?} starts with `{RESERVED_NAME_PREFIX}`, which names the library's own families, expected another name"
+        ))
+    });
+    match problem {
+        Some(message) => {
+            cx.error_spanned(lit, message);
+            None
+        }
+        None => Some(name),
+    }
+}
+
+/// The one kind of a struct family: the struct itself, named by `KIND` and
+/// listed under the family's stable name.
 fn struct_kind<'a>(
     cx: &Ctxt,
     input: &'a Input<'a>,
+    name: String,
     style: Style,
     fields: &'a [Field<'a>],
 ) -> PartialKind<'a> {
@@ -115,7 +161,7 @@ fn struct_kind<'a>(
     PartialKind {
         constant: Ident::new("KIND", Span::call_site()),
         variant: None,
-        name: input.name(),
+        name,
         shape_name: None,
         id: attrs.id.as_ref(),
         version: version(cx, attrs),

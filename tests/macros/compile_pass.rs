@@ -1,8 +1,8 @@
 //! Awkward shapes that must derive and compile without a single warning
 //! (serde's `test_gen.rs` idea): every variant form, nested schema types of every
 //! form, keyword field names, a wide family, collection fields, a version chain,
-//! serde renames, more fields than serde's tuples hold, and a module without the
-//! prelude.
+//! serde renames, more fields than serde's tuples hold, stable family names,
+//! and a module without the prelude.
 
 #![deny(warnings)]
 #![allow(dead_code)]
@@ -263,6 +263,23 @@ impl batpak::Apply<Deposited> for Balance {
     }
 }
 
+/// A family whose stable name is not its Rust name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+#[batpak(name = "Cart", category = 0x9)]
+pub enum ShoppingCart {
+    #[batpak(id = 1)]
+    Added { sku: String },
+    #[batpak(id = 2)]
+    Removed { sku: String },
+}
+
+/// A stable name on an event struct, using every character a name may hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0x9, id = 3, name = "shop.Checked-Out_2")]
+pub struct CheckedOut {
+    pub total: u64,
+}
+
 /// Generated code names only `::batpak::__private` paths.
 #[no_implicit_prelude]
 pub mod without_prelude {
@@ -305,6 +322,11 @@ pub mod without_prelude {
             self.n += 1;
         }
     }
+
+    /// A family with a stable name.
+    #[derive(::serde::Serialize, ::serde::Deserialize, ::batpak::Event)]
+    #[batpak(category = 0x6, id = 4, name = "Other")]
+    pub struct Another {}
 }
 
 /// A family of 45 variants, declared out of id order.

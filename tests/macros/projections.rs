@@ -1,9 +1,10 @@
 //! Derived projections against a hand-written `EventSourced` over the same
-//! events, through the store, with and without narrowing to some variants.
+//! events, through the store, with and without narrowing to some variants; and
+//! a family's stable name across a Rust rename.
 
 use batpak::event::{Event, TypedInput};
 use batpak::prelude::*;
-use batpak::store::Freshness;
+use batpak::store::{Freshness, StoreError};
 use batpak::{Apply, EventFamily, EventMeta};
 use serde::{Deserialize, Serialize};
 
@@ -209,4 +210,116 @@ fn the_cache_identity_follows_the_state_shape() {
     assert_ne!(a, b, "a changed field type changes the identity");
     assert_eq!(a, again, "the same shape keeps it");
     assert_ne!(a, <Stats as EventSourced>::schema_version());
+}
+
+/// The family as first written.
+mod before_rename {
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, batpak::Event)]
+    #[batpak(category = 0xE)]
+    pub enum Cart {
+        #[batpak(id = 1)]
+        Added { sku: String },
+        #[batpak(id = 2)]
+        Emptied,
+    }
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, batpak::Event)]
+    #[batpak(category = 0xF, id = 1)]
+    pub struct Paid {
+        pub cents: u64,
+    }
+}
+
+/// The families after a Rust rename that kept their stable names.
+mod after_rename {
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, batpak::Event)]
+    #[batpak(category = 0xE, name = "Cart")]
+    pub enum ShoppingCart {
+        #[batpak(id = 1)]
+        Added { sku: String },
+        #[batpak(id = 2)]
+        Emptied,
+    }
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, batpak::Event)]
+    #[batpak(category = 0xF, id = 1, name = "Paid")]
+    pub struct PaymentTaken {
+        pub cents: u64,
+    }
+}
+
+/// The same rename without a stable name: the ledger refuses it.
+mod renamed_without_name {
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, batpak::Event)]
+    #[batpak(category = 0xE)]
+    pub enum ShoppingCart {
+        #[batpak(id = 1)]
+        Added { sku: String },
+        #[batpak(id = 2)]
+        Emptied,
+    }
+}
+
+#[test]
+fn a_stable_name_survives_a_rust_rename() {
+    use after_rename::ShoppingCart;
+    use before_rename::Cart as OldCart;
+    assert_eq!(<OldCart as EventFamily>::NAME, "Cart");
+    assert_eq!(<ShoppingCart as EventFamily>::NAME, "Cart");
+    assert_eq!(
+        <renamed_without_name::ShoppingCart as EventFamily>::NAME,
+        "ShoppingCart"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let c = Coordinate::new("cart:1", "shop").unwrap();
+    store
+        .append_typed(&c, &OldCart::Added { sku: "fig".into() })
+        .unwrap();
+    store.append_typed(&c, &OldCart::Emptied).unwrap();
+    store
+        .append_typed(&c, &before_rename::Paid { cents: 250 })
+        .unwrap();
+    store.close().unwrap();
+
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let read: Vec<ShoppingCart> = store
+        .read_typed::<ShoppingCart>("cart:1")
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap().1)
+        .collect();
+    assert_eq!(
+        read,
+        vec![
+            ShoppingCart::Added { sku: "fig".into() },
+            ShoppingCart::Emptied
+        ]
+    );
+    store
+        .append_typed(&c, &ShoppingCart::Added { sku: "kiwi".into() })
+        .unwrap();
+
+    // An event struct's one kind carries the stable name too.
+    use after_rename::PaymentTaken;
+    assert_eq!(<PaymentTaken as EventFamily>::KINDS[0].variant, "Paid");
+    let paid = store.read_typed::<PaymentTaken>("cart:1").unwrap();
+    assert!(
+        matches!(&paid[..], [Ok((_, PaymentTaken { cents: 250 }))]),
+        "{paid:?}"
+    );
+
+    let refused = store
+        .read_typed::<renamed_without_name::ShoppingCart>("cart:1")
+        .unwrap();
+    // The ledger's rename rule, whose fix is the stable name.
+    assert!(
+        matches!(
+            &refused[0],
+            Err(StoreError::SchemaDrift { rule: 24, path, .. }) if path == "ShoppingCart"
+        ),
+        "{refused:?}"
+    );
+    store.close().unwrap();
 }
