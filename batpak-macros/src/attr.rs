@@ -40,7 +40,7 @@ impl Place {
             ],
             Place::EventVariant => &["id", "version", "upcast_from", "retired"],
             Place::Schema => &["upcast_from"],
-            Place::Projection => &["events", "variants"],
+            Place::Projection => &["events", "variants", "cache_version"],
             Place::Nowhere(_) => &[],
         }
     }
@@ -77,6 +77,7 @@ pub(crate) struct BatpakAttrs {
     /// The family's stable name, as written (checked in `valid`).
     pub(crate) name: Option<LitStr>,
     pub(crate) events: Option<Path>,
+    pub(crate) cache_version: Option<IntValue>,
     /// The `variants` keyword and the listed variants.
     pub(crate) variants: Option<(Path, Vec<Ident>)>,
     /// Keys written, valid or not.
@@ -164,6 +165,7 @@ fn parse_key(
         "upcast_from" => duplicate(cx, &out.upcast_from, key, meta),
         "retired" => duplicate(cx, &out.retired, key, meta),
         "name" => duplicate(cx, &out.name, key, meta),
+        "cache_version" => duplicate(cx, &out.cache_version, key, meta),
         "events" => duplicate(cx, &out.events, key, meta),
         _ => duplicate(cx, &out.variants, key, meta),
     };
@@ -177,6 +179,7 @@ fn parse_key(
         "upcast_from" => out.upcast_from = type_value(cx, meta, key)?,
         "retired" => out.retired = flag(cx, meta, key)?,
         "name" => out.name = str_value(cx, meta, key, "Cart")?,
+        "cache_version" => out.cache_version = int_value(cx, meta, key, "2")?,
         "events" => out.events = path_value(cx, meta, key)?,
         _ => out.variants = variant_list(cx, meta)?,
     }

@@ -55,6 +55,17 @@ pub fn derive_schema(input: TokenStream) -> TokenStream {
 }
 
 /// Derives `EventSourced` for a projection state folded by its `batpak::Apply` impl.
+///
+/// `#[batpak(events = Player)]` names the family folded, and
+/// `variants(Joined, Moved)` beside it narrows replay to those kinds.
+///
+/// Cached states are keyed by `EventSourced::schema_version`, which the derive
+/// computes from the state's shape (its name, fields and what it folds), so a
+/// changed field invalidates them. A changed fold over the same fields does
+/// not: bump `#[batpak(cache_version = 2)]` (1 or more; leaving it out counts as
+/// 0) and states cached under any other version are never served again. The
+/// version is combined as `shape_hash + cache_version * 0x9E37_79B9` (wrapping),
+/// which gives each version of one shape its own value.
 #[proc_macro_derive(Projection, attributes(batpak))]
 pub fn derive_projection(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -481,7 +481,7 @@ pub(crate) struct Projection<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) family: &'a Path,
     pub(crate) variants: Option<&'a [Ident]>,
-    /// The cache identity: a hash of the state's shape and what it folds.
+    /// The cache identity: see [`cache_identity`].
     pub(crate) cache_version: u32,
 }
 
@@ -513,6 +513,7 @@ pub(crate) fn projection<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Projecti
         .variants
         .as_ref()
         .map(|(_, list)| list.as_slice());
+    let user_version = user_cache_version(cx, &input.attrs);
     let mut identity = format!("{}|{}|", input.name(), family.to_token_stream());
     for v in variants.unwrap_or_default() {
         identity.push_str(&format!("{v},"));
@@ -528,8 +529,39 @@ pub(crate) fn projection<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Projecti
         ident: input.ident,
         family,
         variants,
-        cache_version: fnv1a(identity.as_bytes()),
+        cache_version: cache_identity(fnv1a(identity.as_bytes()), user_version?),
     })
+}
+
+/// `#[batpak(cache_version = N)]`: 1 or more, and 0 when left out.
+fn user_cache_version(cx: &Ctxt, attrs: &BatpakAttrs) -> Option<u32> {
+    let Some(v) = &attrs.cache_version else {
+        return Some(0);
+    };
+    match u32::try_from(v.value) {
+        Ok(0) => cx.error_spanned(
+            &v.lit,
+            "cache versions start at 1, expected `cache_version = 1` or more",
+        ),
+        Ok(value) => return Some(value),
+        Err(_) => cx.error_spanned(
+            &v.lit,
+            format!(
+                "cache version {} does not fit in 32 bits, expected 1..=4294967295",
+                v.value
+            ),
+        ),
+    }
+    None
+}
+
+/// A projection's cache identity (its `EventSourced::schema_version`): the hash
+/// of its shape moved by the user's `cache_version` times an odd constant (the
+/// 32-bit golden ratio). The constant being odd, two different user versions of
+/// one shape never give the same identity; a left-out version counts as 0 and
+/// keeps the shape hash, so projections without the key keep their identity.
+fn cache_identity(shape: u32, user_version: u32) -> u32 {
+    shape.wrapping_add(user_version.wrapping_mul(0x9E37_79B9))
 }
 
 /// 32-bit FNV-1a: stable across builds and platforms.

@@ -2,7 +2,7 @@
 //! (serde's `test_gen.rs` idea): every variant form, nested schema types of every
 //! form, keyword field names, a wide family, collection fields, a version chain,
 //! serde renames, more fields than serde's tuples hold, stable family names,
-//! and a module without the prelude.
+//! cache versions, and a module without the prelude.
 
 #![deny(warnings)]
 #![allow(dead_code)]
@@ -278,6 +278,20 @@ pub enum ShoppingCart {
 #[batpak(category = 0x9, id = 3, name = "shop.Checked-Out_2")]
 pub struct CheckedOut {
     pub total: u64,
+}
+
+/// A projection whose cached states are bumped by hand.
+#[derive(Debug, Default, Serialize, Deserialize, batpak::Projection)]
+#[batpak(events = ShoppingCart, cache_version = 2)]
+pub struct CartSize(pub u64);
+
+impl batpak::Apply<ShoppingCart> for CartSize {
+    fn apply(&mut self, event: &ShoppingCart, _: &batpak::EventMeta) {
+        match event {
+            ShoppingCart::Added { .. } => self.0 += 1,
+            ShoppingCart::Removed { .. } => self.0 = self.0.saturating_sub(1),
+        }
+    }
 }
 
 /// Generated code names only `::batpak::__private` paths.

@@ -1,10 +1,11 @@
 //! Derived projections against a hand-written `EventSourced` over the same
-//! events, through the store, with and without narrowing to some variants; and
-//! a family's stable name across a Rust rename.
+//! events, through the store, with and without narrowing to some variants,
+//! across a bumped `cache_version`; and a family's stable name across a Rust
+//! rename.
 
 use batpak::event::{Event, TypedInput};
 use batpak::prelude::*;
-use batpak::store::{Freshness, StoreError};
+use batpak::store::{Freshness, NativeCache, StoreError};
 use batpak::{Apply, EventFamily, EventMeta};
 use serde::{Deserialize, Serialize};
 
@@ -210,6 +211,165 @@ fn the_cache_identity_follows_the_state_shape() {
     assert_ne!(a, b, "a changed field type changes the identity");
     assert_eq!(a, again, "the same shape keeps it");
     assert_ne!(a, <Stats as EventSourced>::schema_version());
+}
+
+/// Items on shelves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0xC)]
+pub enum Stock {
+    #[batpak(id = 1)]
+    Received { sku: String, qty: u32 },
+    #[batpak(id = 2)]
+    Reserved { qty: u32 },
+}
+
+fn received(store: &Store, entity: &str, quantities: &[u32]) {
+    let c = Coordinate::new(entity, "shop").unwrap();
+    for qty in quantities {
+        let event = Stock::Received {
+            sku: "fig".into(),
+            qty: *qty,
+        };
+        store.append_typed(&c, &event).unwrap();
+    }
+}
+
+fn cache_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).unwrap().count()
+}
+
+#[test]
+fn a_bumped_cache_version_never_reuses_a_cached_state() {
+    let data = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(data.path()))
+        .unwrap()
+        .with_projection_cache(Box::new(NativeCache::new(cache.path()).unwrap()));
+    received(&store, "shelf:1", &[3, 4, 5]);
+
+    // Each block declares its own `Totals`; all three have the same Rust type
+    // name (the cache key's `projection`) and the same fields, so only
+    // `cache_version` tells their cache entries apart.
+    let (first, first_name) = {
+        /// Version 1 counts deliveries.
+        #[derive(Debug, Default, Serialize, Deserialize, batpak::Projection)]
+        #[batpak(events = Stock, cache_version = 1)]
+        struct Totals {
+            n: u64,
+        }
+        impl Apply<Stock> for Totals {
+            fn apply(&mut self, _: &Stock, _: &EventMeta) {
+                self.n += 1;
+            }
+        }
+        let state: Totals = store.project_typed("shelf:1").unwrap().unwrap();
+        (state.n, std::any::type_name::<Totals>())
+    };
+    assert_eq!(first, 3);
+    assert_eq!(cache_files(cache.path()), 1);
+
+    let (second, second_name) = {
+        /// Version 2 counts items instead: a state of version 1 would be wrong.
+        #[derive(Debug, Default, Serialize, Deserialize, batpak::Projection)]
+        #[batpak(events = Stock, cache_version = 2)]
+        struct Totals {
+            n: u64,
+        }
+        impl Apply<Stock> for Totals {
+            fn apply(&mut self, event: &Stock, _: &EventMeta) {
+                if let Stock::Received { qty, .. } = event {
+                    self.n += u64::from(*qty);
+                }
+            }
+        }
+        let state: Totals = store.project_typed("shelf:1").unwrap().unwrap();
+        (state.n, std::any::type_name::<Totals>())
+    };
+    assert_eq!(
+        first_name, second_name,
+        "the cache keys differ in version only"
+    );
+    assert_eq!(second, 12, "version 2 folds afresh");
+    assert_eq!(cache_files(cache.path()), 2);
+
+    // The control: the same version with another fold is served version 1's
+    // state, which is why a changed fold needs a bumped `cache_version`.
+    let stale = {
+        #[derive(Debug, Default, Serialize, Deserialize, batpak::Projection)]
+        #[batpak(events = Stock, cache_version = 1)]
+        struct Totals {
+            n: u64,
+        }
+        impl Apply<Stock> for Totals {
+            fn apply(&mut self, _: &Stock, _: &EventMeta) {
+                self.n += 100;
+            }
+        }
+        let state: Totals = store.project_typed("shelf:1").unwrap().unwrap();
+        state.n
+    };
+    assert_eq!(stale, 3);
+    store.close().unwrap();
+
+    // Another process, reading only: version 2's own entry, brought up to date.
+    let reader =
+        Store::open_read_only_with_native_cache(StoreConfig::new(data.path()), cache.path())
+            .unwrap();
+    #[derive(Debug, Default, Serialize, Deserialize, batpak::Projection)]
+    #[batpak(events = Stock, cache_version = 2)]
+    struct Totals {
+        n: u64,
+    }
+    impl Apply<Stock> for Totals {
+        fn apply(&mut self, event: &Stock, _: &EventMeta) {
+            if let Stock::Received { qty, .. } = event {
+                self.n += u64::from(*qty);
+            }
+        }
+    }
+    let again: Totals = reader
+        .project("shelf:1", &Freshness::Consistent)
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.n, 12);
+}
+
+#[test]
+fn cache_version_moves_the_cache_identity_and_nothing_else() {
+    let plain = <shape_a::Tally as EventSourced>::schema_version();
+    let one = <bumped_1::Tally as EventSourced>::schema_version();
+    let two = <bumped_2::Tally as EventSourced>::schema_version();
+    assert_ne!(plain, one);
+    assert_ne!(one, two);
+    assert_ne!(plain, two);
+    assert_eq!(one.wrapping_sub(plain), 0x9E37_79B9);
+    assert_eq!(two.wrapping_sub(plain), 0x9E37_79B9u32.wrapping_mul(2));
+}
+
+mod bumped_1 {
+    #[derive(Default, serde::Serialize, serde::Deserialize, batpak::Projection)]
+    #[batpak(events = super::Player, cache_version = 1)]
+    pub struct Tally {
+        pub n: u64,
+    }
+    impl batpak::Apply<super::Player> for Tally {
+        fn apply(&mut self, _: &super::Player, _: &batpak::EventMeta) {
+            self.n += 1;
+        }
+    }
+}
+
+mod bumped_2 {
+    #[derive(Default, serde::Serialize, serde::Deserialize, batpak::Projection)]
+    #[batpak(events = super::Player, cache_version = 2)]
+    pub struct Tally {
+        pub n: u64,
+    }
+    impl batpak::Apply<super::Player> for Tally {
+        fn apply(&mut self, _: &super::Player, _: &batpak::EventMeta) {
+            self.n += 1;
+        }
+    }
 }
 
 /// The family as first written.
