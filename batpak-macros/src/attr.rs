@@ -5,6 +5,7 @@
 
 use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
+use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitInt, LitStr, Path, Token, Type};
@@ -76,7 +77,8 @@ pub(crate) struct BatpakAttrs {
     pub(crate) retired: Option<Path>,
     /// The family's stable name, as written (checked in `valid`).
     pub(crate) name: Option<LitStr>,
-    pub(crate) events: Option<Path>,
+    /// Every `events = ..`, in order: a projection may fold several families.
+    pub(crate) events: Vec<Path>,
     pub(crate) cache_version: Option<IntValue>,
     /// The `variants` keyword and the listed variants.
     pub(crate) variants: Option<(Path, Vec<Ident>)>,
@@ -166,7 +168,8 @@ fn parse_key(
         "retired" => duplicate(cx, &out.retired, key, meta),
         "name" => duplicate(cx, &out.name, key, meta),
         "cache_version" => duplicate(cx, &out.cache_version, key, meta),
-        "events" => duplicate(cx, &out.events, key, meta),
+        // Repeatable: each one adds a family.
+        "events" => false,
         _ => duplicate(cx, &out.variants, key, meta),
     };
     if taken {
@@ -180,7 +183,11 @@ fn parse_key(
         "retired" => out.retired = flag(cx, meta, key)?,
         "name" => out.name = str_value(cx, meta, key, "Cart")?,
         "cache_version" => out.cache_version = int_value(cx, meta, key, "2")?,
-        "events" => out.events = path_value(cx, meta, key)?,
+        "events" => {
+            if let Some(path) = path_value(cx, meta, key)? {
+                family(cx, &mut out.events, path);
+            }
+        }
         _ => out.variants = variant_list(cx, meta)?,
     }
     Ok(())
@@ -256,6 +263,25 @@ fn path_value(cx: &Ctxt, meta: &ParseNestedMeta, key: &str) -> syn::Result<Optio
         return Ok(None);
     }
     input.parse().map(Some)
+}
+
+/// Adds a family to a projection's list, unless it is there already.
+fn family(cx: &Ctxt, families: &mut Vec<Path>, path: Path) {
+    let written = path.to_token_stream().to_string();
+    if families
+        .iter()
+        .any(|f| f.to_token_stream().to_string() == written)
+    {
+        cx.error_spanned(
+            &path,
+            format!(
+                "family `{}` is listed twice, expected each family once",
+                written.replace(' ', "")
+            ),
+        );
+        return;
+    }
+    families.push(path);
 }
 
 fn str_value(

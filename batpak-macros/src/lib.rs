@@ -57,7 +57,12 @@ pub fn derive_schema(input: TokenStream) -> TokenStream {
 /// Derives `EventSourced` for a projection state folded by its `batpak::Apply` impl.
 ///
 /// `#[batpak(events = Player)]` names the family folded, and
-/// `variants(Joined, Moved)` beside it narrows replay to those kinds.
+/// `variants(Joined, Moved)` beside it narrows replay to those kinds. A state
+/// may fold several families, `#[batpak(events = Cart, events = Stock)]`, with
+/// one `Apply` impl per family: replay reads every kind of each, decodes each
+/// payload with the family that declares its kind, and applies the events in
+/// commit order. Two of the families may not share a kind, and `variants`
+/// narrows a single family only.
 ///
 /// Cached states are keyed by `EventSourced::schema_version`, which the derive
 /// computes from the state's shape (its name, fields and what it folds), so a

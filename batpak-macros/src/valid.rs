@@ -479,7 +479,9 @@ fn self_reference<'t>(ident: &Ident, ty: &'t Type) -> Option<&'t Path> {
 /// A checked `Projection` input.
 pub(crate) struct Projection<'a> {
     pub(crate) ident: &'a Ident,
-    pub(crate) family: &'a Path,
+    /// The families folded, in the order written (usually one).
+    pub(crate) families: &'a [Path],
+    /// The variants folded, with a single family only.
     pub(crate) variants: Option<&'a [Ident]>,
     /// The cache identity: see [`cache_identity`].
     pub(crate) cache_version: u32,
@@ -498,23 +500,33 @@ pub(crate) fn projection<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Projecti
             None
         }
     };
-    let Some(family) = &input.attrs.events else {
-        if input.attrs.wrote("events") {
-            return None;
+    let families = input.attrs.events.as_slice();
+    if families.is_empty() {
+        if !input.attrs.wrote("events") {
+            cx.error_spanned(
+                input.ident,
+                "missing `#[batpak(events = ..)]`, expected the event family this state folds, such as `#[batpak(events = Player)]`",
+            );
         }
-        cx.error_spanned(
-            input.ident,
-            "missing `#[batpak(events = ..)]`, expected the event family this state folds, such as `#[batpak(events = Player)]`",
-        );
         return None;
-    };
+    }
     let variants = input
         .attrs
         .variants
         .as_ref()
         .map(|(_, list)| list.as_slice());
+    if let (Some((keyword, _)), [_, _, ..]) = (&input.attrs.variants, families) {
+        cx.error_spanned(
+            keyword,
+            "`variants` narrows a single family, but this projection folds several: expected one `events = ..` beside `variants`, so one projection per narrowed family",
+        );
+    }
     let user_version = user_cache_version(cx, &input.attrs);
-    let mut identity = format!("{}|{}|", input.name(), family.to_token_stream());
+    let written: Vec<String> = families
+        .iter()
+        .map(|f| f.to_token_stream().to_string())
+        .collect();
+    let mut identity = format!("{}|{}|", input.name(), written.join("+"));
     for v in variants.unwrap_or_default() {
         identity.push_str(&format!("{v},"));
     }
@@ -527,7 +539,7 @@ pub(crate) fn projection<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Projecti
     }
     Some(Projection {
         ident: input.ident,
-        family,
+        families,
         variants,
         cache_version: cache_identity(fnv1a(identity.as_bytes()), user_version?),
     })

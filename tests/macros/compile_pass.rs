@@ -2,7 +2,8 @@
 //! (serde's `test_gen.rs` idea): every variant form, nested schema types of every
 //! form, keyword field names, a wide family, collection fields, a version chain,
 //! serde renames, more fields than serde's tuples hold, stable family names,
-//! cache versions, and a module without the prelude.
+//! cache versions, projections over several families, and a module without the
+//! prelude.
 
 #![deny(warnings)]
 #![allow(dead_code)]
@@ -294,6 +295,39 @@ impl batpak::Apply<ShoppingCart> for CartSize {
     }
 }
 
+/// A projection over three families, one of them named by path, at the
+/// largest cache version.
+#[derive(Debug, Default, Serialize, Deserialize, batpak::Projection)]
+#[batpak(
+    events = ShoppingCart,
+    events = self::Deposited,
+    events = CheckedOut,
+    cache_version = 4294967295
+)]
+pub struct Till {
+    pub items: u64,
+    pub cents: u64,
+    pub closed: bool,
+}
+
+impl batpak::Apply<ShoppingCart> for Till {
+    fn apply(&mut self, _: &ShoppingCart, _: &batpak::EventMeta) {
+        self.items += 1;
+    }
+}
+
+impl batpak::Apply<Deposited> for Till {
+    fn apply(&mut self, event: &Deposited, _: &batpak::EventMeta) {
+        self.cents += event.cents;
+    }
+}
+
+impl batpak::Apply<CheckedOut> for Till {
+    fn apply(&mut self, _: &CheckedOut, _: &batpak::EventMeta) {
+        self.closed = true;
+    }
+}
+
 /// Generated code names only `::batpak::__private` paths.
 #[no_implicit_prelude]
 pub mod without_prelude {
@@ -341,6 +375,27 @@ pub mod without_prelude {
     #[derive(::serde::Serialize, ::serde::Deserialize, ::batpak::Event)]
     #[batpak(category = 0x6, id = 4, name = "Other")]
     pub struct Another {}
+
+    /// A projection over two families.
+    #[derive(
+        ::std::default::Default, ::serde::Serialize, ::serde::Deserialize, ::batpak::Projection,
+    )]
+    #[batpak(events = Family, events = Another, cache_version = 1)]
+    pub struct Both {
+        n: u32,
+    }
+
+    impl ::batpak::Apply<Family> for Both {
+        fn apply(&mut self, _: &Family, _: &::batpak::EventMeta) {
+            self.n += 1;
+        }
+    }
+
+    impl ::batpak::Apply<Another> for Both {
+        fn apply(&mut self, _: &Another, _: &::batpak::EventMeta) {
+            self.n += 2;
+        }
+    }
 }
 
 /// A family of 45 variants, declared out of id order.
@@ -453,5 +508,35 @@ mod private {
     enum Quiet {
         #[batpak(id = 1)]
         Once(u8),
+    }
+
+    mod a {
+        #[derive(serde::Serialize, serde::Deserialize, batpak::Event)]
+        #[batpak(category = 0x8, id = 2)]
+        pub(super) struct Stock {}
+    }
+
+    mod b {
+        #[derive(serde::Serialize, serde::Deserialize, batpak::Event)]
+        #[batpak(category = 0x8, id = 3, name = "OtherStock")]
+        pub(super) struct Stock {}
+    }
+
+    /// A public projection over private families, two of them ending in the
+    /// same name.
+    #[derive(Default, Serialize, Deserialize, batpak::Projection)]
+    #[batpak(events = Quiet, events = a::Stock, events = b::Stock)]
+    pub struct Seen(u8);
+
+    impl batpak::Apply<Quiet> for Seen {
+        fn apply(&mut self, _: &Quiet, _: &batpak::EventMeta) {}
+    }
+
+    impl batpak::Apply<a::Stock> for Seen {
+        fn apply(&mut self, _: &a::Stock, _: &batpak::EventMeta) {}
+    }
+
+    impl batpak::Apply<b::Stock> for Seen {
+        fn apply(&mut self, _: &b::Stock, _: &batpak::EventMeta) {}
     }
 }

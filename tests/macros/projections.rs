@@ -1,11 +1,12 @@
 //! Derived projections against a hand-written `EventSourced` over the same
-//! events, through the store, with and without narrowing to some variants,
-//! across a bumped `cache_version`; and a family's stable name across a Rust
-//! rename.
+//! events, through the store, with and without narrowing to some variants, over
+//! several families, across a bumped `cache_version`; and a family's stable
+//! name across a Rust rename.
 
 use batpak::event::{Event, TypedInput};
 use batpak::prelude::*;
-use batpak::store::{Freshness, NativeCache, StoreError};
+use batpak::schema::SchemaError;
+use batpak::store::{DecodeError, Freshness, NativeCache, StoreError};
 use batpak::{Apply, EventFamily, EventMeta};
 use serde::{Deserialize, Serialize};
 
@@ -213,6 +214,16 @@ fn the_cache_identity_follows_the_state_shape() {
     assert_ne!(a, <Stats as EventSourced>::schema_version());
 }
 
+/// Items in carts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0xB)]
+pub enum Cart {
+    #[batpak(id = 1)]
+    Added { sku: String, qty: u32 },
+    #[batpak(id = 2)]
+    Removed { sku: String },
+}
+
 /// Items on shelves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
 #[batpak(category = 0xC)]
@@ -221,6 +232,176 @@ pub enum Stock {
     Received { sku: String, qty: u32 },
     #[batpak(id = 2)]
     Reserved { qty: u32 },
+}
+
+/// A projection over both families: what happened, in the order it happened.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, batpak::Projection)]
+#[batpak(events = Cart, events = Stock)]
+pub struct Shop {
+    log: Vec<(u64, String)>,
+    in_cart: u32,
+    on_shelf: u32,
+}
+
+impl Apply<Cart> for Shop {
+    fn apply(&mut self, event: &Cart, meta: &EventMeta) {
+        let line = match event {
+            Cart::Added { sku, qty } => {
+                self.in_cart += qty;
+                format!("cart +{qty} {sku}")
+            }
+            Cart::Removed { sku } => {
+                self.in_cart = self.in_cart.saturating_sub(1);
+                format!("cart -1 {sku}")
+            }
+        };
+        self.log.push((meta.header.position.entity_sequence, line));
+    }
+}
+
+impl Apply<Stock> for Shop {
+    fn apply(&mut self, event: &Stock, meta: &EventMeta) {
+        let line = match event {
+            Stock::Received { sku, qty } => {
+                self.on_shelf += qty;
+                format!("stock +{qty} {sku}")
+            }
+            Stock::Reserved { qty } => {
+                self.on_shelf = self.on_shelf.saturating_sub(*qty);
+                format!("stock -{qty}")
+            }
+        };
+        self.log.push((meta.header.position.entity_sequence, line));
+    }
+}
+
+fn shop(store: &Store, entity: &str) {
+    let c = Coordinate::new(entity, "shop").unwrap();
+    let sku = || "apple".to_owned();
+    store
+        .append_typed(
+            &c,
+            &Stock::Received {
+                sku: sku(),
+                qty: 10,
+            },
+        )
+        .unwrap();
+    store
+        .append_typed(&c, &Cart::Added { sku: sku(), qty: 3 })
+        .unwrap();
+    store
+        .append_typed(&c, &Chatted { text: "hi".into() })
+        .unwrap();
+    store.append_typed(&c, &Stock::Reserved { qty: 3 }).unwrap();
+    store
+        .append_typed(&c, &Cart::Removed { sku: sku() })
+        .unwrap();
+    store
+        .append_typed(&c, &Cart::Added { sku: sku(), qty: 2 })
+        .unwrap();
+}
+
+/// The same fold by hand: walk the entity's stream in commit order, decode each
+/// event with its own family's typed input, and apply it.
+fn shop_by_hand(store: &Store, entity: &str) -> Shop {
+    let mut state = Shop::default();
+    for entry in store.stream(entity) {
+        if Cart::KIND_LIST.contains(&entry.kind) {
+            let event = store.read_entry::<TypedInput<Cart>>(&entry).unwrap();
+            state.apply(&event.payload, &EventMeta::of(&event));
+        } else if Stock::KIND_LIST.contains(&entry.kind) {
+            let event = store.read_entry::<TypedInput<Stock>>(&entry).unwrap();
+            state.apply(&event.payload, &EventMeta::of(&event));
+        }
+    }
+    state
+}
+
+#[test]
+fn a_projection_over_two_families_folds_both_in_commit_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    shop(&store, "shop:1");
+    let derived: Shop = store.project_typed("shop:1").unwrap().unwrap();
+    assert_eq!(derived, shop_by_hand(&store, "shop:1"));
+    assert_eq!(
+        derived.log,
+        vec![
+            (1, "stock +10 apple".to_owned()),
+            (2, "cart +3 apple".to_owned()),
+            (4, "stock -3".to_owned()),
+            (5, "cart -1 apple".to_owned()),
+            (6, "cart +2 apple".to_owned()),
+        ]
+    );
+    assert_eq!((derived.in_cart, derived.on_shelf), (4, 7));
+
+    let mut kinds = Shop::relevant_event_kinds().to_vec();
+    kinds.sort();
+    let mut union = [Cart::KIND_LIST, Stock::KIND_LIST].concat();
+    union.sort();
+    assert_eq!(kinds, union);
+    assert!(std::ptr::eq(
+        Shop::relevant_event_kinds(),
+        Shop::relevant_event_kinds()
+    ));
+
+    // Incremental: one more event of each family.
+    let c = Coordinate::new("shop:1", "shop").unwrap();
+    store.append_typed(&c, &Stock::Reserved { qty: 2 }).unwrap();
+    store
+        .append_typed(
+            &c,
+            &Cart::Added {
+                sku: "pear".into(),
+                qty: 1,
+            },
+        )
+        .unwrap();
+    let derived: Shop = store.project_typed("shop:1").unwrap().unwrap();
+    assert_eq!(derived, shop_by_hand(&store, "shop:1"));
+    assert_eq!(
+        (derived.in_cart, derived.on_shelf, derived.log.len()),
+        (5, 5, 7)
+    );
+    store.close().unwrap();
+}
+
+#[test]
+fn the_input_of_several_families_reports_what_it_cannot_decode() {
+    type Input = <Shop as EventSourced>::Input;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let c = Coordinate::new("shop:2", "shop").unwrap();
+    let chat = store
+        .append_typed(&c, &Chatted { text: "hi".into() })
+        .unwrap();
+    let json = store
+        .append(&c, Cart::ADDED, &serde_json::json!({ "sku": "fig" }))
+        .unwrap();
+    let stock = store.append_typed(&c, &Stock::Reserved { qty: 1 }).unwrap();
+
+    let event = store.get_as::<Input>(stock.event_id).unwrap().unwrap();
+    let mut state = Shop::default();
+    state.apply_event(&event);
+    assert_eq!(state.log, vec![(3, "stock -1".to_owned())]);
+
+    match store.get_as::<Input>(chat.event_id) {
+        Err(StoreError::Decode {
+            source: DecodeError::Schema(SchemaError::UnknownKind { family, kind }),
+            ..
+        }) => assert_eq!((family, kind), ("Shop", Chatted::KIND)),
+        other => panic!("expected an unknown kind, got {other:?}"),
+    }
+    match store.get_as::<Input>(json.event_id) {
+        Err(StoreError::Decode {
+            source: DecodeError::Codec { reader, .. },
+            ..
+        }) => assert_eq!(reader, "Cart"),
+        other => panic!("expected a codec error, got {other:?}"),
+    }
+    store.close().unwrap();
 }
 
 fn received(store: &Store, entity: &str, quantities: &[u32]) {
