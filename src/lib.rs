@@ -108,14 +108,53 @@ pub mod __private {
         DecodeError, EventSourced, FamilyCheck, RawBytesInput, ReplayInput, StoredPayload,
         TypedInput,
     };
+    pub use std::assert;
     pub use std::boxed::Box;
     pub use std::convert::From;
     pub use std::default::Default;
+    pub use std::fmt;
     pub use std::option::Option;
     pub use std::result::Result;
     pub use std::string::String;
     pub use std::vec;
     pub use std::vec::Vec;
+
+    /// The kinds of a projection's families as one array (`N` is the sum of
+    /// their lengths), for a `static` the projection's replay filters by.
+    pub const fn kind_union<const N: usize>(lists: &[&[EventKind]]) -> [EventKind; N] {
+        let mut out = [EventKind::from_raw(0); N];
+        let mut len = 0;
+        let mut l = 0;
+        while l < lists.len() {
+            let list = lists[l];
+            let mut i = 0;
+            while i < list.len() {
+                out[len] = list[i];
+                len += 1;
+                i += 1;
+            }
+            l += 1;
+        }
+        assert!(len == N, "the kind count is the sum of the families' kinds");
+        out
+    }
+
+    /// Whether two families declare a common kind (a projection over both could
+    /// not tell which one decodes it).
+    pub const fn shares_kind(a: &[EventKind], b: &[EventKind]) -> bool {
+        let mut i = 0;
+        while i < a.len() {
+            let mut j = 0;
+            while j < b.len() {
+                if a[i].raw() == b[j].raw() {
+                    return true;
+                }
+                j += 1;
+            }
+            i += 1;
+        }
+        false
+    }
 }
 
 /// The README's example, compiled as a doctest so it cannot rot.

@@ -5,6 +5,7 @@
 
 use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
+use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitInt, LitStr, Path, Token, Type};
@@ -29,11 +30,18 @@ pub(crate) enum Place {
 impl Place {
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Place::EventEnum => &["category"],
-            Place::EventStruct => &["category", "id", "version", "upcast_from", "retired"],
+            Place::EventEnum => &["category", "name"],
+            Place::EventStruct => &[
+                "category",
+                "name",
+                "id",
+                "version",
+                "upcast_from",
+                "retired",
+            ],
             Place::EventVariant => &["id", "version", "upcast_from", "retired"],
             Place::Schema => &["upcast_from"],
-            Place::Projection => &["events", "variants"],
+            Place::Projection => &["events", "variants", "cache_version"],
             Place::Nowhere(_) => &[],
         }
     }
@@ -46,6 +54,7 @@ impl Place {
                 Some("; `id`, `version`, `upcast_from` and `retired` go on each variant")
             }
             Place::EventVariant if key == "category" => Some("; `category` goes on the enum"),
+            Place::EventVariant if key == "name" => Some("; `name` goes on the enum"),
             _ => None,
         }
     }
@@ -66,7 +75,11 @@ pub(crate) struct BatpakAttrs {
     pub(crate) upcast_from: Option<Type>,
     /// The `retired` keyword itself.
     pub(crate) retired: Option<Path>,
-    pub(crate) events: Option<Path>,
+    /// The family's stable name, as written (checked in `valid`).
+    pub(crate) name: Option<LitStr>,
+    /// Every `events = ..`, in order: a projection may fold several families.
+    pub(crate) events: Vec<Path>,
+    pub(crate) cache_version: Option<IntValue>,
     /// The `variants` keyword and the listed variants.
     pub(crate) variants: Option<(Path, Vec<Ident>)>,
     /// Keys written, valid or not.
@@ -153,7 +166,10 @@ fn parse_key(
         "version" => duplicate(cx, &out.version, key, meta),
         "upcast_from" => duplicate(cx, &out.upcast_from, key, meta),
         "retired" => duplicate(cx, &out.retired, key, meta),
-        "events" => duplicate(cx, &out.events, key, meta),
+        "name" => duplicate(cx, &out.name, key, meta),
+        "cache_version" => duplicate(cx, &out.cache_version, key, meta),
+        // Repeatable: each one adds a family.
+        "events" => false,
         _ => duplicate(cx, &out.variants, key, meta),
     };
     if taken {
@@ -165,7 +181,13 @@ fn parse_key(
         "version" => out.version = int_value(cx, meta, key, "2")?,
         "upcast_from" => out.upcast_from = type_value(cx, meta, key)?,
         "retired" => out.retired = flag(cx, meta, key)?,
-        "events" => out.events = path_value(cx, meta, key)?,
+        "name" => out.name = str_value(cx, meta, key, "Cart")?,
+        "cache_version" => out.cache_version = int_value(cx, meta, key, "2")?,
+        "events" => {
+            if let Some(path) = path_value(cx, meta, key)? {
+                family(cx, &mut out.events, path);
+            }
+        }
         _ => out.variants = variant_list(cx, meta)?,
     }
     Ok(())
@@ -241,6 +263,45 @@ fn path_value(cx: &Ctxt, meta: &ParseNestedMeta, key: &str) -> syn::Result<Optio
         return Ok(None);
     }
     input.parse().map(Some)
+}
+
+/// Adds a family to a projection's list, unless it is there already.
+fn family(cx: &Ctxt, families: &mut Vec<Path>, path: Path) {
+    let written = path.to_token_stream().to_string();
+    if families
+        .iter()
+        .any(|f| f.to_token_stream().to_string() == written)
+    {
+        cx.error_spanned(
+            &path,
+            format!(
+                "family `{}` is listed twice, expected each family once",
+                written.replace(' ', "")
+            ),
+        );
+        return;
+    }
+    families.push(path);
+}
+
+fn str_value(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    key: &str,
+    example: &str,
+) -> syn::Result<Option<LitStr>> {
+    let expr: Expr = meta.value()?.parse()?;
+    if let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = &expr
+    {
+        return Ok(Some(lit.clone()));
+    }
+    cx.error_spanned(
+        &expr,
+        format!("expected a string literal, such as `{key} = \"{example}\"`"),
+    );
+    Ok(None)
 }
 
 fn flag(cx: &Ctxt, meta: &ParseNestedMeta, key: &str) -> syn::Result<Option<Path>> {

@@ -22,6 +22,15 @@ use syn::{parse_macro_input, DeriveInput};
 
 /// Derives `batpak::EventFamily` for an event enum (one kind per variant) or a
 /// struct with named fields (one kind), plus a kind constant per kind.
+///
+/// `#[batpak(name = "Cart")]` beside `category` sets the family's stable name
+/// (`EventFamily::NAME`), which the log's schema ledger and the schema
+/// snapshots identify the family by; without it the name is the Rust type's.
+/// Set it before renaming the type, so events written under the old name stay
+/// readable. A name is an ASCII letter followed by ASCII letters, digits, `_`,
+/// `-` or `.` (it is also a snapshot's file name), and `batpak.` starts only the
+/// library's own families. On an event struct it names the struct's one kind
+/// too.
 #[proc_macro_derive(Event, attributes(batpak))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -46,6 +55,22 @@ pub fn derive_schema(input: TokenStream) -> TokenStream {
 }
 
 /// Derives `EventSourced` for a projection state folded by its `batpak::Apply` impl.
+///
+/// `#[batpak(events = Player)]` names the family folded, and
+/// `variants(Joined, Moved)` beside it narrows replay to those kinds. A state
+/// may fold several families, `#[batpak(events = Cart, events = Stock)]`, with
+/// one `Apply` impl per family: replay reads every kind of each, decodes each
+/// payload with the family that declares its kind, and applies the events in
+/// commit order. Two of the families may not share a kind, and `variants`
+/// narrows a single family only.
+///
+/// Cached states are keyed by `EventSourced::schema_version`, which the derive
+/// computes from the state's shape (its name, fields and what it folds), so a
+/// changed field invalidates them. A changed fold over the same fields does
+/// not: bump `#[batpak(cache_version = 2)]` (1 or more; leaving it out counts as
+/// 0) and states cached under any other version are never served again. The
+/// version is combined as `shape_hash + cache_version * 0x9E37_79B9` (wrapping),
+/// which gives each version of one shape its own value.
 #[proc_macro_derive(Projection, attributes(batpak))]
 pub fn derive_projection(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

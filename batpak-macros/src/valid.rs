@@ -18,6 +18,8 @@ const CATEGORY_LIBRARY: u128 = 0xD;
 const CATEGORY_MAX: u128 = 0xF;
 const TYPE_ID_MAX: u128 = 0xFFF;
 const CATEGORY_EXPECTED: &str = "expected a category in 0x1..=0xF except 0xD";
+/// The prefix of the library's own family names (`batpak.Ledger`).
+const RESERVED_NAME_PREFIX: &str = "batpak.";
 
 /// A checked event family.
 pub(crate) struct Family<'a> {
@@ -62,6 +64,7 @@ pub(crate) fn event_family<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Family
     let ident = input.ident;
     let is_struct = matches!(input.body, Body::Struct(..));
     let category = category(cx, input);
+    let name = family_name(cx, input);
     let kinds = match &input.body {
         Body::Union => {
             cx.error_at(
@@ -84,23 +87,66 @@ pub(crate) fn event_family<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Family
             );
             Vec::new()
         }
-        Body::Struct(style, fields) => vec![struct_kind(cx, input, *style, fields)],
+        Body::Struct(style, fields) => {
+            let kind_name = name.clone().unwrap_or_else(|| input.name());
+            vec![struct_kind(cx, input, kind_name, *style, fields)]
+        }
         Body::Enum(variants) => variant_kinds(cx, ident, variants),
     };
     let kinds = check_ids(cx, kinds);
     Some(Family {
         ident,
-        name: input.name(),
+        name: name?,
         category: category?,
         kinds: kinds?,
         is_struct,
     })
 }
 
-/// The one kind of a struct family: the struct itself, named by `KIND`.
+/// The family's stable name: `#[batpak(name = "..")]` when written, else the
+/// type's name. The name identifies the family in the log's schema ledger and
+/// names its snapshot file, so it must be a portable file name and must not
+/// take the prefix of the library's own families.
+fn family_name(cx: &Ctxt, input: &Input) -> Option<String> {
+    let Some(lit) = &input.attrs.name else {
+        if input.attrs.wrote("name") {
+            return None;
+        }
+        return Some(input.name());
+    };
+    let name = lit.value();
+    let mut chars = name.chars();
+    let problem = match chars.next() {
+        None => Some("expected a non-empty family name, such as `name = \"Cart\"`".to_owned()),
+        Some(c) if !c.is_ascii_alphabetic() => Some(format!(
+            "family name {name:?} starts with {c:?}, expected a name that starts with an ASCII letter, such as `name = \"Cart\"`"
+        )),
+        Some(_) => chars
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            .map(|c| format!(
+                "family name {name:?} contains {c:?}, expected only ASCII letters, digits, `_`, `-` and `.` (the name is also the file name of the family's schema snapshot)"
+            )),
+    };
+    let problem = problem.or_else(|| {
+        name.starts_with(RESERVED_NAME_PREFIX).then(|| format!(
+            "family name {name:?} starts with `{RESERVED_NAME_PREFIX}`, which names the library's own families, expected another name"
+        ))
+    });
+    match problem {
+        Some(message) => {
+            cx.error_spanned(lit, message);
+            None
+        }
+        None => Some(name),
+    }
+}
+
+/// The one kind of a struct family: the struct itself, named by `KIND` and
+/// listed under the family's stable name.
 fn struct_kind<'a>(
     cx: &Ctxt,
     input: &'a Input<'a>,
+    name: String,
     style: Style,
     fields: &'a [Field<'a>],
 ) -> PartialKind<'a> {
@@ -115,7 +161,7 @@ fn struct_kind<'a>(
     PartialKind {
         constant: Ident::new("KIND", Span::call_site()),
         variant: None,
-        name: input.name(),
+        name,
         shape_name: None,
         id: attrs.id.as_ref(),
         version: version(cx, attrs),
@@ -433,9 +479,11 @@ fn self_reference<'t>(ident: &Ident, ty: &'t Type) -> Option<&'t Path> {
 /// A checked `Projection` input.
 pub(crate) struct Projection<'a> {
     pub(crate) ident: &'a Ident,
-    pub(crate) family: &'a Path,
+    /// The families folded, in the order written (usually one).
+    pub(crate) families: &'a [Path],
+    /// The variants folded, with a single family only.
     pub(crate) variants: Option<&'a [Ident]>,
-    /// The cache identity: a hash of the state's shape and what it folds.
+    /// The cache identity: see [`cache_identity`].
     pub(crate) cache_version: u32,
 }
 
@@ -452,22 +500,33 @@ pub(crate) fn projection<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Projecti
             None
         }
     };
-    let Some(family) = &input.attrs.events else {
-        if input.attrs.wrote("events") {
-            return None;
+    let families = input.attrs.events.as_slice();
+    if families.is_empty() {
+        if !input.attrs.wrote("events") {
+            cx.error_spanned(
+                input.ident,
+                "missing `#[batpak(events = ..)]`, expected the event family this state folds, such as `#[batpak(events = Player)]`",
+            );
         }
-        cx.error_spanned(
-            input.ident,
-            "missing `#[batpak(events = ..)]`, expected the event family this state folds, such as `#[batpak(events = Player)]`",
-        );
         return None;
-    };
+    }
     let variants = input
         .attrs
         .variants
         .as_ref()
         .map(|(_, list)| list.as_slice());
-    let mut identity = format!("{}|{}|", input.name(), family.to_token_stream());
+    if let (Some((keyword, _)), [_, _, ..]) = (&input.attrs.variants, families) {
+        cx.error_spanned(
+            keyword,
+            "`variants` narrows a single family, but this projection folds several: expected one `events = ..` beside `variants`, so one projection per narrowed family",
+        );
+    }
+    let user_version = user_cache_version(cx, &input.attrs);
+    let written: Vec<String> = families
+        .iter()
+        .map(|f| f.to_token_stream().to_string())
+        .collect();
+    let mut identity = format!("{}|{}|", input.name(), written.join("+"));
     for v in variants.unwrap_or_default() {
         identity.push_str(&format!("{v},"));
     }
@@ -480,10 +539,41 @@ pub(crate) fn projection<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Projecti
     }
     Some(Projection {
         ident: input.ident,
-        family,
+        families,
         variants,
-        cache_version: fnv1a(identity.as_bytes()),
+        cache_version: cache_identity(fnv1a(identity.as_bytes()), user_version?),
     })
+}
+
+/// `#[batpak(cache_version = N)]`: 1 or more, and 0 when left out.
+fn user_cache_version(cx: &Ctxt, attrs: &BatpakAttrs) -> Option<u32> {
+    let Some(v) = &attrs.cache_version else {
+        return Some(0);
+    };
+    match u32::try_from(v.value) {
+        Ok(0) => cx.error_spanned(
+            &v.lit,
+            "cache versions start at 1, expected `cache_version = 1` or more",
+        ),
+        Ok(value) => return Some(value),
+        Err(_) => cx.error_spanned(
+            &v.lit,
+            format!(
+                "cache version {} does not fit in 32 bits, expected 1..=4294967295",
+                v.value
+            ),
+        ),
+    }
+    None
+}
+
+/// A projection's cache identity (its `EventSourced::schema_version`): the hash
+/// of its shape moved by the user's `cache_version` times an odd constant (the
+/// 32-bit golden ratio). The constant being odd, two different user versions of
+/// one shape never give the same identity; a left-out version counts as 0 and
+/// keeps the shape hash, so projections without the key keep their identity.
+fn cache_identity(shape: u32, user_version: u32) -> u32 {
+    shape.wrapping_add(user_version.wrapping_mul(0x9E37_79B9))
 }
 
 /// 32-bit FNV-1a: stable across builds and platforms.

@@ -1,7 +1,8 @@
 //! Awkward shapes that must derive and compile without a single warning
 //! (serde's `test_gen.rs` idea): every variant form, nested schema types of every
 //! form, keyword field names, a wide family, collection fields, a version chain,
-//! serde renames, more fields than serde's tuples hold, and a module without the
+//! serde renames, more fields than serde's tuples hold, stable family names,
+//! cache versions, projections over several families, and a module without the
 //! prelude.
 
 #![deny(warnings)]
@@ -263,6 +264,70 @@ impl batpak::Apply<Deposited> for Balance {
     }
 }
 
+/// A family whose stable name is not its Rust name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+#[batpak(name = "Cart", category = 0x9)]
+pub enum ShoppingCart {
+    #[batpak(id = 1)]
+    Added { sku: String },
+    #[batpak(id = 2)]
+    Removed { sku: String },
+}
+
+/// A stable name on an event struct, using every character a name may hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0x9, id = 3, name = "shop.Checked-Out_2")]
+pub struct CheckedOut {
+    pub total: u64,
+}
+
+/// A projection whose cached states are bumped by hand.
+#[derive(Debug, Default, Serialize, Deserialize, batpak::Projection)]
+#[batpak(events = ShoppingCart, cache_version = 2)]
+pub struct CartSize(pub u64);
+
+impl batpak::Apply<ShoppingCart> for CartSize {
+    fn apply(&mut self, event: &ShoppingCart, _: &batpak::EventMeta) {
+        match event {
+            ShoppingCart::Added { .. } => self.0 += 1,
+            ShoppingCart::Removed { .. } => self.0 = self.0.saturating_sub(1),
+        }
+    }
+}
+
+/// A projection over three families, one of them named by path, at the
+/// largest cache version.
+#[derive(Debug, Default, Serialize, Deserialize, batpak::Projection)]
+#[batpak(
+    events = ShoppingCart,
+    events = self::Deposited,
+    events = CheckedOut,
+    cache_version = 4294967295
+)]
+pub struct Till {
+    pub items: u64,
+    pub cents: u64,
+    pub closed: bool,
+}
+
+impl batpak::Apply<ShoppingCart> for Till {
+    fn apply(&mut self, _: &ShoppingCart, _: &batpak::EventMeta) {
+        self.items += 1;
+    }
+}
+
+impl batpak::Apply<Deposited> for Till {
+    fn apply(&mut self, event: &Deposited, _: &batpak::EventMeta) {
+        self.cents += event.cents;
+    }
+}
+
+impl batpak::Apply<CheckedOut> for Till {
+    fn apply(&mut self, _: &CheckedOut, _: &batpak::EventMeta) {
+        self.closed = true;
+    }
+}
+
 /// Generated code names only `::batpak::__private` paths.
 #[no_implicit_prelude]
 pub mod without_prelude {
@@ -303,6 +368,32 @@ pub mod without_prelude {
     impl ::batpak::Apply<Family> for Count {
         fn apply(&mut self, _: &Family, _: &::batpak::EventMeta) {
             self.n += 1;
+        }
+    }
+
+    /// A family with a stable name.
+    #[derive(::serde::Serialize, ::serde::Deserialize, ::batpak::Event)]
+    #[batpak(category = 0x6, id = 4, name = "Other")]
+    pub struct Another {}
+
+    /// A projection over two families.
+    #[derive(
+        ::std::default::Default, ::serde::Serialize, ::serde::Deserialize, ::batpak::Projection,
+    )]
+    #[batpak(events = Family, events = Another, cache_version = 1)]
+    pub struct Both {
+        n: u32,
+    }
+
+    impl ::batpak::Apply<Family> for Both {
+        fn apply(&mut self, _: &Family, _: &::batpak::EventMeta) {
+            self.n += 1;
+        }
+    }
+
+    impl ::batpak::Apply<Another> for Both {
+        fn apply(&mut self, _: &Another, _: &::batpak::EventMeta) {
+            self.n += 2;
         }
     }
 }
@@ -417,5 +508,35 @@ mod private {
     enum Quiet {
         #[batpak(id = 1)]
         Once(u8),
+    }
+
+    mod a {
+        #[derive(serde::Serialize, serde::Deserialize, batpak::Event)]
+        #[batpak(category = 0x8, id = 2)]
+        pub(super) struct Stock {}
+    }
+
+    mod b {
+        #[derive(serde::Serialize, serde::Deserialize, batpak::Event)]
+        #[batpak(category = 0x8, id = 3, name = "OtherStock")]
+        pub(super) struct Stock {}
+    }
+
+    /// A public projection over private families, two of them ending in the
+    /// same name.
+    #[derive(Default, Serialize, Deserialize, batpak::Projection)]
+    #[batpak(events = Quiet, events = a::Stock, events = b::Stock)]
+    pub struct Seen(u8);
+
+    impl batpak::Apply<Quiet> for Seen {
+        fn apply(&mut self, _: &Quiet, _: &batpak::EventMeta) {}
+    }
+
+    impl batpak::Apply<a::Stock> for Seen {
+        fn apply(&mut self, _: &a::Stock, _: &batpak::EventMeta) {}
+    }
+
+    impl batpak::Apply<b::Stock> for Seen {
+        fn apply(&mut self, _: &b::Stock, _: &batpak::EventMeta) {}
     }
 }

@@ -3,6 +3,14 @@
 //! one file per key, replaced atomically (write to a temporary file, rename). A
 //! cache entry is only an optimisation: a corrupt, truncated or foreign entry is
 //! a miss, never a wrong state (each entry carries its key and a CRC).
+//!
+//! The key's `version` is the projection's `EventSourced::schema_version`. A
+//! derived projection computes it from its state's shape, so adding or
+//! retyping a field already moves its entries aside; a fold that changes over
+//! the same fields must be bumped by hand with
+//! `#[batpak(cache_version = N)]`, which the derive combines into the version,
+//! so a state cached under another `cache_version` is never served again. A
+//! hand-written `EventSourced` bumps its `schema_version` itself.
 
 use super::error::{IoOp, StoreError};
 use std::path::{Path, PathBuf};

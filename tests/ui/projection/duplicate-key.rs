@@ -10,7 +10,7 @@ enum Player {
 }
 
 #[derive(Default, Serialize, Deserialize, batpak::Projection)]
-#[batpak(events = Player, events = Player)]
+#[batpak(events = Player, cache_version = 1, cache_version = 2)]
 struct Stats {
     moves: u64,
 }

@@ -1,0 +1,10 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0x1, name = "batpak.Cart")]
+enum ShoppingCart {
+    #[batpak(id = 1)]
+    Added { sku: String },
+}
+
+fn main() {}
