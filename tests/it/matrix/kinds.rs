@@ -518,10 +518,9 @@ pub mod r23_category_changed {
     }
 }
 
-/// The family's Rust type renamed from `Cart` to `Basket`. Its other half,
-/// the same rename with `#[batpak(name = "Cart")]` keeping the stable name (an
-/// ok edit), cannot be written yet: the derive has no `name` key, so the
-/// matrix lists that half as skipped.
+/// The family's Rust type renamed from `Cart` to `Basket` without keeping
+/// its stable name (its other half, `r24_family_renamed_stable_name`, keeps
+/// it).
 pub mod r24_family_renamed {
     use super::*;
 
@@ -567,6 +566,65 @@ pub mod r24_family_renamed {
 
         fn expected() -> Vec<after::Basket> {
             Vec::new()
+        }
+
+        fn fresh() -> after::Basket {
+            after::Basket::Added { sku: "ink".into() }
+        }
+    }
+}
+
+/// The same rename with `#[batpak(name = "Cart")]`: the family keeps its
+/// stable name, so nothing changes for the log.
+pub mod r24_family_renamed_stable_name {
+    use super::*;
+
+    pub mod before {
+        use super::*;
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+        #[batpak(category = 0x7)]
+        pub enum Cart {
+            #[batpak(id = 421)]
+            Added { sku: String },
+            #[batpak(id = 422)]
+            Cleared,
+        }
+    }
+
+    pub mod after {
+        use super::*;
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+        #[batpak(category = 0x7, name = "Cart")]
+        pub enum Basket {
+            #[batpak(id = 421)]
+            Added { sku: String },
+            #[batpak(id = 422)]
+            Cleared,
+        }
+    }
+
+    pub struct Edit;
+
+    impl Case for Edit {
+        const EDIT: &'static str =
+            "family's Rust type renamed `Cart` to `Basket`, `#[batpak(name = \"Cart\")]` keeps the stable name";
+        const WANT: Want = Want::Pass(&[]);
+        type Writer = before::Cart;
+        type Old = before::Cart;
+        type New = after::Basket;
+
+        fn samples() -> Vec<before::Cart> {
+            vec![
+                before::Cart::Added { sku: "pen".into() },
+                before::Cart::Cleared,
+            ]
+        }
+
+        fn expected() -> Vec<after::Basket> {
+            vec![
+                after::Basket::Added { sku: "pen".into() },
+                after::Basket::Cleared,
+            ]
         }
 
         fn fresh() -> after::Basket {
