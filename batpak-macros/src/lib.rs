@@ -23,6 +23,28 @@ use syn::{parse_macro_input, DeriveInput};
 /// Derives `batpak::EventFamily` for an event enum (one kind per variant) or a
 /// struct with named fields (one kind), plus a kind constant per kind.
 ///
+/// ```ignore
+/// #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, batpak::Event)]
+/// #[batpak(category = 0x2, name = "Player")]
+/// pub enum Player {
+///     #[batpak(id = 1)] Joined { name: String },
+///     #[batpak(id = 2, version = 2, upcast_from = MovedV1)] Moved { x: i32, y: i32, z: i32 },
+///     #[batpak(id = 3, retired)] Left,
+/// }
+/// ```
+///
+/// | attribute | where | meaning |
+/// |---|---|---|
+/// | `category = 0x1` | enum or struct | the family's 4-bit category (0x0 and 0xD are the library's) |
+/// | `name = "Cart"` | enum or struct | the family's stable name (below) |
+/// | `id = 1` | variant, or struct | the kind's 12-bit type id, unique in the family; declaration order never matters |
+/// | `version = 2` | variant, or struct | the version written today (default 1); above 1 it needs `upcast_from` |
+/// | `upcast_from = OldType` | variant, or struct | the previous version's shape, a `Schema` type; today's type implements `From<OldType>` |
+/// | `retired` | variant, or struct | still read, no longer written; its id stays reserved |
+///
+/// Which changes to a family are safe, and how to version the others, is in
+/// `docs/schema-evolution.md`.
+///
 /// `#[batpak(name = "Cart")]` beside `category` sets the family's stable name
 /// (`EventFamily::NAME`), which the log's schema ledger and the schema
 /// snapshots identify the family by; without it the name is the Rust type's.
@@ -42,7 +64,13 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
     })
 }
 
-/// Derives `batpak::Schema` and `batpak::schema::Upcast` for a payload type.
+/// Derives `batpak::Schema` and `batpak::schema::Upcast` for a payload type
+/// (a struct or enum used inside events, or an older shape of one).
+///
+/// `#[batpak(upcast_from = Older)]` continues a version chain through `Older`,
+/// another `Schema` type, with `From<Older>` for this one: an event variant at
+/// version 3 can read version 1 bytes through `MovedV2`'s
+/// `upcast_from = MovedV1`.
 #[proc_macro_derive(Schema, attributes(batpak))]
 pub fn derive_schema(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -56,7 +84,13 @@ pub fn derive_schema(input: TokenStream) -> TokenStream {
 
 /// Derives `EventSourced` for a projection state folded by its `batpak::Apply` impl.
 ///
-/// `#[batpak(events = Player)]` names the family folded, and
+/// | attribute | meaning |
+/// |---|---|
+/// | `events = Account` | a family the state folds; repeat it for several |
+/// | `variants(Deposited, Withdrawn)` | narrow a single family's replay to these kinds |
+/// | `cache_version = 2` | bump when the fold logic changes (below) |
+///
+/// `#[batpak(events = Player)] names the family folded, and
 /// `variants(Joined, Moved)` beside it narrows replay to those kinds. A state
 /// may fold several families, `#[batpak(events = Cart, events = Stock)]`, with
 /// one `Apply` impl per family: replay reads every kind of each, decodes each
