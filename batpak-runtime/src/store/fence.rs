@@ -8,8 +8,8 @@
 use super::write::Route;
 use super::writer::Command;
 use super::{
-    AppendOptions, AppendTicket, BatchAppendItem, BatchAppendTicket, CausationRef, Outbox,
-    ReadWrite, Store, StoreError,
+    AppendOptions, AppendTicket, BatchAppendItem, BatchAppendTicket, Outbox, ReadWrite, Store,
+    StoreError,
 };
 use crate::coordinate::Coordinate;
 use crate::event::{CausationId, CorrelationId, EventKind};
@@ -67,13 +67,7 @@ impl<'a> VisibilityFence<'a> {
         kind: EventKind,
         payload: &P,
     ) -> Result<AppendTicket, StoreError> {
-        let item = BatchAppendItem::new(
-            coordinate.clone(),
-            kind,
-            payload,
-            AppendOptions::new(),
-            CausationRef::None,
-        )?;
+        let item = BatchAppendItem::raw(coordinate, kind, payload, AppendOptions::new())?;
         self.submit_item(item)
     }
 
@@ -87,13 +81,7 @@ impl<'a> VisibilityFence<'a> {
         causation: impl Into<CausationId>,
     ) -> Result<AppendTicket, StoreError> {
         let options = AppendOptions::new().with_reaction(correlation, causation);
-        let item = BatchAppendItem::new(
-            coordinate.clone(),
-            kind,
-            payload,
-            options,
-            CausationRef::None,
-        )?;
+        let item = BatchAppendItem::raw(coordinate, kind, payload, options)?;
         self.submit_item(item)
     }
 

@@ -168,6 +168,23 @@ impl BatchAppendItem {
         })
     }
 
+    /// A raw item for `coordinate` with `options` (their causation included):
+    /// what every single raw append builds.
+    pub(crate) fn raw<P: Serialize + ?Sized>(
+        coordinate: &Coordinate,
+        kind: EventKind,
+        payload: &P,
+        options: AppendOptions,
+    ) -> Result<Self, StoreError> {
+        Self::new(
+            coordinate.clone(),
+            kind,
+            payload,
+            options,
+            CausationRef::None,
+        )
+    }
+
     /// The item's options (its causation included).
     pub fn options(&self) -> &AppendOptions {
         &self.options

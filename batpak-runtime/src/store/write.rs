@@ -9,8 +9,8 @@
 use super::ticket::RetryReason;
 use super::writer::{Command, Items, ReplyTo};
 use super::{
-    AppendOptions, AppendReceipt, AppendTicket, BatchAppendItem, BatchAppendTicket, CausationRef,
-    Outcome, ReadWrite, Store, StoreError, WriterPressure,
+    AppendOptions, AppendReceipt, AppendTicket, BatchAppendItem, BatchAppendTicket, Outcome,
+    ReadWrite, Store, StoreError, WriterPressure,
 };
 use crate::coordinate::Coordinate;
 use crate::event::{CausationId, CorrelationId, EventKind};
@@ -136,13 +136,7 @@ impl Store<ReadWrite> {
         payload: &P,
         options: AppendOptions,
     ) -> Result<AppendReceipt, StoreError> {
-        let item = BatchAppendItem::new(
-            coordinate.clone(),
-            kind,
-            payload,
-            options,
-            CausationRef::None,
-        )?;
+        let item = BatchAppendItem::raw(coordinate, kind, payload, options)?;
         self.append_item(item)
     }
 
@@ -168,13 +162,7 @@ impl Store<ReadWrite> {
         kind: EventKind,
         payload: &P,
     ) -> Result<AppendTicket, StoreError> {
-        let item = BatchAppendItem::new(
-            coordinate.clone(),
-            kind,
-            payload,
-            AppendOptions::new(),
-            CausationRef::None,
-        )?;
+        let item = BatchAppendItem::raw(coordinate, kind, payload, AppendOptions::new())?;
         self.submit_item(item)
     }
 
@@ -189,13 +177,7 @@ impl Store<ReadWrite> {
         causation: impl Into<CausationId>,
     ) -> Result<AppendTicket, StoreError> {
         let options = AppendOptions::new().with_reaction(correlation, causation);
-        let item = BatchAppendItem::new(
-            coordinate.clone(),
-            kind,
-            payload,
-            options,
-            CausationRef::None,
-        )?;
+        let item = BatchAppendItem::raw(coordinate, kind, payload, options)?;
         self.submit_item(item)
     }
 
