@@ -23,7 +23,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// Derives `batpak::EventFamily` for an event enum (one kind per variant) or a
 /// struct with named fields (one kind), plus a kind constant per kind.
 ///
-/// ```ignore
+/// ```text
 /// #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, batpak::Event)]
 /// #[batpak(category = 0x2, name = "Player")]
 /// pub enum Player {
