@@ -212,14 +212,6 @@ impl Store<ReadOnly> {
     ) -> Result<Self, StoreError> {
         let config = config.normalized();
         let dir = config.data_dir.clone();
-        let meta = std::fs::metadata(&dir).map_err(|e| StoreError::io(IoOp::Open, &dir, e))?;
-        if !meta.is_dir() {
-            return Err(StoreError::io(
-                IoOp::Open,
-                &dir,
-                std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
-            ));
-        }
         let lock = DirLock::shared(&dir)?;
         let io: Arc<dyn LogIo> = Arc::new(StdIo);
         let mut rec = recover(&config, &*io, false)?;

@@ -287,9 +287,11 @@ impl<M> Store<M> {
         let mut bytes = 0;
         for id in &ids {
             let path = segment::segment_path(dir, *id);
-            bytes += std::fs::metadata(&path)
-                .map_err(|e| StoreError::io(super::IoOp::Read, &path, e))?
-                .len();
+            bytes += self
+                .shared
+                .io
+                .len(&path)
+                .map_err(|e| StoreError::io(super::IoOp::Read, &path, e))?;
         }
         Ok(StoreStats {
             events,

@@ -12,8 +12,9 @@
 use crate::coordinate::Region;
 use crate::store::error::{IoOp, StoreError};
 use crate::store::index::IndexEntry;
+use crate::store::log::checkpoint;
 use crate::store::{frontier::Watermark, ReadWrite, Store};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -207,7 +208,7 @@ struct Checkpoint {
 impl Checkpoint {
     fn open(store: &Store, id: &str, region: &Region) -> Result<Self, StoreError> {
         let path = checkpoint_path(store, id)?;
-        let position = load_checkpoint(&path, id, region)?;
+        let position = load_checkpoint(store, &path, id, region)?;
         Ok(Checkpoint {
             path,
             witness: AtLeastOnce {
@@ -235,43 +236,19 @@ fn region_tag(region: &Region) -> [u8; 16] {
 
 /// Loads a checkpoint: `Ok(0)` when there is none or it is unreadable (start
 /// over: at-least-once), an error when it belongs to another region.
-fn load_checkpoint(path: &PathBuf, id: &str, region: &Region) -> Result<u64, StoreError> {
-    let Ok(bytes) = std::fs::read(path) else {
-        return Ok(0);
-    };
-    if bytes.len() != 16 + 8 + 4 {
-        return Ok(0);
-    }
-    let crc = u32::from_le_bytes(bytes[24..28].try_into().unwrap_or_default());
-    if crc32fast::hash(&bytes[..24]) != crc {
-        return Ok(0);
-    }
-    if bytes[..16] != region_tag(region) {
-        return Err(StoreError::CheckpointMismatch {
+fn load_checkpoint(
+    store: &Store,
+    path: &Path,
+    id: &str,
+    region: &Region,
+) -> Result<u64, StoreError> {
+    match checkpoint::load(&*store.shared.io, path) {
+        None => Ok(0),
+        Some((tag, _)) if tag != region_tag(region) => Err(StoreError::CheckpointMismatch {
             checkpoint_id: id.to_owned(),
-        });
+        }),
+        Some((_, position)) => Ok(position),
     }
-    Ok(u64::from_le_bytes(
-        bytes[16..24].try_into().unwrap_or_default(),
-    ))
-}
-
-fn save_checkpoint(path: &PathBuf, region: &Region, position: u64) -> Result<(), StoreError> {
-    let mut bytes = Vec::with_capacity(28);
-    bytes.extend_from_slice(&region_tag(region));
-    bytes.extend_from_slice(&position.to_le_bytes());
-    bytes.extend_from_slice(&crc32fast::hash(&bytes).to_le_bytes());
-    let dir = path.parent().unwrap_or(path);
-    std::fs::create_dir_all(dir).map_err(|e| StoreError::io(IoOp::CreateDir, dir, e))?;
-    let tmp = path.with_extension("tmp");
-    let write = || -> std::io::Result<()> {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| StoreError::io(IoOp::Rename, path, e))
 }
 
 impl Store<ReadWrite> {
@@ -391,7 +368,8 @@ impl Worker<'_> {
                 return Ok(());
             }
             if let Some(c) = self.checkpoint {
-                save_checkpoint(&c.path, self.region, cursor.position())?;
+                let io = &*self.store.shared.io;
+                checkpoint::save(io, &c.path, region_tag(self.region), cursor.position())?;
             }
             if action == CursorWorkerAction::Stop {
                 return Ok(());

@@ -47,8 +47,14 @@ impl DirLock {
         Self::acquire(dir, true)
     }
 
-    /// Locks the directory shared.
+    /// Locks an existing directory shared (a read-only open creates nothing,
+    /// so a missing directory or a file in its place is an error).
     pub(crate) fn shared(dir: &Path) -> Result<Self, StoreError> {
+        let meta = std::fs::metadata(dir).map_err(|e| StoreError::io(IoOp::Open, dir, e))?;
+        if !meta.is_dir() {
+            let not_dir = std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory");
+            return Err(StoreError::io(IoOp::Open, dir, not_dir));
+        }
         Self::acquire(dir, false)
     }
 

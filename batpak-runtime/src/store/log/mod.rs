@@ -3,10 +3,12 @@
 //! file-system seam every write goes through (`io`), the directory lock
 //! (`lock`), the open-time scan and repair (`recovery`), the index snapshot
 //! (`snapshot`), reading frames back by position (`reader`), compaction's
-//! rewrite (`compact`) and backup's copy (`backup`). It knows nothing of the
-//! writer thread or the `Store` API above it.
+//! rewrite (`compact`), backup's copy (`backup`) and cursor-worker checkpoints
+//! (`checkpoint`). It knows nothing of the writer thread or the `Store` API
+//! above it.
 
 pub(crate) mod backup;
+pub(crate) mod checkpoint;
 pub(crate) mod compact;
 pub(crate) mod frame;
 pub(crate) mod io;
