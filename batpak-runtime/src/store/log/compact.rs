@@ -7,6 +7,12 @@
 //! the store's `LogIo`); the index learns the new offsets under its lock, so
 //! readers never see a half-moved segment. The active segment and fence
 //! regions that span two segments are left alone.
+//!
+//! Recovery resumes after the highest sequence and event id it finds in any
+//! frame, so the log's last event must survive, or a reopened store would give
+//! its sequence and id out again. A region holding it is left whole until a
+//! later event is written; any other region can go, because the last event
+//! stays and outranks all of its events (sequences and ids grow along the log).
 
 use super::frame::{self, Frame, FrameRead};
 use super::io::{create_temporary, LogIo};
@@ -27,7 +33,9 @@ pub struct CompactReport {
     pub segments_rewritten: u64,
     /// Bytes the rewritten segments gave back.
     pub bytes_reclaimed: u64,
-    /// Discarded events removed from the log.
+    /// Discarded events removed from the log. The events of a cancelled fence
+    /// that holds the log's last event are not among them: they stay until a
+    /// later event is written, because recovery resumes after the last event.
     pub events_dropped: u64,
 }
 
@@ -44,12 +52,20 @@ enum Mark {
     FenceBegin(u64),
     FenceCancel(u64),
     Name,
-    Event,
+    /// An event and its global sequence.
+    Event(u64),
     Other,
 }
 
 /// Plans the rewrite of one sealed segment; `None` when it has nothing to drop.
-fn plan(io: &dyn LogIo, dir: &Path, id: u64) -> Result<Option<Rewrite>, StoreError> {
+/// A region holding an event with sequence `last_sequence` (the log's last
+/// event) stays whole.
+fn plan(
+    io: &dyn LogIo,
+    dir: &Path,
+    id: u64,
+    last_sequence: u64,
+) -> Result<Option<Rewrite>, StoreError> {
     let path = segment::segment_path(dir, id);
     let old = io
         .read(&path)
@@ -72,21 +88,29 @@ fn plan(io: &dyn LogIo, dir: &Path, id: u64) -> Result<Option<Rewrite>, StoreErr
             Frame::FenceBegin { fence_id } => Mark::FenceBegin(fence_id),
             Frame::FenceCancel { fence_id } => Mark::FenceCancel(fence_id),
             Frame::Name { .. } => Mark::Name,
-            Frame::Event(_) => Mark::Event,
+            Frame::Event(ev) => Mark::Event(ev.sequence),
             _ => Mark::Other,
         };
         frames.push((at, extent, mark));
         at += extent;
     }
-    // A fence region from its begin to its cancel, wholly in this segment, goes.
+    // A fence region from its begin to its cancel, wholly in this segment, goes,
+    // unless it holds the log's last event: recovery's resume point.
     let mut gone = vec![false; frames.len()];
     let mut open: Option<(usize, u64)> = None;
+    let mut holds_last = false;
     for (i, (_, _, mark)) in frames.iter().enumerate() {
         match *mark {
-            Mark::FenceBegin(fence) => open = Some((i, fence)),
+            Mark::FenceBegin(fence) => {
+                open = Some((i, fence));
+                holds_last = false;
+            }
+            Mark::Event(sequence) => holds_last |= sequence >= last_sequence,
             Mark::FenceCancel(fence) => {
                 if let Some((start, _)) = open.take().filter(|(_, f)| *f == fence) {
-                    gone[start..=i].iter_mut().for_each(|g| *g = true);
+                    if !holds_last {
+                        gone[start..=i].iter_mut().for_each(|g| *g = true);
+                    }
                 }
             }
             _ => {}
@@ -101,7 +125,7 @@ fn plan(io: &dyn LogIo, dir: &Path, id: u64) -> Result<Option<Rewrite>, StoreErr
     for ((offset, extent, mark), gone) in frames.iter().zip(&gone) {
         // Name frames stay: later frames of the segment may use the names.
         if *gone && *mark != Mark::Name {
-            dropped += u64::from(*mark == Mark::Event);
+            dropped += u64::from(matches!(mark, Mark::Event(_)));
             continue;
         }
         moved.insert(*offset as u32, bytes.len() as u32);
@@ -145,11 +169,14 @@ fn apply(
     Ok(())
 }
 
-/// Compacts every sealed segment below `active` (runs on the writer thread).
+/// Compacts every sealed segment below `active` (runs on the writer thread,
+/// after a sync). `last_sequence` is the highest sequence the writer has given
+/// out (0 before the first event): the event holding it is never dropped.
 pub(crate) fn compact_sealed(
     io: &dyn LogIo,
     dir: &Path,
     active: u64,
+    last_sequence: u64,
     live: &Live<'_>,
 ) -> Result<CompactReport, StoreError> {
     let mut report = CompactReport::default();
@@ -157,7 +184,7 @@ pub(crate) fn compact_sealed(
         .into_iter()
         .filter(|id| *id < active)
     {
-        let Some(rewrite) = plan(io, dir, id)? else {
+        let Some(rewrite) = plan(io, dir, id, last_sequence)? else {
             continue;
         };
         let path = segment::segment_path(dir, id);
@@ -171,3 +198,6 @@ pub(crate) fn compact_sealed(
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests;

@@ -58,6 +58,11 @@ pub(crate) trait LogIo: Send + Sync + std::fmt::Debug {
     /// [`sync_dir`](Self::sync_dir) of its directory.
     fn remove(&self, path: &Path) -> io::Result<()>;
 
+    /// Removes the directory at `path` with everything in it (a backup's
+    /// staging directory after a failed copy). The removal is durable only
+    /// after [`sync_dir`](Self::sync_dir) of its parent.
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()>;
+
     /// Cuts the existing file at `path` to `len` bytes and syncs it: the new
     /// length is durable when this returns `Ok`.
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()>;
@@ -138,6 +143,10 @@ impl LogIo for StdIo {
 
     fn remove(&self, path: &Path) -> io::Result<()> {
         std::fs::remove_file(path)
+    }
+
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_dir_all(path)
     }
 
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {

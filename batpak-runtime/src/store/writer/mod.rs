@@ -284,7 +284,9 @@ impl Writer {
                         index: &w.shared.index,
                         files: &w.shared.files,
                     };
-                    compact_sealed(&*w.shared.io, &w.config.data_dir, w.segment_id, &live)
+                    let (io, dir) = (&*w.shared.io, &w.config.data_dir);
+                    let last_sequence = w.next_sequence.saturating_sub(1);
+                    compact_sealed(io, dir, w.segment_id, last_sequence, &live)
                 });
                 let _ = reply.send(result);
             }

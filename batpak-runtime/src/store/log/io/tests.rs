@@ -72,6 +72,10 @@ impl LogIo for FailingSync {
         StdIo.remove(path)
     }
 
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        StdIo.remove_dir_all(path)
+    }
+
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
         StdIo.truncate(path, len)
     }
