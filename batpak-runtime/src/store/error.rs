@@ -39,6 +39,20 @@ pub enum CorruptionKind {
     BadProtocol,
     /// A frame refers to a name that was never defined in its segment.
     UnknownName,
+    /// The segment at this position's `segment` is missing from the data
+    /// directory although the log continues past it (segment ids are
+    /// consecutive from 1) or the index snapshot lists it. The offset is 0.
+    MissingSegment,
+    /// A sealed segment's length is not the one recorded when it was sealed
+    /// (in its successor's header, its own header after compaction, or the
+    /// index snapshot): it was cut, possibly exactly at a frame boundary, or
+    /// grew. The position's offset is where the two lengths part.
+    SegmentLength {
+        /// The length recorded for the segment.
+        expected: u64,
+        /// The segment file's length.
+        actual: u64,
+    },
 }
 
 /// Every error a store operation can return.

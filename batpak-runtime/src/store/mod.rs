@@ -108,7 +108,7 @@ fn recover(
 ) -> Result<recovery::Recovered, StoreError> {
     let mut rejected = None;
     if config.enable_mmap_index {
-        match snapshot::load(io, &config.data_dir, config.index_topology) {
+        match snapshot::load(io, &config.data_dir, config.index_topology)? {
             Ok(Some(mut rec)) => {
                 rec.report.events = rec.index.len() as u64;
                 return Ok(rec);

@@ -17,7 +17,8 @@
 use super::frame::{self, Frame, FrameRead};
 use super::io::{create_temporary, LogIo};
 use super::reader::SegmentFiles;
-use super::segment::{self, SEGMENT_HEADER_BYTES};
+use super::segment::{self, SegmentLinks, SEGMENT_HEADER_BYTES};
+use super::snapshot;
 use crate::store::config::FRAME_BYTES_HARD_MAX;
 use crate::store::error::{IoOp, LogPosition, StoreError};
 use crate::store::index::Index;
@@ -70,7 +71,7 @@ fn plan(
     let old = io
         .read(&path)
         .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
-    segment::check_header(id, &old)?;
+    let header = segment::check_header(id, &old)?;
     let mut frames: Vec<(usize, usize, Mark)> = Vec::new();
     let mut at = SEGMENT_HEADER_BYTES as usize;
     while at < old.len() {
@@ -119,7 +120,7 @@ fn plan(
     if !gone.contains(&true) {
         return Ok(None);
     }
-    let mut bytes = old[..SEGMENT_HEADER_BYTES as usize].to_vec();
+    let mut bytes = vec![0; SEGMENT_HEADER_BYTES as usize];
     let mut moved = HashMap::new();
     let mut dropped = 0;
     for ((offset, extent, mark), gone) in frames.iter().zip(&gone) {
@@ -131,6 +132,14 @@ fn plan(
         moved.insert(*offset as u32, bytes.len() as u32);
         bytes.extend_from_slice(&old[*offset..offset + extent]);
     }
+    // The successor's link still records the length before the rewrite; the
+    // rewritten segment records its own, and recovery checks that one. Both
+    // files stay self-consistent whichever name the rename leaves in place.
+    let links = SegmentLinks {
+        predecessor_len: header.links.predecessor_len,
+        rewritten_len: Some(bytes.len() as u64),
+    };
+    bytes[..SEGMENT_HEADER_BYTES as usize].copy_from_slice(&segment::encode_header(id, links));
     Ok(Some(Rewrite {
         bytes,
         moved,
@@ -180,6 +189,7 @@ pub(crate) fn compact_sealed(
     live: &Live<'_>,
 ) -> Result<CompactReport, StoreError> {
     let mut report = CompactReport::default();
+    let mut snapshot_removed = false;
     for id in segment::list_segments_with(io, dir)?
         .into_iter()
         .filter(|id| *id < active)
@@ -187,6 +197,13 @@ pub(crate) fn compact_sealed(
         let Some(rewrite) = plan(io, dir, id, last_sequence)? else {
             continue;
         };
+        if !snapshot_removed {
+            // An index snapshot records the segments' lengths, and one longer
+            // than its file is damage on open. A crash after the rewrite must
+            // not leave a snapshot that predates it, so it goes first, durably.
+            snapshot::remove(io, dir)?;
+            snapshot_removed = true;
+        }
         let path = segment::segment_path(dir, id);
         let before = io
             .len(&path)

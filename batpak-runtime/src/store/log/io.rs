@@ -35,6 +35,15 @@ pub(crate) trait LogIo: Send + Sync + std::fmt::Debug {
     /// not yet synced.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
 
+    /// The first `bytes` bytes of the file at `path` (fewer if it is shorter),
+    /// including bytes written but not yet synced. Recovery reads every
+    /// segment's header this way before it scans any frame.
+    fn read_head(&self, path: &Path, bytes: usize) -> io::Result<Vec<u8>> {
+        let mut all = self.read(path)?;
+        all.truncate(bytes);
+        Ok(all)
+    }
+
     /// The length in bytes of the file at `path`, including bytes written but
     /// not yet synced.
     fn len(&self, path: &Path) -> io::Result<u64>;
@@ -118,6 +127,15 @@ impl LogIo for StdIo {
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         std::fs::read(path)
+    }
+
+    fn read_head(&self, path: &Path, bytes: usize) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut head = Vec::with_capacity(bytes);
+        File::open(path)?
+            .take(bytes as u64)
+            .read_to_end(&mut head)?;
+        Ok(head)
     }
 
     fn len(&self, path: &Path) -> io::Result<u64> {

@@ -10,10 +10,43 @@ use std::path::{Path, PathBuf};
 /// Bytes of the segment header.
 pub const SEGMENT_HEADER_BYTES: u64 = 32;
 const MAGIC: &[u8; 8] = b"BATPAKSG";
-/// On-disk format version written into every segment header.
-pub const FORMAT_VERSION: u32 = 1;
+/// On-disk format version written into every new segment header.
+pub const FORMAT_VERSION: u32 = 2;
+/// The first format version, whose headers carry no lengths; still read.
+pub const FORMAT_VERSION_V1: u32 = 1;
 /// File extension of segment files.
 pub const SEGMENT_EXTENSION: &str = "bpk";
+
+/// The lengths a version 2 header records; `None` is stored as 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SegmentLinks {
+    /// The predecessor's final length, written when this segment was created
+    /// (the predecessor was sealed and synced then). `None` for segment 1, for
+    /// a version 1 header, and for a version 1 segment that compaction rewrote.
+    pub predecessor_len: Option<u64>,
+    /// This segment's own exact length, written by compaction when it rewrote
+    /// the segment (and so made it shorter than its successor's link says).
+    pub rewritten_len: Option<u64>,
+}
+
+/// A checked segment header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentHeader {
+    /// The format version the header was written with.
+    pub version: u32,
+    /// The lengths it records (none in version 1).
+    pub links: SegmentLinks,
+}
+
+impl SegmentHeader {
+    /// The length this segment must have if it is sealed: compaction's own
+    /// record if it rewrote the segment, else the successor's link, if any.
+    pub fn sealed_len(&self, successor: Option<&SegmentHeader>) -> Option<u64> {
+        self.links
+            .rewritten_len
+            .or_else(|| successor.and_then(|s| s.links.predecessor_len))
+    }
+}
 
 /// The path of segment `id` in `dir`.
 pub fn segment_path(dir: &Path, id: u64) -> PathBuf {
@@ -48,19 +81,32 @@ pub(crate) fn list_segments_with(io: &dyn LogIo, dir: &Path) -> Result<Vec<u64>,
     Ok(ids)
 }
 
-/// The 32-byte header of segment `id`.
-pub fn encode_header(id: u64) -> [u8; SEGMENT_HEADER_BYTES as usize] {
+/// The 32-byte version 2 header of segment `id`. A length is stored in 32
+/// bits: a segment is below 4 GiB (the index keeps offsets in 32 bits and
+/// recovery refuses a longer file). A length outside the bounds is recorded
+/// as unknown (0) rather than wrongly; recovery refuses such a segment anyway.
+pub fn encode_header(id: u64, links: SegmentLinks) -> [u8; SEGMENT_HEADER_BYTES as usize] {
+    let field = |len: Option<u64>| -> [u8; 4] {
+        let len = len
+            .filter(|l| *l >= SEGMENT_HEADER_BYTES)
+            .and_then(|l| u32::try_from(l).ok());
+        len.unwrap_or(0).to_le_bytes()
+    };
     let mut h = [0u8; SEGMENT_HEADER_BYTES as usize];
     h[..8].copy_from_slice(MAGIC);
     h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[12..16].copy_from_slice(&field(links.predecessor_len));
     h[16..24].copy_from_slice(&id.to_le_bytes());
+    h[24..28].copy_from_slice(&field(links.rewritten_len));
     let crc = crc32fast::hash(&h[..28]);
     h[28..32].copy_from_slice(&crc.to_le_bytes());
     h
 }
 
-/// Checks a segment header read from the file of segment `id`.
-pub fn check_header(id: u64, bytes: &[u8]) -> Result<(), StoreError> {
+/// Checks a segment header read from the file of segment `id` and returns
+/// what it records. Version 1 headers are read too: their reserved fields must
+/// be zero, and they record no lengths.
+pub fn check_header(id: u64, bytes: &[u8]) -> Result<SegmentHeader, StoreError> {
     let bad = StoreError::Corrupt {
         at: LogPosition {
             segment: id,
@@ -71,30 +117,59 @@ pub fn check_header(id: u64, bytes: &[u8]) -> Result<(), StoreError> {
     let Some(h) = bytes.get(..SEGMENT_HEADER_BYTES as usize) else {
         return Err(bad);
     };
-    let crc = u32::from_le_bytes([h[28], h[29], h[30], h[31]]);
-    let version = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
+    let u32_at = |at: usize| u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+    let crc = u32_at(28);
+    let version = u32_at(8);
     let stored_id = u64::from_le_bytes(h[16..24].try_into().unwrap_or([0; 8]));
     if &h[..8] != MAGIC
         || crc32fast::hash(&h[..28]) != crc
-        || version != FORMAT_VERSION
+        || !(version == FORMAT_VERSION || version == FORMAT_VERSION_V1)
         || stored_id != id
     {
         return Err(bad);
     }
-    Ok(())
+    let len_field = |at: usize| match u64::from(u32_at(at)) {
+        0 => Ok(None),
+        len if len < SEGMENT_HEADER_BYTES => Err(()),
+        len => Ok(Some(len)),
+    };
+    let (Ok(predecessor_len), Ok(rewritten_len)) = (len_field(12), len_field(24)) else {
+        return Err(bad);
+    };
+    // Version 1 wrote zeros here; segment 1 has no predecessor.
+    if (version == FORMAT_VERSION_V1 && (predecessor_len.is_some() || rewritten_len.is_some()))
+        || (id == 1 && predecessor_len.is_some())
+    {
+        return Err(bad);
+    }
+    Ok(SegmentHeader {
+        version,
+        links: SegmentLinks {
+            predecessor_len,
+            rewritten_len,
+        },
+    })
 }
 
 /// Creates segment `id` with its header, syncs it and the directory.
+/// `predecessor_len` is the final, synced length of segment `id - 1` (`None`
+/// for segment 1): the link that lets recovery tell a complete sealed segment
+/// from one cut at a frame boundary.
 pub(crate) fn create_segment(
     io: &dyn LogIo,
     dir: &Path,
     id: u64,
+    predecessor_len: Option<u64>,
 ) -> Result<Box<dyn LogFile>, StoreError> {
     let path = segment_path(dir, id);
     let mut file = io
         .create_new(&path)
         .map_err(|e| StoreError::io(IoOp::Open, &path, e))?;
-    file.write_all(&encode_header(id))
+    let links = SegmentLinks {
+        predecessor_len,
+        rewritten_len: None,
+    };
+    file.write_all(&encode_header(id, links))
         .map_err(|e| StoreError::io(IoOp::Write, &path, e))?;
     file.sync_all()
         .map_err(|e| StoreError::io(IoOp::Sync, &path, e))?;

@@ -14,7 +14,7 @@ use super::io::{create_temporary, LogIo};
 use super::recovery::{KeyUse, Recovered, RecoveryReport, Tip, WriterSeed};
 use super::segment;
 use crate::store::config::IndexTopology;
-use crate::store::error::{IoOp, StoreError};
+use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};
 use crate::store::index::{Index, Link, Record};
 use crate::store::options::AppendReceipt;
 use std::collections::{HashMap, HashSet};
@@ -155,23 +155,48 @@ fn put_index(body: &mut Vec<u8>, index: &Index) {
 pub(crate) type Rejection = String;
 
 /// Loads the snapshot if it exists and matches the directory exactly.
-/// `Ok(None)`: there is no snapshot. `Err(reason)`: present but unusable.
+/// `Ok(Ok(None))`: there is no snapshot. `Ok(Err(reason))`: present but
+/// unusable; the caller scans. `Err(_)`: the snapshot is intact and lists a
+/// segment that is missing or shorter than it records. That is damage, not
+/// staleness: the log only grows between snapshots (compaction removes the
+/// snapshot before it shortens anything), and a scan would silently miss the
+/// same events.
 pub(crate) fn load(
     io: &dyn LogIo,
     dir: &Path,
     topology: IndexTopology,
-) -> Result<Option<Recovered>, Rejection> {
+) -> Result<Result<Option<Recovered>, Rejection>, StoreError> {
     let p = path(dir);
     let file = match std::fs::File::open(&p) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot open: {e}")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ok(None)),
+        Err(e) => return Ok(Err(format!("cannot open: {e}"))),
     };
     // SAFETY: the snapshot is only ever replaced by rename, never modified in
     // place, and every byte read from the map is bounds-checked by BodyReader;
     // a concurrent external truncation could still fault, as with any mapped file.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| format!("cannot map: {e}"))?;
-    let bytes: &[u8] = &map;
+    let map = match unsafe { memmap2::Mmap::map(&file) } {
+        Ok(map) => map,
+        Err(e) => return Ok(Err(format!("cannot map: {e}"))),
+    };
+    let body = match checked_body(&map) {
+        Ok(body) => body,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let mut r = BodyReader::new(body);
+    let Some(segments) = segment_table(&mut r) else {
+        return Ok(Err("does not parse".into()));
+    };
+    if let Err(stale) = compare(io, dir, &segments)? {
+        return Ok(Err(stale));
+    }
+    Ok(parse(r, &segments, topology)
+        .map(Some)
+        .ok_or_else(|| "does not parse".into()))
+}
+
+/// The body of a mapped snapshot, once its header and CRC check.
+fn checked_body(bytes: &[u8]) -> Result<&[u8], Rejection> {
     if bytes.len() < HEADER_BYTES || &bytes[..8] != MAGIC {
         return Err("bad header".into());
     }
@@ -184,24 +209,16 @@ pub(crate) fn load(
     if crc32fast::hash(body) != crc {
         return Err("checksum mismatch".into());
     }
-    parse(io, dir, body, topology)
-        .ok_or_else(|| "does not parse".into())
-        .and_then(|r| r.map(Some))
+    Ok(body)
 }
 
-/// Parses a snapshot body whose CRC matched. `None`: it does not parse (or the
-/// directory cannot be read); `Some(Err(reason))`: it parses but is stale.
+/// Parses the rest of a snapshot body whose CRC matched and whose segment
+/// table matches the directory; `None` when it does not parse.
 fn parse(
-    io: &dyn LogIo,
-    dir: &Path,
-    body: &[u8],
+    mut r: BodyReader<'_>,
+    segments: &[(u64, u64)],
     topology: IndexTopology,
-) -> Option<Result<Recovered, Rejection>> {
-    let mut r = BodyReader::new(body);
-    let segments = match segment_table(&mut r, io, dir)? {
-        Ok(segments) => segments,
-        Err(stale) => return Some(Err(stale)),
-    };
+) -> Option<Recovered> {
     let mut seed = WriterSeed {
         next_sequence: r.varint()?,
         last_event_id: r.u128()?,
@@ -220,7 +237,7 @@ fn parse(
         return None;
     }
     push_records(&mut index, &seed, raw, links)?;
-    Some(Ok(Recovered {
+    Some(Recovered {
         index,
         seed,
         report: RecoveryReport {
@@ -229,35 +246,80 @@ fn parse(
             ..RecoveryReport::default()
         },
         chain_break: None,
-    }))
+    })
 }
 
-/// Reads the segment table and compares it with the directory: the same
-/// segments at the same lengths. `None`: it does not parse (or the directory
-/// cannot be read); `Some(Err(reason))`: the snapshot is stale.
-fn segment_table(
-    r: &mut BodyReader<'_>,
-    io: &dyn LogIo,
-    dir: &Path,
-) -> Option<Result<Vec<(u64, u64)>, Rejection>> {
+/// Reads the segment table: ids and lengths; `None` when it does not parse.
+fn segment_table(r: &mut BodyReader<'_>) -> Option<Vec<(u64, u64)>> {
     let count = usize::try_from(r.varint()?).ok()?;
     let mut segments = Vec::with_capacity(count.min(1 << 16));
     for _ in 0..count {
         segments.push((r.varint()?, r.varint()?));
     }
-    let on_disk = segment::list_segments_with(io, dir).ok()?;
-    if on_disk.len() != segments.len() || on_disk.iter().zip(&segments).any(|(a, b)| *a != b.0) {
-        return Some(Err("stale: the segment files differ".into()));
-    }
-    for (id, len) in &segments {
-        let actual = io.len(&segment::segment_path(dir, *id)).ok()?;
-        if actual != *len {
-            return Some(Err(format!(
+    Some(segments)
+}
+
+/// Compares the segment table with the directory. `Ok(Ok(()))`: the same
+/// segments at the same lengths. `Ok(Err(reason))`: stale, the log grew since
+/// (a segment is longer, or there are more of them), or the directory cannot
+/// be read here (the scan reports that). `Err(_)`: a listed segment is missing
+/// or shorter than listed.
+fn compare(
+    io: &dyn LogIo,
+    dir: &Path,
+    segments: &[(u64, u64)],
+) -> Result<Result<(), Rejection>, StoreError> {
+    let Ok(on_disk) = segment::list_segments_with(io, dir) else {
+        return Ok(Err("cannot list the segments".into()));
+    };
+    let mut stale = None;
+    for &(id, len) in segments {
+        if on_disk.binary_search(&id).is_err() {
+            return Err(StoreError::Corrupt {
+                at: LogPosition {
+                    segment: id,
+                    offset: 0,
+                },
+                kind: CorruptionKind::MissingSegment,
+            });
+        }
+        let actual = match io.len(&segment::segment_path(dir, id)) {
+            Ok(actual) => actual,
+            Err(e) => return Ok(Err(format!("segment {id}: {e}"))),
+        };
+        if actual < len {
+            return Err(StoreError::Corrupt {
+                at: LogPosition {
+                    segment: id,
+                    offset: actual,
+                },
+                kind: CorruptionKind::SegmentLength {
+                    expected: len,
+                    actual,
+                },
+            });
+        }
+        if actual > len && stale.is_none() {
+            stale = Some(format!(
                 "stale: segment {id} is {actual} bytes, snapshot says {len}"
-            )));
+            ));
         }
     }
-    Some(Ok(segments))
+    if on_disk.len() != segments.len() && stale.is_none() {
+        stale = Some("stale: the segment files differ".into());
+    }
+    Ok(stale.map_or(Ok(()), Err))
+}
+
+/// Removes the snapshot, durably; a missing one is fine. Whoever shortens a
+/// segment calls this first, so no snapshot outlives the lengths it records.
+pub(crate) fn remove(io: &dyn LogIo, dir: &Path) -> Result<(), StoreError> {
+    let p = path(dir);
+    match io.remove(&p) {
+        Ok(()) => segment::sync_dir(io, dir),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::io(IoOp::Remove, &p, e)),
+    }
 }
 
 /// Reads the coordinate table into the seed and defines its names in `index`.

@@ -130,7 +130,7 @@ impl Writer {
             None => (
                 1,
                 segment::SEGMENT_HEADER_BYTES,
-                segment::create_segment(io, dir, 1)?,
+                segment::create_segment(io, dir, 1, None)?,
             ),
         };
         let mut seed = seed;
@@ -360,7 +360,10 @@ impl Writer {
             return;
         }
         let (io, dir) = (&*self.shared.io, &self.config.data_dir);
-        match segment::create_segment(io, dir, self.segment_id + 1) {
+        // The old segment is synced and never written again, so its length now
+        // is final: the new header records it as the link recovery checks.
+        let sealed_len = Some(self.segment_len);
+        match segment::create_segment(io, dir, self.segment_id + 1, sealed_len) {
             Ok(file) => {
                 self.file = file;
                 self.segment_id += 1;
