@@ -252,12 +252,10 @@ pub(crate) fn check_sealed(io: &dyn LogIo, dir: &Path, ids: &[u64]) -> Result<()
     }
     // Nothing ever deletes a segment file (compaction rewrites in place), so
     // a gap in the ids is a lost file.
-    let mut expected = 1;
-    for &id in ids.iter().filter(|&&id| id != 0) {
+    for (expected, &id) in (1..).zip(ids.iter().filter(|&&id| id != 0)) {
         if id != expected {
             return Err(corrupt(expected, 0, CorruptionKind::MissingSegment));
         }
-        expected += 1;
     }
     for (i, (id, header)) in headers.iter().enumerate() {
         let successor = headers.get(i + 1).map(|(_, h)| h);

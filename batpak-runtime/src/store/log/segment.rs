@@ -1,6 +1,9 @@
 //! Segment files: `<20-digit id>.bpk` in the data directory, each a 32-byte header
 //! followed by frames. Only the writer thread creates, appends to or truncates them,
-//! through the store's [`LogIo`]; readers map them read-only.
+//! through the store's [`LogIo`]; readers map them read-only. A version 2 header
+//! links a segment to its predecessor's final length (and, after compaction, to
+//! its own), so that recovery can tell a complete sealed segment from one cut
+//! exactly at a frame boundary, whose frames all check.
 
 use super::io::{LogFile, LogIo, StdIo};
 use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};

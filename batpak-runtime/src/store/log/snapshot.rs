@@ -5,7 +5,10 @@
 //! when the directory holds exactly those segments at exactly those lengths (the
 //! log is append-only, so equal lengths mean equal content), its CRC matches and
 //! it parses completely. Anything else (missing, stale, truncated, corrupt) falls
-//! back to the scan, and the reason is reported in diagnostics. The snapshot is
+//! back to the scan, and the reason is reported in diagnostics, except an intact
+//! snapshot listing a segment that is missing or shorter than listed: the log
+//! only grows between snapshots, so that is lost data, a typed error (the scan
+//! would miss the same events without noticing). The snapshot is
 //! written, and the directory compared with it, through the store's `LogIo`; the
 //! map itself is made directly (see `io`).
 
