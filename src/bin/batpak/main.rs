@@ -18,7 +18,7 @@ mod schema;
 
 use batpak::coordinate::Region;
 use batpak::event::EventKind;
-use batpak::store::{ReadOnly, Store, StoreConfig, StoreError};
+use batpak::store::{CorruptionKind, ReadOnly, Store, StoreConfig, StoreError};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
@@ -88,6 +88,13 @@ fn explain(e: &StoreError) -> String {
         StoreError::Io { source, path, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             format!("{} does not exist", path.display())
         }
+        StoreError::Corrupt {
+            at,
+            kind: kind @ (CorruptionKind::MissingSegment | CorruptionKind::SegmentLength { .. }),
+        } => format!(
+            "segment {} is missing or incomplete ({kind:?}): events it held are lost; restore it from a backup",
+            at.segment
+        ),
         StoreError::Corrupt { at, kind } => {
             format!("the data is corrupt at {at} ({kind:?}); nothing past it can be trusted")
         }
