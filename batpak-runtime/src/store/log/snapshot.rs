@@ -62,11 +62,7 @@ pub(crate) fn write(
     put_segments(&mut body, io, dir)?;
     put_seed(&mut body, seed);
     put_index(&mut body, index);
-    let mut header = Vec::with_capacity(HEADER_BYTES);
-    header.extend_from_slice(MAGIC);
-    header.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    header.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    header.extend_from_slice(&[0; 4]);
+    let header = encode_header(&body);
     let final_path = path(dir);
     let tmp = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
     let err = |op, e| StoreError::io(op, &tmp, e);
@@ -77,6 +73,15 @@ pub(crate) fn write(
     io.rename(&tmp, &final_path)
         .map_err(|e| err(IoOp::Rename, e))?;
     segment::sync_dir(io, dir)
+}
+
+/// The header of a snapshot whose body is `body`: magic, body length, CRC.
+pub(crate) fn encode_header(body: &[u8]) -> [u8; HEADER_BYTES] {
+    let mut header = [0; HEADER_BYTES];
+    header[..8].copy_from_slice(MAGIC);
+    header[8..16].copy_from_slice(&(body.len() as u64).to_le_bytes());
+    header[16..20].copy_from_slice(&crc32fast::hash(body).to_le_bytes());
+    header
 }
 
 /// Encodes the segment table: every segment of `dir` with its length now.
