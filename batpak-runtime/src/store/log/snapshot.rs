@@ -334,8 +334,8 @@ fn read_links(r: &mut BodyReader<'_>, records: usize) -> Option<Vec<Link>> {
 }
 
 /// Checks the raw records (named coordinates, strictly rising sequences and
-/// event ids) and pushes them with their links into `index`; `None` when a
-/// check fails or a link is left over.
+/// event ids, all behind the writer's resume point) and pushes them with their
+/// links into `index`; `None` when a check fails or a link is left over.
 fn push_records(index: &mut Index, seed: &WriterSeed, raw: &[u8], links: Vec<Link>) -> Option<()> {
     let mut links = links.into_iter().peekable();
     let mut last = (0u64, 0u128);
@@ -352,7 +352,9 @@ fn push_records(index: &mut Index, seed: &WriterSeed, raw: &[u8], links: Vec<Lin
         let link = links.next_if(|l| l.position as usize == pos);
         index.push(record, link);
     }
-    if links.next().is_some() {
+    // The writer continues from the resume point: a record at or past it
+    // would be followed by an event that does not sort after it.
+    if links.next().is_some() || seed.next_sequence <= last.0 || seed.last_event_id < last.1 {
         return None;
     }
     Some(())
