@@ -7,6 +7,9 @@
 
 pub mod coordinate;
 pub mod event;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gate;
 pub mod schema;
 pub mod store;

@@ -265,6 +265,55 @@ fn unfinished_batch_is_dropped_and_the_log_stays_appendable() {
     }
 }
 
+/// Found by the `recovery` fuzz target: dropping an unfinished batch also
+/// drops the coordinate ids its name frames introduced, so a coordinate first
+/// named after the crash takes the next id the log on disk expects, instead
+/// of leaving a gap that made the following open fail with `UnknownName`.
+#[test]
+fn a_new_coordinate_after_a_dropped_batch_keeps_ids_dense() {
+    let _gate = store_gate();
+    let dir = tempdir();
+    let store = open(config(dir.path()));
+    store
+        .append(&coord("old", "s"), KIND_A, &0)
+        .expect("append");
+    store.close().expect("close");
+    let (_, path) = newest_segment(dir.path());
+    let store = open(config(dir.path()));
+    store
+        .append_batch(vec![
+            item("fresh", serde_json::json!(0), CausationRef::None),
+            item("fresh", serde_json::json!(1), CausationRef::None),
+        ])
+        .expect("batch");
+    store.close().expect("close");
+    // A crash before the commit marker was complete.
+    let full = std::fs::read(&path).expect("read segment");
+    std::fs::write(&path, &full[..full.len() - 1]).expect("cut");
+
+    let store = open(config(dir.path()));
+    assert_eq!(store.diagnostics().recovery.discarded_batch_events, 2);
+    assert_eq!(
+        store.stats().expect("stats").entities,
+        1,
+        "the dropped name is forgotten"
+    );
+    let newer = store
+        .append(&coord("newer", "s"), KIND_B, &"after")
+        .expect("append");
+    let entry = &store.stream("newer")[0];
+    assert_eq!(entry.event_id, newer.event_id);
+    assert_eq!(entry.coordinate.entity(), "newer");
+    assert!(store.stream("fresh").is_empty());
+    store.close().expect("close");
+
+    let store = Store::open(config(dir.path())).expect("the log reopens");
+    assert_eq!(store.stream("newer").len(), 1);
+    assert_eq!(store.stream("old").len(), 1);
+    assert!(store.stream("fresh").is_empty());
+    assert!(store.verify().expect("verify").is_clean());
+}
+
 // ---------------------------------------------------------------------------
 // Crash test.
 

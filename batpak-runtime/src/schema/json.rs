@@ -25,9 +25,17 @@ impl std::error::Error for TranscodeError {}
 /// Most nesting the transcoder follows (bounds recursion on hostile input).
 const DEPTH_MAX: usize = 64;
 
+/// Most values of one payload that take no bytes (units, unit structs, empty
+/// tuples, arrays of them). Every other value uses a byte, so the payload's
+/// length bounds them; these only this budget, which nested arrays of units
+/// in a shape or a huge count on the wire would otherwise exhaust by the
+/// billion. What serde writes (arrays of at most 32 items) fits easily.
+const ZERO_SIZED_VALUES_MAX: usize = 1 << 16;
+
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
+    zero_sized_left: usize,
 }
 
 impl Reader<'_> {
@@ -57,15 +65,22 @@ impl Reader<'_> {
         Ok(out)
     }
 
+    /// A LEB128 varint of at most `max_bits` bits in at most
+    /// ceil(`max_bits` / 7) bytes, as postcard reads them.
     fn varint(&mut self, max_bits: u32) -> Result<u128, TranscodeError> {
         let mut out: u128 = 0;
         let mut shift = 0;
         loop {
             let b = self.byte()?;
-            if shift >= max_bits + 7 {
+            if shift >= max_bits {
                 return self.fail("a shorter varint");
             }
-            out |= u128::from(b & 0x7F) << shift;
+            let bits = u128::from(b & 0x7F);
+            // Past bit 121 only some of the seven bits fit a u128.
+            if shift > 121 && bits >> (128 - shift) != 0 {
+                return self.fail("a varint in range");
+            }
+            out |= bits << shift;
             if b & 0x80 == 0 {
                 if max_bits < 128 && out >> max_bits != 0 {
                     return self.fail("a varint in range");
@@ -100,13 +115,35 @@ impl Reader<'_> {
         }
     }
 
+    /// A string's length: at most the bytes left.
     fn len(&mut self) -> Result<usize, TranscodeError> {
+        self.count(0)
+    }
+
+    /// A sequence's or map's length: every item takes a byte or, zero-sized,
+    /// one of the budget, so a count beyond both cannot be right.
+    fn items(&mut self) -> Result<usize, TranscodeError> {
+        self.count(self.zero_sized_left)
+    }
+
+    fn count(&mut self, beyond_bytes: usize) -> Result<usize, TranscodeError> {
         let n = self.varint(64)?;
-        // Every element takes at least one byte except units; cap by what is left.
+        let room = self.bytes.len().saturating_sub(self.pos) + beyond_bytes;
         usize::try_from(n)
             .ok()
-            .filter(|n| *n <= self.bytes.len().saturating_sub(self.pos) || *n == 0)
+            .filter(|n| *n <= room)
             .map_or_else(|| self.fail("a length that fits the payload"), Ok)
+    }
+
+    /// Spends the budget of a value that took no bytes.
+    fn zero_sized(&mut self) -> Result<(), TranscodeError> {
+        match self.zero_sized_left.checked_sub(1) {
+            Some(left) => {
+                self.zero_sized_left = left;
+                Ok(())
+            }
+            None => self.fail("fewer values that take no bytes"),
+        }
     }
 }
 
@@ -133,7 +170,8 @@ fn value(r: &mut Reader<'_>, shape: &Shape, depth: usize) -> Result<Value, Trans
         return r.fail("less nesting");
     }
     let d = depth + 1;
-    Ok(match shape {
+    let start = r.pos;
+    let out = match shape {
         Shape::Bool => match r.byte()? {
             0 => Value::Bool(false),
             1 => Value::Bool(true),
@@ -159,7 +197,7 @@ fn value(r: &mut Reader<'_>, shape: &Shape, depth: usize) -> Result<Value, Trans
             _ => return r.fail("an option tag"),
         },
         Shape::Seq(item) => {
-            let n = r.len()?;
+            let n = r.items()?;
             items_value(r, item, n, d)?
         }
         Shape::Array(item, n) => items_value(r, item, *n, d)?,
@@ -173,7 +211,11 @@ fn value(r: &mut Reader<'_>, shape: &Shape, depth: usize) -> Result<Value, Trans
         Shape::Struct { fields, .. } => fields_value(r, fields, d)?,
         Shape::Enum { variants, .. } => enum_value(r, variants, d)?,
         Shape::Opaque(_) => return r.fail("a shape the schema describes (this field is opaque)"),
-    })
+    };
+    if r.pos == start {
+        r.zero_sized()?;
+    }
+    Ok(out)
 }
 
 /// `n` values of one shape, for sequences (length on the wire) and arrays
@@ -199,7 +241,7 @@ fn map_value(
     v: &Shape,
     depth: usize,
 ) -> Result<Value, TranscodeError> {
-    let n = r.len()?;
+    let n = r.items()?;
     let mut out = Map::new();
     for _ in 0..n {
         let key = match value(r, k, depth)? {
@@ -264,7 +306,11 @@ fn tagged(
 
 /// Transcodes one event payload; every byte must be consumed.
 pub fn event_to_json(shape: &EventShape, bytes: &[u8]) -> Result<Value, TranscodeError> {
-    let mut r = Reader { bytes, pos: 0 };
+    let mut r = Reader {
+        bytes,
+        pos: 0,
+        zero_sized_left: ZERO_SIZED_VALUES_MAX,
+    };
     let out = match &shape.variant {
         Some(variant) => tagged(variant, &shape.fields, &mut r, 0)?,
         None => fields_value(&mut r, &shape.fields, 0)?,
@@ -277,7 +323,11 @@ pub fn event_to_json(shape: &EventShape, bytes: &[u8]) -> Result<Value, Transcod
 
 /// Transcodes a value of one shape; every byte must be consumed.
 pub fn to_json(shape: &Shape, bytes: &[u8]) -> Result<Value, TranscodeError> {
-    let mut r = Reader { bytes, pos: 0 };
+    let mut r = Reader {
+        bytes,
+        pos: 0,
+        zero_sized_left: ZERO_SIZED_VALUES_MAX,
+    };
     let out = value(&mut r, shape, 0)?;
     if r.pos != bytes.len() {
         return r.fail("the end of the payload");

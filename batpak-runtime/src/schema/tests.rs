@@ -578,3 +578,81 @@ fn the_transcoder_survives_random_shapes_and_bytes() {
     }
     assert!(decoded > 1000, "valid samples decode ({decoded})");
 }
+
+/// Found by the `transcoder` fuzz target: a sequence of zero-sized values
+/// (`Vec<()>`, a vector of unit structs) at the end of a payload was refused,
+/// because its length was capped by the bytes left, which its items never
+/// use. postcard writes `vec![(), ()]` as the length alone.
+#[test]
+fn zero_sized_items_at_the_end_of_a_payload_transcode() {
+    let unit_struct = Shape::Struct {
+        name: "Tick".into(),
+        fields: Fields::Unit,
+    };
+    for item in [Shape::Unit, unit_struct, Shape::Tuple(vec![])] {
+        let seq = Shape::Seq(Box::new(item.clone()));
+        let bytes = postcard::to_stdvec(&vec![(), (), ()]).unwrap();
+        let one = json::to_json(&item, &[]).unwrap();
+        assert_eq!(
+            json::to_json(&seq, &bytes),
+            Ok(serde_json::json!([one, one, one])),
+            "{item:?}"
+        );
+    }
+    let map = Shape::Map(Box::new(Shape::Unit), Box::new(Shape::Unit));
+    assert_eq!(
+        json::to_json(&map, &[1]),
+        Ok(serde_json::json!({ "null": null }))
+    );
+}
+
+/// Values that take no payload bytes are not bounded by the payload's
+/// length: nested arrays of units in a shape, or a huge count of them on the
+/// wire, once asked for billions of values. They are bounded by a budget.
+#[test]
+fn zero_sized_values_are_bounded() {
+    let mut nested = Shape::Unit;
+    for _ in 0..4 {
+        nested = Shape::Array(Box::new(nested), 255);
+    }
+    let started = std::time::Instant::now();
+    assert!(json::to_json(&nested, &[]).is_err());
+    let huge = postcard::to_stdvec(&(1u64 << 40)).unwrap();
+    assert!(json::to_json(&Shape::Seq(Box::new(Shape::Unit)), &huge).is_err());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // What serde can write is inside the budget: [[[(); 32]; 32]; 32].
+    let cube = Shape::Array(
+        Box::new(Shape::Array(
+            Box::new(Shape::Array(Box::new(Shape::Unit), 32)),
+            32,
+        )),
+        32,
+    );
+    assert!(json::to_json(&cube, &[]).is_ok());
+}
+
+/// Found by the `transcoder` fuzz target: a varint longer than its type
+/// allows shifted past 128 bits (a panic in debug builds, silently wrong
+/// bits in release). Varints now end where postcard's do.
+#[test]
+fn overlong_varints_are_refused_like_postcard_refuses_them() {
+    let mut long = vec![0xFF; 19];
+    long.push(0x01);
+    assert!(json::to_json(&Shape::U128, &long).is_err());
+    let mut wide = vec![0xFF; 18];
+    wide.push(0x04);
+    assert!(json::to_json(&Shape::U128, &wide).is_err());
+    assert!(json::to_json(&Shape::U16, &[0x80, 0x80, 0x80, 0x00]).is_err());
+    for (shape, bytes) in [
+        (Shape::U128, postcard::to_stdvec(&u128::MAX).unwrap()),
+        (Shape::U16, postcard::to_stdvec(&u16::MAX).unwrap()),
+        (Shape::I128, postcard::to_stdvec(&i128::MIN).unwrap()),
+        (Shape::U64, postcard::to_stdvec(&u64::MAX).unwrap()),
+    ] {
+        assert!(json::to_json(&shape, &bytes).is_ok(), "{shape:?}");
+    }
+    for bytes in [&long, &wide] {
+        assert!(postcard::from_bytes::<u128>(bytes).is_err());
+    }
+    assert!(postcard::from_bytes::<u16>(&[0x80, 0x80, 0x80, 0x00]).is_err());
+}

@@ -186,6 +186,14 @@ struct CoordSlot {
 
 const UNDEFINED: u32 = u32::MAX;
 
+/// The extent of an index's names at some point ([`Index::names_mark`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NamesMark {
+    coords: usize,
+    entities: usize,
+    scopes: usize,
+}
+
 /// The index itself. Mutated only through [`Index::define_name`] and
 /// [`Index::push`], by the writer (under the store's write lock) or by recovery.
 #[derive(Debug)]
@@ -238,6 +246,32 @@ impl Index {
         let entity = intern(&mut self.entities, &mut self.entity_ids, entity);
         let scope = intern(&mut self.scopes, &mut self.scope_ids, scope);
         self.coords[idx] = CoordSlot { entity, scope };
+    }
+
+    /// How many coordinates and interned names the index holds: a point
+    /// [`Index::forget_names_since`] can return to.
+    pub(crate) fn names_mark(&self) -> NamesMark {
+        NamesMark {
+            coords: self.coords.len(),
+            entities: self.entities.len(),
+            scopes: self.scopes.len(),
+        }
+    }
+
+    /// Forgets every name defined since `mark`: recovery dropping an
+    /// unfinished batch, whose name frames are cut off with it. Nothing was
+    /// published since the mark, so no event refers to a forgotten name.
+    pub(crate) fn forget_names_since(&mut self, mark: NamesMark) {
+        self.coords.truncate(mark.coords);
+        for (lists, ids, keep) in [
+            (&mut self.entities, &mut self.entity_ids, mark.entities),
+            (&mut self.scopes, &mut self.scope_ids, mark.scopes),
+        ] {
+            for list in lists.drain(keep.min(lists.len())..) {
+                assert!(list.positions.is_empty(), "a forgotten name has events");
+                ids.remove(&list.name);
+            }
+        }
     }
 
     /// Publishes one event. Its coordinate must be defined and its sequence and id

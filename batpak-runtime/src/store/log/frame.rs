@@ -358,7 +358,7 @@ fn begin(buf: &mut Vec<u8>, frame_type: u8) -> usize {
 }
 
 /// Fills in the header of the frame that starts at `start` and runs to the end of `buf`.
-fn finish(buf: &mut [u8], start: usize) {
+pub(crate) fn finish(buf: &mut [u8], start: usize) {
     let body_len = buf.len() - start - FRAME_HEADER_BYTES;
     let crc = crc32fast::hash(&buf[start + FRAME_HEADER_BYTES..]);
     buf[start..start + 4].copy_from_slice(&len_word(body_len).to_le_bytes());

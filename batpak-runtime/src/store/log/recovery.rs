@@ -14,7 +14,7 @@ use crate::event::id::timestamp_us;
 use crate::event::{Codec, EventKind};
 use crate::store::config::{IndexTopology, FRAME_BYTES_HARD_MAX};
 use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};
-use crate::store::index::{Index, Link, Record, RecordFields};
+use crate::store::index::{Index, Link, NamesMark, Record, RecordFields};
 use crate::store::options::AppendReceipt;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -150,10 +150,14 @@ struct OpenUnit {
     /// Coordinates whose name frames sit inside this unit (a dropped batch
     /// takes them with it).
     names: Vec<u32>,
+    /// The coordinate ids and index names known before the unit began: the
+    /// ids a dropped batch introduced are free again.
+    coords_before: usize,
+    index_names_before: NamesMark,
 }
 
 impl OpenUnit {
-    fn new(id: u64, start: LogPosition, items: u64) -> Self {
+    fn new(id: u64, start: LogPosition, items: u64, scan: &Scan<'_>) -> Self {
         Self {
             id,
             start,
@@ -161,6 +165,8 @@ impl OpenUnit {
             events: Vec::new(),
             undo: Vec::new(),
             names: Vec::new(),
+            coords_before: scan.seed.coords.len(),
+            index_names_before: scan.index.names_mark(),
         }
     }
 }
@@ -400,7 +406,7 @@ impl Scan<'_> {
                     return Err(bad(CorruptionKind::BadProtocol));
                 }
                 self.seed.next_batch_id = self.seed.next_batch_id.max(batch_id + 1);
-                self.batch = Some(OpenUnit::new(batch_id, at, items));
+                self.batch = Some(OpenUnit::new(batch_id, at, items, self));
             }
             Frame::BatchCommit { batch_id } => {
                 let batch = self
@@ -423,7 +429,7 @@ impl Scan<'_> {
                     return Err(bad(CorruptionKind::BadProtocol));
                 }
                 self.seed.next_fence_id = self.seed.next_fence_id.max(fence_id + 1);
-                self.fence = Some(OpenUnit::new(fence_id, at, 0));
+                self.fence = Some(OpenUnit::new(fence_id, at, 0, self));
             }
             Frame::FenceCommit { fence_id } | Frame::FenceCancel { fence_id } => {
                 let fence = self
@@ -548,6 +554,10 @@ impl Scan<'_> {
             for id in &batch.names {
                 self.defined.remove(id);
             }
+            // The coordinates it named first go with it, so the writer gives
+            // the next new coordinate the id the log on disk expects next.
+            self.seed.coords.truncate(batch.coords_before);
+            self.index.forget_names_since(batch.index_names_before);
             if let Some((id, len)) = self.seed.active_segment {
                 debug_assert_eq!(id, batch.start.segment);
                 if self.opts.repair {

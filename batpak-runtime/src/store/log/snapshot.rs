@@ -65,11 +65,7 @@ pub(crate) fn write(
     put_segments(&mut body, io, dir)?;
     put_seed(&mut body, seed);
     put_index(&mut body, index);
-    let mut header = Vec::with_capacity(HEADER_BYTES);
-    header.extend_from_slice(MAGIC);
-    header.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    header.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    header.extend_from_slice(&[0; 4]);
+    let header = encode_header(&body);
     let final_path = path(dir);
     let tmp = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
     let err = |op, e| StoreError::io(op, &tmp, e);
@@ -80,6 +76,15 @@ pub(crate) fn write(
     io.rename(&tmp, &final_path)
         .map_err(|e| err(IoOp::Rename, e))?;
     segment::sync_dir(io, dir)
+}
+
+/// The header of a snapshot whose body is `body`: magic, body length, CRC.
+pub(crate) fn encode_header(body: &[u8]) -> [u8; HEADER_BYTES] {
+    let mut header = [0; HEADER_BYTES];
+    header[..8].copy_from_slice(MAGIC);
+    header[8..16].copy_from_slice(&(body.len() as u64).to_le_bytes());
+    header[16..20].copy_from_slice(&crc32fast::hash(body).to_le_bytes());
+    header
 }
 
 /// Encodes the segment table: every segment of `dir` with its length now.
@@ -394,8 +399,8 @@ fn read_links(r: &mut BodyReader<'_>, records: usize) -> Option<Vec<Link>> {
 }
 
 /// Checks the raw records (named coordinates, strictly rising sequences and
-/// event ids) and pushes them with their links into `index`; `None` when a
-/// check fails or a link is left over.
+/// event ids, all behind the writer's resume point) and pushes them with their
+/// links into `index`; `None` when a check fails or a link is left over.
 fn push_records(index: &mut Index, seed: &WriterSeed, raw: &[u8], links: Vec<Link>) -> Option<()> {
     let mut links = links.into_iter().peekable();
     let mut last = (0u64, 0u128);
@@ -412,7 +417,9 @@ fn push_records(index: &mut Index, seed: &WriterSeed, raw: &[u8], links: Vec<Lin
         let link = links.next_if(|l| l.position as usize == pos);
         index.push(record, link);
     }
-    if links.next().is_some() {
+    // The writer continues from the resume point: a record at or past it
+    // would be followed by an event that does not sort after it.
+    if links.next().is_some() || seed.next_sequence <= last.0 || seed.last_event_id < last.1 {
         return None;
     }
     Some(())
