@@ -183,9 +183,9 @@ pub fn seal_frame(body: &[u8]) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-/// The valid 32-byte header of segment `id`.
+/// A valid 32-byte header of segment `id` (no link to a predecessor).
 pub fn segment_header(id: u64) -> [u8; 32] {
-    segment::encode_header(id)
+    segment::encode_header(id, segment::SegmentLinks::default())
 }
 
 /// The path of segment `id` in `dir`.
