@@ -13,6 +13,8 @@
 # plus what earlier runs found (fuzz/target/corpus/TARGET, where new inputs go).
 # A panic, a hang (over 10 s per input) or more than 2 GiB of memory is a
 # crash: the input lands in fuzz/artifacts/TARGET/ and the script fails.
+# FUZZ_SEED=N fixes libFuzzer's random seed (CI uses 1, so a short pass
+# explores the same inputs first on every run; 0, the default, picks one).
 # FUZZ_SANITIZER=none builds without AddressSanitizer (faster to build and run;
 # the code under test is safe Rust apart from its memory maps).
 set -euo pipefail
@@ -55,6 +57,7 @@ for t in "${targets[@]}"; do
   log="target/fuzz-logs/$t.log"
   if cargo +nightly fuzz run "${flags[@]}" "$t" "target/corpus/$t" "corpus/$t" -- \
     -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    -seed="${FUZZ_SEED:-0}" \
     >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     printf '%-12s %10s executions in %s s, 0 crashes\n' "$t" "${runs:-?}" "$seconds"
