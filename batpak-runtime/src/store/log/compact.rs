@@ -72,51 +72,8 @@ fn plan(
         .read(&path)
         .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
     let header = segment::check_header(id, &old)?;
-    let mut frames: Vec<(usize, usize, Mark)> = Vec::new();
-    let mut at = SEGMENT_HEADER_BYTES as usize;
-    while at < old.len() {
-        let FrameRead::Frame(f, extent) = frame::read_frame(&old[at..], FRAME_BYTES_HARD_MAX)
-        else {
-            return Err(StoreError::Corrupt {
-                at: LogPosition {
-                    segment: id,
-                    offset: at as u64,
-                },
-                kind: crate::store::error::CorruptionKind::BadCrc,
-            });
-        };
-        let mark = match f {
-            Frame::FenceBegin { fence_id } => Mark::FenceBegin(fence_id),
-            Frame::FenceCancel { fence_id } => Mark::FenceCancel(fence_id),
-            Frame::Name { .. } => Mark::Name,
-            Frame::Event(ev) => Mark::Event(ev.sequence),
-            _ => Mark::Other,
-        };
-        frames.push((at, extent, mark));
-        at += extent;
-    }
-    // A fence region from its begin to its cancel, wholly in this segment, goes,
-    // unless it holds the log's last event: recovery's resume point.
-    let mut gone = vec![false; frames.len()];
-    let mut open: Option<(usize, u64)> = None;
-    let mut holds_last = false;
-    for (i, (_, _, mark)) in frames.iter().enumerate() {
-        match *mark {
-            Mark::FenceBegin(fence) => {
-                open = Some((i, fence));
-                holds_last = false;
-            }
-            Mark::Event(sequence) => holds_last |= sequence >= last_sequence,
-            Mark::FenceCancel(fence) => {
-                if let Some((start, _)) = open.take().filter(|(_, f)| *f == fence) {
-                    if !holds_last {
-                        gone[start..=i].iter_mut().for_each(|g| *g = true);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
+    let frames = marks(id, &old)?;
+    let gone = dropped_regions(&frames, last_sequence);
     if !gone.contains(&true) {
         return Ok(None);
     }
@@ -145,6 +102,60 @@ fn plan(
         moved,
         dropped,
     }))
+}
+
+/// Every frame of segment `id` (its bytes `old`) as (offset, extent, mark).
+fn marks(id: u64, old: &[u8]) -> Result<Vec<(usize, usize, Mark)>, StoreError> {
+    let mut frames = Vec::new();
+    let mut at = SEGMENT_HEADER_BYTES as usize;
+    while at < old.len() {
+        let FrameRead::Frame(f, extent) = frame::read_frame(&old[at..], FRAME_BYTES_HARD_MAX)
+        else {
+            return Err(StoreError::Corrupt {
+                at: LogPosition {
+                    segment: id,
+                    offset: at as u64,
+                },
+                kind: crate::store::error::CorruptionKind::BadCrc,
+            });
+        };
+        let mark = match f {
+            Frame::FenceBegin { fence_id } => Mark::FenceBegin(fence_id),
+            Frame::FenceCancel { fence_id } => Mark::FenceCancel(fence_id),
+            Frame::Name { .. } => Mark::Name,
+            Frame::Event(ev) => Mark::Event(ev.sequence),
+            _ => Mark::Other,
+        };
+        frames.push((at, extent, mark));
+        at += extent;
+    }
+    Ok(frames)
+}
+
+/// Which frames go: a fence region from its begin to its cancel, wholly in
+/// this segment, unless it holds the log's last event (recovery's resume point).
+fn dropped_regions(frames: &[(usize, usize, Mark)], last_sequence: u64) -> Vec<bool> {
+    let mut gone = vec![false; frames.len()];
+    let mut open: Option<(usize, u64)> = None;
+    let mut holds_last = false;
+    for (i, (_, _, mark)) in frames.iter().enumerate() {
+        match *mark {
+            Mark::FenceBegin(fence) => {
+                open = Some((i, fence));
+                holds_last = false;
+            }
+            Mark::Event(sequence) => holds_last |= sequence >= last_sequence,
+            Mark::FenceCancel(fence) => {
+                if let Some((start, _)) = open.take().filter(|(_, f)| *f == fence) {
+                    if !holds_last {
+                        gone[start..=i].iter_mut().for_each(|g| *g = true);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    gone
 }
 
 /// What the rewrite touches besides the files: the index learns the new
