@@ -24,6 +24,18 @@ fn compose(ts_us: u64, counter: u64) -> u128 {
     (ms << 80) | (0x7 << 76) | (sub << 64) | (0b10 << 62) | (counter as u128 & COUNTER_MASK)
 }
 
+/// Whether `id` has the layout this clock writes (version 7, variant `10`,
+/// microseconds within the millisecond below 1000) and is not in the layout's
+/// last millisecond: exactly the ids a clock can resume after and still find
+/// a greater one.
+pub fn is_clock_id(id: u128) -> bool {
+    let ms = id >> 80;
+    let version = (id >> 76) & 0xF;
+    let sub_us = (id >> 64) & 0xFFF;
+    let variant = (id >> 62) & 0b11;
+    version == 7 && variant == 0b10 && sub_us < 1000 && ms < (1 << 48) - 1
+}
+
 /// Microseconds since the Unix epoch now.
 pub fn now_us() -> u64 {
     SystemTime::now()
@@ -90,6 +102,44 @@ mod tests {
         }
         let ts = timestamp_us(prev);
         assert!(ts.abs_diff(now_us()) < 5_000_000);
+    }
+
+    #[test]
+    fn the_clock_goes_up_after_every_clock_id() {
+        let max_ms: u64 = (1 << 48) - 2;
+        let mut state = 0x1D5_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let edges = [0, 1, 999_999, max_ms * 1000 + 999];
+        for round in 0..20_000 {
+            let ts = if round % 4 == 0 {
+                edges[round / 4 % edges.len()]
+            } else {
+                next() % (max_ms * 1000 + 1000)
+            };
+            let counter = if round % 3 == 0 {
+                COUNTER_MASK as u64
+            } else {
+                next()
+            };
+            let last = compose(ts, counter);
+            assert!(is_clock_id(last), "{last:#x}");
+            let now = match round % 3 {
+                0 => ts,
+                1 => next() % (max_ms * 1000),
+                _ => 0,
+            };
+            let mut clock = IdClock::resume_after(last);
+            assert!(clock.next_id_at(now) > last, "after {last:#x} at {now}");
+        }
+        assert!(!is_clock_id(0));
+        assert!(!is_clock_id(u128::MAX));
+        assert!(!is_clock_id(compose(1, 1) & !(0xF << 76)));
+        assert!(!is_clock_id(compose((max_ms + 1) * 1000, 0)));
     }
 
     #[test]

@@ -278,41 +278,47 @@ fn damaged_or_stale_snapshots_fall_back_to_the_scan() {
 /// Found by the `snapshot` fuzz target: a snapshot whose writer resume point
 /// (next sequence) is not past its last record used to be accepted, and the
 /// writer's next event then failed the index's ordering assertion, killing
-/// the writer thread. Such a snapshot does not parse: the open scans instead.
+/// the writer thread; one with no room after it overflowed the writer's
+/// counter. Such a snapshot does not parse: the open scans instead.
 #[test]
-fn a_snapshot_resuming_behind_its_records_falls_back_to_the_scan() {
+fn a_snapshot_resuming_where_the_writer_cannot_falls_back_to_the_scan() {
     use crate::store::log::frame::{put_varint, BodyReader};
-    let dir = tempfile::tempdir().unwrap();
-    let config = StoreConfig::new(dir.path()).with_enable_mmap_index(true);
-    let entities = fill(dir.path(), config.clone());
-    let snap = dir.path().join(snapshot::SNAPSHOT_FILE);
-    let good = std::fs::read(&snap).unwrap();
-    let body = &good[24..];
-    // Skip the segment table; the next varint is the next sequence.
-    let mut r = BodyReader::new(body);
-    for _ in 0..r.varint().unwrap() * 2 {
+    for next_sequence in [2, 400, u64::MAX] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig::new(dir.path()).with_enable_mmap_index(true);
+        fill(dir.path(), config.clone());
+        let snap = dir.path().join(snapshot::SNAPSHOT_FILE);
+        let good = std::fs::read(&snap).unwrap();
+        let body = &good[24..];
+        // Skip the segment table; the next varint is the next sequence.
+        let mut r = BodyReader::new(body);
+        for _ in 0..r.varint().unwrap() * 2 {
+            r.varint().unwrap();
+        }
+        let table = r.pos();
         r.varint().unwrap();
-    }
-    let table = r.pos();
-    r.varint().unwrap();
-    let mut bad = body[..table].to_vec();
-    put_varint(&mut bad, 2);
-    bad.extend_from_slice(r.rest());
-    let mut file = snapshot::encode_header(&bad).to_vec();
-    file.extend_from_slice(&bad);
-    std::fs::write(&snap, file).unwrap();
+        let mut bad = body[..table].to_vec();
+        put_varint(&mut bad, next_sequence);
+        bad.extend_from_slice(r.rest());
+        let mut file = snapshot::encode_header(&bad).to_vec();
+        file.extend_from_slice(&bad);
+        std::fs::write(&snap, file).unwrap();
 
-    let store = Store::open(config).unwrap();
-    let report = store.diagnostics().recovery;
-    assert!(!report.from_snapshot);
-    assert_eq!(report.snapshot_rejected.as_deref(), Some("does not parse"));
-    let next = store
-        .append(&Coordinate::new("e0", "s0").unwrap(), KIND, &"after")
-        .unwrap();
-    assert_eq!(next.sequence, 401);
-    assert_eq!(store.stream("e0").len(), 21);
-    let _ = entities;
-    store.close().unwrap();
+        let store = Store::open(config.clone()).unwrap();
+        let report = store.diagnostics().recovery;
+        assert!(!report.from_snapshot, "{next_sequence}");
+        assert_eq!(report.snapshot_rejected.as_deref(), Some("does not parse"));
+        let next = store
+            .append(&Coordinate::new("e0", "s0").unwrap(), KIND, &"after")
+            .unwrap();
+        assert_eq!(next.sequence, 401);
+        store.close().unwrap();
+        // The snapshot that close wrote is used again.
+        let store = Store::open(config).unwrap();
+        assert!(store.diagnostics().recovery.from_snapshot);
+        assert_eq!(store.stream("e0").len(), 21);
+        store.close().unwrap();
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! whose first byte says what it holds. docs/format.md is the normative byte map;
 //! this module is its only implementation, for writing and for reading.
 
-use crate::event::id::timestamp_us;
+use crate::event::id::{is_clock_id, timestamp_us};
 use crate::event::{
     Codec, CorrelationId, EventFlags, EventHeader, EventId, EventKind, EventPosition,
 };
@@ -20,6 +20,10 @@ pub(crate) const TYPE_BATCH_COMMIT: u8 = 4;
 pub(crate) const TYPE_FENCE_BEGIN: u8 = 5;
 pub(crate) const TYPE_FENCE_COMMIT: u8 = 6;
 pub(crate) const TYPE_FENCE_CANCEL: u8 = 7;
+
+/// Largest global sequence, batch id or fence id a frame may carry: the writer
+/// continues after the highest of each, so each leaves it room.
+pub(crate) const COUNTER_MAX: u64 = (1 << 63) - 1;
 
 /// Bits of an event frame's flag byte.
 pub(crate) mod bits {
@@ -277,20 +281,20 @@ fn parse_body(body: &[u8]) -> Option<Frame<'_>> {
             }
         }
         TYPE_BATCH_BEGIN => Frame::BatchBegin {
-            batch_id: r.varint()?,
+            batch_id: counter(&mut r)?,
             items: r.varint()?,
         },
         TYPE_BATCH_COMMIT => Frame::BatchCommit {
-            batch_id: r.varint()?,
+            batch_id: counter(&mut r)?,
         },
         TYPE_FENCE_BEGIN => Frame::FenceBegin {
-            fence_id: r.varint()?,
+            fence_id: counter(&mut r)?,
         },
         TYPE_FENCE_COMMIT => Frame::FenceCommit {
-            fence_id: r.varint()?,
+            fence_id: counter(&mut r)?,
         },
         TYPE_FENCE_CANCEL => Frame::FenceCancel {
-            fence_id: r.varint()?,
+            fence_id: counter(&mut r)?,
         },
         _ => return None,
     };
@@ -300,12 +304,17 @@ fn parse_body(body: &[u8]) -> Option<Frame<'_>> {
     Some(frame)
 }
 
+/// A varint of at most [`COUNTER_MAX`].
+fn counter(r: &mut BodyReader<'_>) -> Option<u64> {
+    r.varint().filter(|v| *v <= COUNTER_MAX)
+}
+
 fn parse_event<'a>(r: &mut BodyReader<'a>, body: &'a [u8]) -> Option<EventFrame<'a>> {
     let bits = r.u8()?;
     Codec::from_raw(bits & bits::CODEC_MASK)?;
     let kind = EventKind::from_raw(r.u16()?);
     let schema_version = u16::try_from(r.varint()?).ok()?;
-    let sequence = r.varint()?;
+    let sequence = counter(r)?;
     let event_id = r.u128()?;
     let coord_id = u32::try_from(r.varint()?).ok()?;
     let entity_sequence = r.varint()?;
@@ -326,7 +335,7 @@ fn parse_event<'a>(r: &mut BodyReader<'a>, body: &'a [u8]) -> Option<EventFrame<
     };
     let hashed_header = &body[..r.pos()];
     let hash = r.array32()?;
-    if sequence == 0 || entity_sequence == 0 || event_id == 0 {
+    if sequence == 0 || entity_sequence == 0 || !is_clock_id(event_id) {
         return None;
     }
     if entity_sequence > crate::store::index::ENTITY_SEQUENCE_MAX {

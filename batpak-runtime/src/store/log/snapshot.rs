@@ -12,10 +12,11 @@
 //! written, and the directory compared with it, through the store's `LogIo`; the
 //! map itself is made directly (see `io`).
 
-use super::frame::{put_varint, BodyReader};
+use super::frame::{put_varint, BodyReader, COUNTER_MAX};
 use super::io::{create_temporary, LogIo};
 use super::recovery::{KeyUse, Recovered, RecoveryReport, Tip, WriterSeed};
 use super::segment;
+use crate::event::id::is_clock_id;
 use crate::store::config::IndexTopology;
 use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};
 use crate::store::index::{Index, Link, Record};
@@ -235,6 +236,17 @@ fn parse(
         active_segment: segments.last().copied(),
         ..WriterSeed::default()
     };
+    // A resume point no frame could have left (see `frame`): the writer could
+    // not continue from it.
+    let room = |next: u64| next <= COUNTER_MAX + 1;
+    let clock_ok = seed.last_event_id == 0 || is_clock_id(seed.last_event_id);
+    if ![seed.next_sequence, seed.next_batch_id, seed.next_fence_id]
+        .into_iter()
+        .all(room)
+        || !clock_ok
+    {
+        return None;
+    }
     let mut index = Index::new(topology);
     read_coords(&mut r, &mut index, &mut seed)?;
     read_writer_state(&mut r, &mut seed)?;
