@@ -197,4 +197,6 @@ impl LogFile for StdFile {
 }
 
 #[cfg(test)]
+pub(crate) mod faults;
+#[cfg(test)]
 mod tests;

@@ -4,21 +4,17 @@
 
 use crate::coordinate::{Coordinate, Region};
 use crate::event::{EventId, EventKind};
-use crate::store::log::io::{LogFile, LogIo, StdIo};
+use crate::store::log::io::faults::{Faults, FaultyIo};
 use crate::store::{IoOp, Store, StoreConfig, StoreError};
 use std::ffi::OsString;
-use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 const KIND: EventKind = EventKind::custom(0x3, 2);
 
 /// Appends before the snapshot; with the smallest segments they fill several.
 const APPENDS: usize = 200;
-
-/// The `errno` of a full disk on Linux.
-const ENOSPC: i32 = 28;
 
 /// What the copy runs into once the fault is armed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,120 +26,16 @@ enum Fault {
     Rename,
 }
 
-/// `StdIo`, except that once armed, file operations outside the data
-/// directory (the snapshot's) run into `fault`. The store's own files never do.
-#[derive(Debug)]
-struct FailingCopy {
-    data_dir: PathBuf,
-    fault: Fault,
-    armed: Arc<AtomicBool>,
-    writes: Arc<AtomicU64>,
-}
-
-impl FailingCopy {
-    fn failing(&self, path: &Path) -> bool {
-        self.armed.load(Ordering::SeqCst) && !path.starts_with(&self.data_dir)
+/// A store with `APPENDS` events in several segments over a [`FaultyIo`]
+/// whose `fault`, once armed, hits only files outside the data directory (the
+/// snapshot's); returns it, the arming switch and the ids appended.
+fn store_with_events(dir: &Path, fault: Fault) -> (Store, Arc<Faults>, Vec<EventId>) {
+    let faults = Faults::new(false);
+    match fault {
+        Fault::Write { after } => faults.writes_left.store(after, Ordering::SeqCst),
+        Fault::Rename => faults.rename_fails.store(true, Ordering::SeqCst),
     }
-}
-
-impl LogIo for FailingCopy {
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        StdIo.create_dir_all(dir)
-    }
-
-    fn list(&self, dir: &Path) -> io::Result<Vec<OsString>> {
-        StdIo.list(dir)
-    }
-
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        StdIo.read(path)
-    }
-
-    fn len(&self, path: &Path) -> io::Result<u64> {
-        StdIo.len(path)
-    }
-
-    fn open_append(&self, path: &Path) -> io::Result<Box<dyn LogFile>> {
-        StdIo.open_append(path)
-    }
-
-    fn create_new(&self, path: &Path) -> io::Result<Box<dyn LogFile>> {
-        let inner = StdIo.create_new(path)?;
-        if !self.failing(path) {
-            return Ok(inner);
-        }
-        let writes_ok = match self.fault {
-            Fault::Write { after } => after,
-            Fault::Rename => u64::MAX,
-        };
-        Ok(Box::new(FailingFile {
-            inner,
-            writes: Arc::clone(&self.writes),
-            writes_ok,
-        }))
-    }
-
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        if self.fault == Fault::Rename && self.failing(to) {
-            return Err(io::Error::from_raw_os_error(ENOSPC));
-        }
-        StdIo.rename(from, to)
-    }
-
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        StdIo.remove(path)
-    }
-
-    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
-        StdIo.remove_dir_all(path)
-    }
-
-    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
-        StdIo.truncate(path, len)
-    }
-
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        StdIo.sync_dir(dir)
-    }
-}
-
-/// A file of the copy: its writes count against the shared budget.
-#[derive(Debug)]
-struct FailingFile {
-    inner: Box<dyn LogFile>,
-    writes: Arc<AtomicU64>,
-    writes_ok: u64,
-}
-
-impl LogFile for FailingFile {
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        if self.writes.fetch_add(1, Ordering::SeqCst) < self.writes_ok {
-            return self.inner.write_all(bytes);
-        }
-        // A short write: what a full disk does to a write that straddles it.
-        self.inner.write_all(&bytes[..bytes.len() / 2])?;
-        Err(io::Error::from_raw_os_error(ENOSPC))
-    }
-
-    fn sync_data(&mut self) -> io::Result<()> {
-        self.inner.sync_data()
-    }
-
-    fn sync_all(&mut self) -> io::Result<()> {
-        self.inner.sync_all()
-    }
-}
-
-/// A store over [`FailingCopy`] with `APPENDS` events in several segments;
-/// returns it, the arming switch and the ids appended.
-fn store_with_events(dir: &Path, fault: Fault) -> (Store, Arc<AtomicBool>, Vec<EventId>) {
-    let armed = Arc::new(AtomicBool::new(false));
-    let io = Arc::new(FailingCopy {
-        data_dir: dir.to_path_buf(),
-        fault,
-        armed: Arc::clone(&armed),
-        writes: Arc::new(AtomicU64::new(0)),
-    });
+    let io = Arc::new(FaultyIo::new(Arc::clone(&faults), Some(dir)));
     let config = StoreConfig::new(dir).with_segment_max_bytes(4096);
     let store = Store::open_with_io(config, io).unwrap();
     let coord = Coordinate::new("e", "s").unwrap();
@@ -156,7 +48,7 @@ fn store_with_events(dir: &Path, fault: Fault) -> (Store, Arc<AtomicBool>, Vec<E
             .len()
             > 2
     );
-    (store, armed, ids)
+    (store, faults, ids)
 }
 
 fn entries(dir: &Path) -> Vec<OsString> {
@@ -185,8 +77,8 @@ fn a_write_failing_mid_copy_leaves_no_destination_and_no_staging_directory() {
     let root = tempfile::tempdir().unwrap();
     let dest = root.path().join("backup");
     // The first segment copies, the second fails half written.
-    let (store, armed, ids) = store_with_events(dir.path(), Fault::Write { after: 1 });
-    armed.store(true, Ordering::SeqCst);
+    let (store, faults, ids) = store_with_events(dir.path(), Fault::Write { after: 1 });
+    faults.armed.store(true, Ordering::SeqCst);
     let failed = store.snapshot(&dest);
     assert!(
         matches!(
@@ -210,7 +102,7 @@ fn a_write_failing_mid_copy_leaves_no_destination_and_no_staging_directory() {
     let coord = Coordinate::new("e", "s").unwrap();
     let mut ids = ids;
     ids.push(store.append(&coord, KIND, &"after").unwrap().event_id);
-    armed.store(false, Ordering::SeqCst);
+    faults.armed.store(false, Ordering::SeqCst);
     store.snapshot(&dest).unwrap();
     assert_eq!(entries(root.path()), [OsString::from("backup")]);
     assert_copy_holds(&dest, &ids);
@@ -227,8 +119,8 @@ fn a_failed_copy_into_an_empty_directory_leaves_it_empty() {
         let root = tempfile::tempdir().unwrap();
         let dest = root.path().join("backup");
         std::fs::create_dir(&dest).unwrap();
-        let (store, armed, ids) = store_with_events(dir.path(), fault);
-        armed.store(true, Ordering::SeqCst);
+        let (store, faults, ids) = store_with_events(dir.path(), fault);
+        faults.armed.store(true, Ordering::SeqCst);
         let op = match store.snapshot(&dest) {
             Err(StoreError::Io { op, .. }) => op,
             other => panic!("{fault:?}: {other:?}"),
@@ -246,7 +138,7 @@ fn a_failed_copy_into_an_empty_directory_leaves_it_empty() {
         assert!(entries(&dest).is_empty(), "{fault:?}");
 
         // The empty directory is the destination a copy may replace.
-        armed.store(false, Ordering::SeqCst);
+        faults.armed.store(false, Ordering::SeqCst);
         store.snapshot(&dest).unwrap();
         assert_eq!(
             entries(root.path()),
@@ -264,7 +156,7 @@ fn a_destination_that_is_not_empty_is_refused_untouched() {
     let dest = root.path().join("backup");
     std::fs::create_dir(&dest).unwrap();
     std::fs::write(dest.join("mine"), b"keep").unwrap();
-    let (store, _armed, _ids) = store_with_events(dir.path(), Fault::Rename);
+    let (store, _faults, _ids) = store_with_events(dir.path(), Fault::Rename);
     let refused = store.snapshot(&dest);
     assert!(
         matches!(
@@ -285,7 +177,7 @@ fn a_destination_that_is_not_empty_is_refused_untouched() {
 fn a_destination_with_missing_parents_is_created() {
     let dir = tempfile::tempdir().unwrap();
     let root = tempfile::tempdir().unwrap();
-    let (store, _armed, ids) = store_with_events(dir.path(), Fault::Rename);
+    let (store, _faults, ids) = store_with_events(dir.path(), Fault::Rename);
     // `copy/.` names `copy`; its missing parents are created.
     let dest = root.path().join("a").join("b").join("copy").join(".");
     store.snapshot(&dest).unwrap();

@@ -2,14 +2,11 @@
 //! stops its writer at the first failure, and everything it acknowledged
 //! before survives a reopen over the real file system.
 
-use super::{LogFile, LogIo, StdIo};
+use super::faults::{Faults, FaultyIo};
 use crate::coordinate::Coordinate;
 use crate::event::EventKind;
 use crate::store::{IoOp, Store, StoreConfig, StoreError};
-use std::ffi::OsString;
-use std::io;
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 const KIND: EventKind = EventKind::custom(0x3, 1);
@@ -20,106 +17,14 @@ const SYNCS_BEFORE_FAILURE: u64 = 5;
 /// Appends tried before the test gives up waiting for the failure.
 const APPENDS_MAX: usize = 1_000;
 
-/// The `errno` of an I/O error on Linux and the BSDs.
-const EIO: i32 = 5;
-
-/// `StdIo`, except that the files it opens fail `sync_data` with `EIO` once
-/// the shared budget of successful calls is spent.
-#[derive(Debug)]
-struct FailingSync {
-    syncs_left: Arc<AtomicU64>,
-}
-
-impl FailingSync {
-    fn wrap(&self, inner: Box<dyn LogFile>) -> Box<dyn LogFile> {
-        Box::new(FailingFile {
-            inner,
-            syncs_left: Arc::clone(&self.syncs_left),
-        })
-    }
-}
-
-impl LogIo for FailingSync {
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        StdIo.create_dir_all(dir)
-    }
-
-    fn list(&self, dir: &Path) -> io::Result<Vec<OsString>> {
-        StdIo.list(dir)
-    }
-
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        StdIo.read(path)
-    }
-
-    fn len(&self, path: &Path) -> io::Result<u64> {
-        StdIo.len(path)
-    }
-
-    fn open_append(&self, path: &Path) -> io::Result<Box<dyn LogFile>> {
-        StdIo.open_append(path).map(|f| self.wrap(f))
-    }
-
-    fn create_new(&self, path: &Path) -> io::Result<Box<dyn LogFile>> {
-        StdIo.create_new(path).map(|f| self.wrap(f))
-    }
-
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        StdIo.rename(from, to)
-    }
-
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        StdIo.remove(path)
-    }
-
-    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
-        StdIo.remove_dir_all(path)
-    }
-
-    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
-        StdIo.truncate(path, len)
-    }
-
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        StdIo.sync_dir(dir)
-    }
-}
-
-/// A file of [`FailingSync`].
-#[derive(Debug)]
-struct FailingFile {
-    inner: Box<dyn LogFile>,
-    syncs_left: Arc<AtomicU64>,
-}
-
-impl LogFile for FailingFile {
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.inner.write_all(bytes)
-    }
-
-    fn sync_data(&mut self) -> io::Result<()> {
-        let spent = self
-            .syncs_left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_err();
-        if spent {
-            return Err(io::Error::from_raw_os_error(EIO));
-        }
-        self.inner.sync_data()
-    }
-
-    fn sync_all(&mut self) -> io::Result<()> {
-        self.inner.sync_all()
-    }
-}
-
 #[test]
 fn a_failed_fsync_stops_the_writer_and_keeps_what_was_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
-    let syncs_left = Arc::new(AtomicU64::new(SYNCS_BEFORE_FAILURE));
-    let io = Arc::new(FailingSync {
-        syncs_left: Arc::clone(&syncs_left),
-    });
+    let faults = Faults::new(true);
+    faults
+        .syncs_left
+        .store(SYNCS_BEFORE_FAILURE, Ordering::SeqCst);
+    let io = Arc::new(FaultyIo::new(Arc::clone(&faults), None));
     // The default cadence fsyncs (`sync_data`) every group, so every
     // acknowledged append must have been covered by a successful sync.
     let store = Store::open_with_io(StoreConfig::new(dir.path()), io).unwrap();
@@ -140,7 +45,7 @@ fn a_failed_fsync_stops_the_writer_and_keeps_what_was_acknowledged() {
     assert!(acknowledged.len() as u64 <= SYNCS_BEFORE_FAILURE);
 
     // Fail-stop: even once the disk would sync again, nothing more is acknowledged.
-    syncs_left.store(u64::MAX, Ordering::SeqCst);
+    faults.syncs_left.store(u64::MAX, Ordering::SeqCst);
     for i in 0..3 {
         let later = store.append(&coord, KIND, &i);
         assert!(
@@ -166,10 +71,11 @@ fn a_failed_fsync_stops_the_writer_and_keeps_what_was_acknowledged() {
 #[test]
 fn a_writer_failing_inside_a_fence_answers_writer_stopped_afterwards() {
     let dir = tempfile::tempdir().unwrap();
-    let syncs_left = Arc::new(AtomicU64::new(SYNCS_BEFORE_FAILURE));
-    let io = Arc::new(FailingSync {
-        syncs_left: Arc::clone(&syncs_left),
-    });
+    let faults = Faults::new(true);
+    faults
+        .syncs_left
+        .store(SYNCS_BEFORE_FAILURE, Ordering::SeqCst);
+    let io = Arc::new(FaultyIo::new(Arc::clone(&faults), None));
     let store = Store::open_with_io(StoreConfig::new(dir.path()), io).unwrap();
     let coord = Coordinate::new("e", "s").unwrap();
     let fence = store.begin_visibility_fence().unwrap();
