@@ -79,6 +79,14 @@ pub(crate) trait LogIo: Send + Sync + std::fmt::Debug {
     /// Syncs the directory `dir`, making durable every entry created, renamed
     /// or removed in it so far.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+
+    /// Writes `bytes` at `offset` of the file at `path`, creating the file if
+    /// it is missing (its name is then durable only after
+    /// [`sync_dir`](Self::sync_dir)). Without `sync` the bytes reach the
+    /// operating system only, and a power loss may keep any part of them;
+    /// with `sync` the file's content is durable when this returns `Ok`. The
+    /// durable watermark is the one small file rewritten in place this way.
+    fn write_at(&self, path: &Path, offset: u64, bytes: &[u8], sync: bool) -> io::Result<()>;
 }
 
 /// A file opened for writing through a [`LogIo`].
@@ -175,6 +183,21 @@ impl LogIo for StdIo {
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         File::open(dir)?.sync_all()
+    }
+
+    fn write_at(&self, path: &Path, offset: u64, bytes: &[u8], sync: bool) -> io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        file.seek(SeekFrom::Start(offset))?;
+        file.write_all(bytes)?;
+        if sync {
+            file.sync_data()?;
+        }
+        Ok(())
     }
 }
 

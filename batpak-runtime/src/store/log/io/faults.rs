@@ -128,6 +128,17 @@ impl LogIo for FaultyIo {
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         StdIo.sync_dir(dir)
     }
+
+    fn write_at(&self, path: &Path, offset: u64, bytes: &[u8], sync: bool) -> io::Result<()> {
+        if self.affects(path) && !Faults::spend(&self.faults.writes_left) {
+            return Err(io::Error::from_raw_os_error(ENOSPC));
+        }
+        if sync && self.affects(path) && !Faults::spend(&self.faults.syncs_left) {
+            StdIo.write_at(path, offset, bytes, false)?;
+            return Err(io::Error::from_raw_os_error(EIO));
+        }
+        StdIo.write_at(path, offset, bytes, sync)
+    }
 }
 
 /// A file of [`FaultyIo`]: its writes and syncs spend the shared budgets
