@@ -3,8 +3,9 @@
 //! batch cut short by a crash disappears whole.
 
 use crate::support::{
-    child_args, config, coord, copy_dir, crash_round, file_len, newest_segment, open, payload, say,
-    segment_name, spawn_gate, store_gate, tempdir, KillPoint, Rng, KIND_A, KIND_B, KIND_C,
+    child_args, config, coord, copy_dir, crash_round, durable_mark, file_len, newest_segment, open,
+    payload, restore_durable_mark, say, segment_name, spawn_gate, store_gate, tempdir,
+    verify_intact, KillPoint, Rng, KIND_A, KIND_B, KIND_C,
 };
 use batpak::coordinate::Region;
 use batpak::event::EventFlags;
@@ -210,6 +211,7 @@ fn unfinished_batch_is_dropped_and_the_log_stays_appendable() {
     store.close().expect("close");
     let (segment, path) = newest_segment(dir.path());
     let start = file_len(&path);
+    let mark = durable_mark(dir.path());
     let store = open(config(dir.path()));
     store
         .append_batch(vec![
@@ -226,6 +228,7 @@ fn unfinished_batch_is_dropped_and_the_log_stays_appendable() {
         let work = tempdir();
         copy_dir(dir.path(), work.path());
         std::fs::write(work.path().join(segment_name(segment)), &full[..cut]).expect("cut");
+        restore_durable_mark(work.path(), &mark);
         let store = open(config(work.path()));
         let report = store.diagnostics().recovery;
         let tail = report.truncated_tail.expect("the cut is reported");
@@ -261,7 +264,9 @@ fn unfinished_batch_is_dropped_and_the_log_stays_appendable() {
         });
         assert_eq!(payload(&store, fresh.event_id), serde_json::json!("after"));
         assert_eq!(store.stream("old").len(), 4);
-        assert!(store.verify().expect("verify").is_clean(), "cut {cut}");
+        let kept = verify_intact(&store);
+        assert_eq!(kept.len(), 1, "cut {cut}: the cut bytes are kept");
+        assert_eq!(kept[0].bytes, cut as u64 - start, "cut {cut}");
     }
 }
 
@@ -279,6 +284,7 @@ fn a_new_coordinate_after_a_dropped_batch_keeps_ids_dense() {
         .expect("append");
     store.close().expect("close");
     let (_, path) = newest_segment(dir.path());
+    let mark = durable_mark(dir.path());
     let store = open(config(dir.path()));
     store
         .append_batch(vec![
@@ -287,9 +293,10 @@ fn a_new_coordinate_after_a_dropped_batch_keeps_ids_dense() {
         ])
         .expect("batch");
     store.close().expect("close");
-    // A crash before the commit marker was complete.
+    // A crash before the commit marker was complete (and synced).
     let full = std::fs::read(&path).expect("read segment");
     std::fs::write(&path, &full[..full.len() - 1]).expect("cut");
+    restore_durable_mark(dir.path(), &mark);
 
     let store = open(config(dir.path()));
     assert_eq!(store.diagnostics().recovery.discarded_batch_events, 2);
@@ -311,7 +318,7 @@ fn a_new_coordinate_after_a_dropped_batch_keeps_ids_dense() {
     assert_eq!(store.stream("newer").len(), 1);
     assert_eq!(store.stream("old").len(), 1);
     assert!(store.stream("fresh").is_empty());
-    assert!(store.verify().expect("verify").is_clean());
+    assert_eq!(verify_intact(&store).len(), 1, "the cut batch is kept");
 }
 
 // ---------------------------------------------------------------------------
@@ -434,7 +441,9 @@ fn acknowledged_batches_survive_sigkill_whole() {
         known_ids.extend(this_round.values().flatten().map(|i| i.id));
         let visible: HashSet<EventId> = entries.iter().map(|e| e.event_id).collect();
         assert_eq!(visible, known_ids, "round {round}: earlier batches changed");
-        assert!(store.verify().expect("verify").is_clean(), "round {round}");
+        // A kill inside a write leaves a torn tail the open cut and kept in
+        // the quarantine; nothing else may be wrong.
+        verify_intact(&store);
 
         let receipts = store
             .append_batch(vec![

@@ -3,13 +3,14 @@
 //! no directory content makes the store panic.
 
 use crate::support::{
-    child_args, config, coord, copy_dir, file_len, frame, frame_extent, newest_segment, open,
-    payload, put_varint, say, segment_header, segment_name, segments, spawn_gate, store_gate,
-    tempdir, Child, Rng, KIND_A, KIND_B, SEGMENT_HEADER_BYTES,
+    child_args, config, coord, copy_dir, durable_mark, file_len, frame, frame_extent,
+    newest_segment, open, payload, put_varint, restore_durable_mark, say, segment_header,
+    segment_name, segments, spawn_gate, store_gate, tempdir, verify_intact, Child, Rng, KIND_A,
+    KIND_B, SEGMENT_HEADER_BYTES,
 };
 use batpak::coordinate::Region;
 use batpak::event::EventId;
-use batpak::store::{CorruptionKind, LogPosition, Store, StoreConfig, StoreError, TruncatedTail};
+use batpak::store::{CorruptionKind, LogPosition, Store, StoreConfig, StoreError};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
@@ -45,6 +46,7 @@ fn torn_last_append_is_cut_at_every_offset() {
     let ids = filled(config(dir.path()), 12);
     let (segment, path) = newest_segment(dir.path());
     let append_start = file_len(&path);
+    let mark = durable_mark(dir.path());
 
     // The last append defines a new name, so it writes a name frame and an event frame.
     let store = open(config(dir.path()));
@@ -70,6 +72,7 @@ fn torn_last_append_is_cut_at_every_offset() {
         let work = tempdir();
         copy_dir(dir.path(), work.path());
         std::fs::write(work.path().join(segment_name(segment)), &full[..cut]).expect("cut");
+        restore_durable_mark(work.path(), &mark);
         let store = open(config(work.path()));
 
         let torn_at = if cut < event_start {
@@ -77,19 +80,23 @@ fn torn_last_append_is_cut_at_every_offset() {
         } else {
             event_start
         };
-        let expected =
-            (cut != append_start as usize && cut != event_start).then(|| TruncatedTail {
-                at: LogPosition {
-                    segment,
-                    offset: torn_at as u64,
-                },
-                bytes: (cut - torn_at) as u64,
-            });
+        let expected = (cut != append_start as usize && cut != event_start).then(|| {
+            let at = LogPosition {
+                segment,
+                offset: torn_at as u64,
+            };
+            (at, (cut - torn_at) as u64)
+        });
+        let tail = store.diagnostics().recovery.truncated_tail;
         assert_eq!(
-            store.diagnostics().recovery.truncated_tail,
+            tail.as_ref().map(|t| (t.at, t.bytes)),
             expected,
             "cut {cut}"
         );
+        if let Some(tail) = &tail {
+            let kept = std::fs::read(tail.quarantine.as_ref().expect("quarantined"));
+            assert_eq!(kept.expect("read"), &full[torn_at..cut], "cut {cut}");
+        }
         assert_eq!(visible_ids(&store), ids, "cut {cut}");
         assert!(
             store.get(last.event_id).expect("get").is_none(),
@@ -109,7 +116,8 @@ fn torn_last_append_is_cut_at_every_offset() {
         let store = open(config(work.path()));
         assert_eq!(store.stream("late").len(), 1, "cut {cut}");
         assert_eq!(store.diagnostics().recovery.truncated_tail, None);
-        assert!(store.verify().expect("verify").is_clean(), "cut {cut}");
+        let kept = verify_intact(&store);
+        assert_eq!(kept.len(), usize::from(expected.is_some()), "cut {cut}");
     }
 }
 
@@ -120,6 +128,7 @@ fn unsynced_group_left_as_a_prefix_and_zeros_is_cut() {
     let ids = filled(config(dir.path()), 9);
     let (segment, path) = newest_segment(dir.path());
     let group_start = file_len(&path) as usize;
+    let mark = durable_mark(dir.path());
     // One batch is one group: one `write`, then one `fdatasync`.
     let store = open(config(dir.path()));
     let items = (0..4)
@@ -147,6 +156,7 @@ fn unsynced_group_left_as_a_prefix_and_zeros_is_cut() {
         let mut image = full[..kept].to_vec();
         image.resize(full.len(), 0);
         std::fs::write(work.path().join(segment_name(segment)), &image).expect("image");
+        restore_durable_mark(work.path(), &mark);
         let store = match Store::open(config(work.path())) {
             Ok(store) => store,
             Err(e) => {

@@ -13,6 +13,7 @@ mod model;
 mod names;
 mod read_only;
 mod recovery;
+mod repair;
 mod segments;
 mod support;
 mod tickets;

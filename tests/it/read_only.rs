@@ -2,8 +2,8 @@
 //! directory, not even to repair a torn tail.
 
 use crate::support::{
-    config, coord, file_len, frame_extent, listing, newest_segment, open, payload, store_gate,
-    tempdir, Tally, KIND_A, KIND_B,
+    config, coord, durable_mark, file_len, frame_extent, listing, newest_segment, open, payload,
+    restore_durable_mark, set_durable_mark, store_gate, tempdir, Tally, KIND_A, KIND_B,
 };
 use batpak::coordinate::Region;
 use batpak::event::EventId;
@@ -101,6 +101,8 @@ fn read_only_leaves_a_torn_tail_alone() {
     let start = last.offset as usize;
     assert_eq!(start + frame_extent(&bytes[start..]), bytes.len());
     std::fs::write(&path, &bytes[..bytes.len() - 3]).expect("tear the tail");
+    // The tail a crash tears was never synced: the last mark lies before it.
+    set_durable_mark(dir.path(), segment, last.offset);
     let before = listing(dir.path());
 
     let store = Store::open_read_only(config(dir.path())).expect("read-only open");
@@ -118,6 +120,12 @@ fn read_only_leaves_a_torn_tail_alone() {
     assert_eq!(payload(&store, written[0].0), written[0].1);
     let report = store.verify().expect("verify");
     assert_eq!(report.torn_tail, Some(torn));
+    let pending = report.pending_cut.as_ref().expect("the cut to come");
+    assert_eq!(
+        (pending.at, pending.bytes),
+        (torn, bytes.len() as u64 - 3 - last.offset)
+    );
+    assert!(!report.is_clean(), "a torn tail is reported, not clean");
     drop(store);
     assert_eq!(
         listing(dir.path()),
@@ -141,6 +149,7 @@ fn read_only_leaves_an_unfinished_batch_alone() {
     let written = fill(dir.path());
     let (segment, path) = newest_segment(dir.path());
     let start = file_len(&path);
+    let mark = durable_mark(dir.path());
     let store = open(config(dir.path()));
     let items = (0..3)
         .map(|i| {
@@ -158,6 +167,7 @@ fn read_only_leaves_an_unfinished_batch_alone() {
     store.close().expect("close");
     let bytes = std::fs::read(&path).expect("read segment");
     std::fs::write(&path, &bytes[..bytes.len() - 1]).expect("cut the commit marker");
+    restore_durable_mark(dir.path(), &mark);
     let before = listing(dir.path());
 
     let store = Store::open_read_only(config(dir.path())).expect("read-only open");

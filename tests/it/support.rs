@@ -444,3 +444,51 @@ impl EventSourced for Tally {
         &[KIND_A]
     }
 }
+
+/// The bytes of the durable watermark file (docs/format.md, "Durable
+/// watermark"). Tests that fake a crash by cutting a closed store's newest
+/// segment save it before the write they tear and put it back afterwards:
+/// the writer records a mark only after a sync, so a crash before the sync
+/// leaves the mark where the previous one put it.
+pub fn durable_mark(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join("durable.mark")).expect("read the durable watermark")
+}
+
+/// Puts back a watermark saved by [`durable_mark`].
+pub fn restore_durable_mark(dir: &Path, mark: &[u8]) {
+    std::fs::write(dir.join("durable.mark"), mark).expect("restore the durable watermark");
+}
+
+/// Verifies `store`: every chain holds, no torn tail waits for a cut and no
+/// cut was a salvage. Returns the cuts kept in the quarantine (torn tails an
+/// earlier open cut), which keep `is_clean` false until an operator removes
+/// them.
+pub fn verify_intact(store: &Store) -> Vec<batpak::store::QuarantinedCut> {
+    let report = store.verify().expect("verify");
+    assert!(report.first_break.is_none(), "{report:?}");
+    assert!(report.pending_cut.is_none(), "{report:?}");
+    assert!(
+        report
+            .quarantined
+            .iter()
+            .all(|q| !q.note.contains("Salvage")),
+        "{report:?}"
+    );
+    report.quarantined
+}
+
+/// Writes a durable watermark claiming `len` bytes of segment `segment` (the
+/// 64-byte file of docs/format.md: one valid slot, generation 1, and an
+/// empty one): what a crash leaves when the last sync covered that much.
+pub fn set_durable_mark(dir: &Path, segment: u64, len: u64) {
+    let mut slot = Vec::with_capacity(32);
+    slot.extend_from_slice(&1u64.to_le_bytes());
+    slot.extend_from_slice(&segment.to_le_bytes());
+    slot.extend_from_slice(&len.to_le_bytes());
+    let crc = crc32(&slot);
+    slot.extend_from_slice(&crc.to_le_bytes());
+    slot.extend_from_slice(&[0; 4]);
+    let mut file = vec![0; 32];
+    file.extend_from_slice(&slot);
+    restore_durable_mark(dir, &file);
+}

@@ -81,6 +81,24 @@ impl Default for IndexTopology {
     }
 }
 
+/// What a read-write open may cut from the log (see docs/format.md,
+/// "Recovery rules"). Whatever is cut is kept in the quarantine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecoveryMode {
+    /// Cut only a torn tail: undecodable bytes at the end of the newest
+    /// segment past its durable watermark, which no `fdatasync` ever
+    /// covered. Damage before the watermark is `StoreError::Corrupt`.
+    #[default]
+    TornTailOnly,
+    /// Also cut the newest segment at its first damaged frame when the
+    /// damage lies before the watermark: acknowledged events after it are
+    /// given up (their bytes stay in the quarantine, and the report names
+    /// the batches and fences the cut left unfinished). For an operator who
+    /// has no backup to restore; damage in a sealed segment is still an error.
+    Salvage,
+}
+
 /// Configuration of a store.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -108,6 +126,8 @@ pub struct StoreConfig {
     pub index_topology: IndexTopology,
     /// Capacity of each lossy subscription's channel.
     pub subscription_capacity: usize,
+    /// What a read-write open may cut from a damaged log.
+    pub recovery: RecoveryMode,
     /// Signs every receipt (cargo feature `signing`).
     #[cfg(feature = "signing")]
     pub signing_key: Option<super::signing::ReceiptSigner>,
@@ -130,6 +150,7 @@ impl StoreConfig {
             enable_mmap_index: false,
             index_topology: IndexTopology::default(),
             subscription_capacity: 1024,
+            recovery: RecoveryMode::TornTailOnly,
             #[cfg(feature = "signing")]
             signing_key: None,
         }
@@ -200,6 +221,12 @@ impl StoreConfig {
     /// Sets each lossy subscription's channel capacity.
     pub fn with_subscription_capacity(mut self, capacity: usize) -> Self {
         self.subscription_capacity = capacity;
+        self
+    }
+
+    /// Sets what a read-write open may cut from a damaged log.
+    pub fn with_recovery(mut self, mode: RecoveryMode) -> Self {
+        self.recovery = mode;
         self
     }
 

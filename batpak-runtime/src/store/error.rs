@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Where in the log something was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LogPosition {
     /// Segment id (the number in the segment's file name).
     pub segment: u64,
@@ -197,7 +197,8 @@ pub enum StoreError {
     /// The writer thread stopped (it panicked or hit an I/O error earlier); the
     /// store must be reopened.
     WriterStopped,
-    /// A file in the data directory is corrupt at this position.
+    /// A file in the data directory is corrupt at this position. Recovery
+    /// never repairs this on its own (see `RecoveryMode`).
     Corrupt {
         /// Where.
         at: LogPosition,
@@ -431,7 +432,12 @@ impl fmt::Display for StoreError {
             }
             Self::StoreClosed => write!(f, "the store is closed"),
             Self::WriterStopped => write!(f, "the writer thread stopped; reopen the store"),
-            Self::Corrupt { at, kind } => write!(f, "corrupt data at {at}: {kind:?}"),
+            Self::Corrupt { at, kind } => write!(
+                f,
+                "corrupt data at {at}: {kind:?}; no open cuts bytes that were durable: restore a \
+                 backup, or, for damage in the newest segment, open with RecoveryMode::Salvage \
+                 to cut the log there (the cut bytes are kept in quarantine/)"
+            ),
             Self::Timeout { waited } => write!(f, "timed out after {waited:?}"),
             Self::CheckpointMismatch { checkpoint_id } => write!(
                 f,

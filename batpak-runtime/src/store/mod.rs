@@ -37,7 +37,9 @@ mod write;
 
 pub use cache::{CacheKey, NativeCache, NoCache, ProjectionCache};
 pub use compact::CompactReport;
-pub use config::{IndexTopology, StoreConfig, SyncConfig, SyncMode, FRAME_BYTES_HARD_MAX};
+pub use config::{
+    IndexTopology, RecoveryMode, StoreConfig, SyncConfig, SyncMode, FRAME_BYTES_HARD_MAX,
+};
 pub use delivery::cursor::{
     AtLeastOnce, Cursor, CursorWorkerAction, CursorWorkerConfig, CursorWorkerHandle, RestartPolicy,
 };
@@ -49,7 +51,8 @@ pub use error::{BatchProblem, CorruptionKind, DecodeError, IoOp, LogPosition, St
 pub use fence::VisibilityFence;
 pub use frontier::{Frontier, Watermark};
 pub use index::IndexEntry;
-pub use log::recovery::{ChainBreak, RecoveryReport, TruncatedTail};
+pub use log::quarantine::QuarantinedCut;
+pub use log::recovery::{ChainBreak, RecoveryReport, TruncatedTail, UnfinishedUnit};
 pub use options::{
     AppendOptions, AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate, ReceiptSignature,
 };
@@ -121,6 +124,7 @@ fn recover(
         repair,
         check_chains: false,
         topology: config.index_topology,
+        salvage: config.recovery == RecoveryMode::Salvage,
     };
     let mut rec = recovery::scan_with(io, &config.data_dir, opts)?;
     rec.report.snapshot_rejected = rejected;

@@ -4,7 +4,9 @@
 use super::frontier::Watermark;
 use super::index::{Index, IndexEntry};
 use super::locking;
-use super::log::recovery::{self, ChainBreak, RecoveryReport};
+use super::log::io::StdIo;
+use super::log::quarantine::{self, QuarantinedCut};
+use super::log::recovery::{self, ChainBreak, RecoveryReport, TruncatedTail};
 use super::log::segment;
 use super::replay::{JsonValueInput, ReplayInput, StoredPayload};
 use super::{CorruptionKind, DecodeError, Frontier, LogPosition, Store, StoreError};
@@ -25,12 +27,19 @@ pub struct VerifyReport {
     pub first_break: Option<ChainBreak>,
     /// A torn tail seen but not repaired (a read-only or concurrent verify).
     pub torn_tail: Option<LogPosition>,
+    /// What the next read-write open would cut at that torn tail, and the
+    /// batches and fences the cut would leave unfinished.
+    pub pending_cut: Option<TruncatedTail>,
+    /// Bytes earlier repairs cut and kept in `quarantine/`, waiting for an
+    /// operator's review (who removes the files once done).
+    pub quarantined: Vec<QuarantinedCut>,
 }
 
 impl VerifyReport {
-    /// Whether every frame and chain checked out.
+    /// Whether every frame and chain checked out, no torn tail waits for a
+    /// cut and no earlier cut waits in the quarantine.
     pub fn is_clean(&self) -> bool {
-        self.first_break.is_none()
+        self.first_break.is_none() && self.pending_cut.is_none() && self.quarantined.is_empty()
     }
 }
 
@@ -313,7 +322,9 @@ impl<M> Store<M> {
 
     /// Reads every segment, checks every frame's CRC and recomputes every entity's
     /// hash chain. A corrupt frame is an error naming its position; a broken chain
-    /// is reported as the first [`ChainBreak`].
+    /// is reported as the first [`ChainBreak`], a torn tail as the cut the next
+    /// read-write open would make, and earlier cuts kept in the quarantine
+    /// are listed: any of them makes the report not clean.
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
         let config = &self.shared.config;
         let rec = recovery::scan(
@@ -322,6 +333,7 @@ impl<M> Store<M> {
                 repair: false,
                 check_chains: true,
                 topology: super::IndexTopology::minimal(),
+                salvage: false,
             },
         )?;
         Ok(VerifyReport {
@@ -330,6 +342,8 @@ impl<M> Store<M> {
             events: rec.report.events,
             first_break: rec.chain_break,
             torn_tail: rec.report.torn_tail_ignored,
+            pending_cut: rec.report.pending_cut,
+            quarantined: quarantine::list(&StdIo, &config.data_dir)?,
         })
     }
 }

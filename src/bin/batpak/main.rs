@@ -96,7 +96,11 @@ fn explain(e: &StoreError) -> String {
             at.segment
         ),
         StoreError::Corrupt { at, kind } => {
-            format!("the data is corrupt at {at} ({kind:?}); nothing past it can be trusted")
+            format!(
+                "the data is corrupt at {at} ({kind:?}); it was durable, so no open cuts it: \
+                 restore a backup, or, for damage in the newest segment, open with \
+                 RecoveryMode::Salvage to cut the log there (the cut bytes are kept in quarantine/)"
+            )
         }
         other => other.to_string(),
     }
@@ -266,6 +270,22 @@ fn ledger_names(store: &Store<ReadOnly>) -> BTreeMap<(u16, u16), serde_json::Val
     out
 }
 
+/// The batches and fences a cut leaves unfinished, as a sentence tail.
+fn unfinished(units: &[batpak::store::UnfinishedUnit]) -> String {
+    units
+        .iter()
+        .map(|u| {
+            format!(
+                "; it leaves {} {} (begun at {}, {} events) unfinished",
+                if u.fence { "fence" } else { "batch" },
+                u.id,
+                u.began,
+                u.events
+            )
+        })
+        .collect()
+}
+
 fn verify(store: &Store<ReadOnly>, _args: Args<'_>) -> Result<(), Failure> {
     let report = store.verify()?;
     println!(
@@ -282,8 +302,24 @@ fn verify(store: &Store<ReadOnly>, _args: Args<'_>) -> Result<(), Failure> {
             if b.sequence_gap { ": sequence gap" } else { "" }
         );
     }
-    if let Some(at) = report.torn_tail {
-        println!("torn tail at {at} (cut on the next read-write open)");
+    if let Some(cut) = &report.pending_cut {
+        problems += 1;
+        println!(
+            "torn tail at {}: the next read-write open cuts {} bytes (kept in quarantine/){}",
+            cut.at,
+            cut.bytes,
+            unfinished(&cut.unfinished)
+        );
+    }
+    for q in &report.quarantined {
+        problems += 1;
+        println!(
+            "quarantine: {} ({} bytes cut at {}): {}; remove the file once reviewed",
+            q.file.display(),
+            q.bytes,
+            q.at,
+            q.note
+        );
     }
     // Every event renders through the ledger (typed ones need their ledger entry).
     for entry in store.query(&Region::all()) {

@@ -11,6 +11,7 @@
 
 use super::io::LogIo;
 use super::segment;
+use super::watermark::{self, Mark, MarkWriter};
 use crate::store::error::{IoOp, StoreError};
 use std::ffi::OsStr;
 use std::io;
@@ -174,6 +175,15 @@ fn stage(
         };
         copy().map_err(|e| StoreError::io(IoOp::Write, &to, e))?;
     }
+    // Every byte copied is synced: the copy's watermark covers all of it, so
+    // damage to the copy later is an error, never a torn tail.
+    let mark = Mark {
+        segment: active,
+        len: active_len,
+    };
+    MarkWriter::resume(None)
+        .record(io, staging, mark, true)
+        .map_err(|e| StoreError::io(IoOp::Write, watermark::path(staging), e))?;
     segment::sync_dir(io, staging)
 }
 

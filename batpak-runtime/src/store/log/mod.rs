@@ -3,8 +3,9 @@
 //! file-system seam every write goes through (`io`), the directory lock
 //! (`lock`), the open-time scan and repair (`recovery`), the index snapshot
 //! (`snapshot`), reading frames back by position (`reader`), compaction's
-//! rewrite (`compact`), backup's copy (`backup`) and cursor-worker checkpoints
-//! (`checkpoint`). It knows nothing of the writer thread or the `Store` API
+//! rewrite (`compact`), backup's copy (`backup`), cursor-worker checkpoints
+//! (`checkpoint`), the durable watermark (`watermark`) and the quarantine that
+//! keeps what a repair cuts (`quarantine`). It knows nothing of the writer thread or the `Store` API
 //! above it.
 
 pub(crate) mod backup;
@@ -13,7 +14,9 @@ pub(crate) mod compact;
 pub(crate) mod frame;
 pub(crate) mod io;
 pub(crate) mod lock;
+pub(crate) mod quarantine;
 pub(crate) mod reader;
 pub(crate) mod recovery;
 pub(crate) mod segment;
 pub(crate) mod snapshot;
+pub(crate) mod watermark;

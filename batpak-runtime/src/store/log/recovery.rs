@@ -10,6 +10,7 @@
 use super::frame::{self, chain_hash, EventFrame, Frame, FrameRead};
 use super::io::{LogIo, StdIo};
 use super::segment::{self, SEGMENT_HEADER_BYTES};
+use super::watermark::{self, Mark};
 use crate::event::id::timestamp_us;
 use crate::event::{Codec, EventKind};
 use crate::store::config::{IndexTopology, FRAME_BYTES_HARD_MAX};
@@ -19,6 +20,8 @@ use crate::store::options::AppendReceipt;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
+
+mod tail;
 
 /// The last event of an entity: its entity sequence and chained hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,13 +60,36 @@ pub(crate) fn content_digest(
     out
 }
 
-/// A torn tail that recovery cut off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What recovery cut off the end of the newest segment (or, in a read-only
+/// open or `verify`, would cut on the next read-write open).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TruncatedTail {
     /// Where the cut was made.
     pub at: LogPosition,
     /// How many bytes were dropped.
     pub bytes: u64,
+    /// The quarantine file keeping the cut bytes (`None` when they were all
+    /// zeros, or nothing was cut yet).
+    pub quarantine: Option<std::path::PathBuf>,
+    /// Batches and fences whose end marker the cut removed, or which the cut
+    /// left open: their events never became visible.
+    pub unfinished: Vec<UnfinishedUnit>,
+    /// The cut lies before the durable watermark: bytes an `fdatasync` had
+    /// covered were given up (`RecoveryMode::Salvage` only).
+    pub salvaged: bool,
+}
+
+/// A batch or fence a cut left without its end marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnfinishedUnit {
+    /// A fence (else a batch).
+    pub fence: bool,
+    /// Its id in the log.
+    pub id: u64,
+    /// Where its begin marker is.
+    pub began: LogPosition,
+    /// Its events before the cut.
+    pub events: u64,
 }
 
 /// What the last open found and did.
@@ -79,6 +105,10 @@ pub struct RecoveryReport {
     pub truncated_tail: Option<TruncatedTail>,
     /// A torn tail found but left alone because the store was opened read-only.
     pub torn_tail_ignored: Option<LogPosition>,
+    /// What the next read-write open would cut, when this scan did not repair.
+    pub pending_cut: Option<TruncatedTail>,
+    /// The durable watermark the scan found: damage before it is an error.
+    pub durable_mark: Option<LogPosition>,
     /// Events of batches that never committed, dropped.
     pub discarded_batch_events: u64,
     /// Events of fences that were cancelled or never committed, kept hidden.
@@ -133,6 +163,8 @@ pub(crate) struct ScanOptions {
     /// Recompute every chained hash (verify).
     pub check_chains: bool,
     pub topology: IndexTopology,
+    /// Also cut damage before the durable watermark (`RecoveryMode::Salvage`).
+    pub salvage: bool,
 }
 
 struct Pending {
@@ -181,6 +213,11 @@ struct Scan<'a> {
     batch: Option<OpenUnit>,
     fence: Option<OpenUnit>,
     defined: HashSet<u32>,
+    /// The durable watermark, if the directory has one.
+    mark: Option<Mark>,
+    /// Where the newest segment stops decoding: (segment, offset, whether
+    /// the damage lies before the watermark).
+    tail: Option<(u64, u64, bool)>,
 }
 
 fn corrupt(segment: u64, offset: u64, kind: CorruptionKind) -> StoreError {
@@ -209,6 +246,10 @@ pub(crate) fn scan_with(
 ) -> Result<Recovered, StoreError> {
     let ids = segment::list_segments_with(io, dir)?;
     check_sealed(io, dir, &ids)?;
+    let mark = watermark::load(io, dir)?.map(|(_, m)| m);
+    if !opts.salvage {
+        tail::check_mark(io, dir, &ids, mark)?;
+    }
     let mut scan = Scan {
         io,
         opts,
@@ -224,7 +265,13 @@ pub(crate) fn scan_with(
         batch: None,
         fence: None,
         defined: HashSet::new(),
+        mark,
+        tail: None,
     };
+    scan.report.durable_mark = mark.map(|m| LogPosition {
+        segment: m.segment,
+        offset: m.len,
+    });
     for (i, &id) in ids.iter().enumerate() {
         let newest = i + 1 == ids.len();
         scan.segment(dir, id, newest)?;
@@ -294,14 +341,7 @@ impl Scan<'_> {
             .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
         if bytes.len() < SEGMENT_HEADER_BYTES as usize && newest {
             // A crash while creating the segment: nothing was ever written to it.
-            self.torn(dir, id, 0, bytes.len() as u64)?;
-            if self.opts.repair {
-                self.io
-                    .remove(&path)
-                    .map_err(|e| StoreError::io(IoOp::Remove, &path, e))?;
-                segment::sync_dir(self.io, dir)?;
-            }
-            return Ok(());
+            return self.torn_creation(dir, id, &bytes);
         }
         segment::check_header(id, &bytes)?;
         // The index stores segment ids and offsets in 32 bits, and ids start at 1.
@@ -321,52 +361,22 @@ impl Scan<'_> {
                 segment: id,
                 offset: offset as u64,
             };
-            let torn = match frame::read_frame(rest, FRAME_BYTES_HARD_MAX) {
+            let kind = match frame::read_frame(rest, FRAME_BYTES_HARD_MAX) {
                 FrameRead::Frame(frame, extent) => {
                     self.report.frames += 1;
                     self.frame(frame, at)?;
                     offset += extent;
                     continue;
                 }
-                // What an interrupted write leaves: a prefix of the last group,
-                // possibly followed by zeros (an OS crash after the file grew).
-                FrameRead::Incomplete => true,
-                FrameRead::BadLength => zeros(rest.get(4..).unwrap_or_default()),
-                FrameRead::BadCrc(extent) => zeros(&rest[extent.min(rest.len())..]),
-                FrameRead::BadBody => false,
+                FrameRead::Incomplete | FrameRead::BadLength => CorruptionKind::BadLength,
+                FrameRead::BadCrc(_) => CorruptionKind::BadCrc,
+                FrameRead::BadBody => CorruptionKind::BadBody,
             };
-            if !(torn && newest) {
-                let kind = match frame::read_frame(rest, FRAME_BYTES_HARD_MAX) {
-                    FrameRead::BadCrc(_) => CorruptionKind::BadCrc,
-                    FrameRead::BadBody => CorruptionKind::BadBody,
-                    _ => CorruptionKind::BadLength,
-                };
-                return Err(corrupt(id, offset as u64, kind));
-            }
-            self.torn(dir, id, offset as u64, rest.len() as u64)?;
+            self.undecodable(id, offset as u64, kind, newest)?;
             break;
         }
         let len = offset as u64;
         self.seed.active_segment = Some((id, len));
-        Ok(())
-    }
-
-    fn torn(
-        &mut self,
-        dir: &Path,
-        segment: u64,
-        offset: u64,
-        bytes: u64,
-    ) -> Result<(), StoreError> {
-        let at = LogPosition { segment, offset };
-        if !self.opts.repair {
-            self.report.torn_tail_ignored = Some(at);
-            return Ok(());
-        }
-        if offset >= SEGMENT_HEADER_BYTES {
-            truncate(self.io, dir, segment, offset)?;
-        }
-        self.report.truncated_tail = Some(TruncatedTail { at, bytes });
         Ok(())
     }
 
@@ -547,6 +557,13 @@ impl Scan<'_> {
     }
 
     fn finish(&mut self, dir: &Path) -> Result<(), StoreError> {
+        // A cut starts at an unfinished batch's begin marker, else where the
+        // newest segment stops decoding.
+        let tail = self
+            .tail
+            .map(|(segment, offset, _)| LogPosition { segment, offset });
+        let cut = self.batch.as_ref().map(|b| b.start).or(tail);
+        let unfinished = self.unfinished_units();
         if let Some(batch) = self.batch.take() {
             // The writer crashed inside a batch: none of it was acknowledged.
             self.report.discarded_batch_events += batch.events.len() as u64;
@@ -558,21 +575,6 @@ impl Scan<'_> {
             // the next new coordinate the id the log on disk expects next.
             self.seed.coords.truncate(batch.coords_before);
             self.index.forget_names_since(batch.index_names_before);
-            if let Some((id, len)) = self.seed.active_segment {
-                debug_assert_eq!(id, batch.start.segment);
-                if self.opts.repair {
-                    truncate(self.io, dir, id, batch.start.offset)?;
-                    let dropped = len - batch.start.offset;
-                    let prior = self.report.truncated_tail.map_or(0, |t| t.bytes);
-                    self.report.truncated_tail = Some(TruncatedTail {
-                        at: batch.start,
-                        bytes: dropped + prior,
-                    });
-                    self.seed.active_segment = Some((id, batch.start.offset));
-                } else {
-                    self.report.torn_tail_ignored = Some(batch.start);
-                }
-            }
         }
         if let Some(fence) = self.fence.take() {
             // Crashed inside a fence: its writes never committed and stay hidden.
@@ -581,19 +583,11 @@ impl Scan<'_> {
             self.rollback(fence.undo);
             self.seed.unterminated_fence = Some(fence.id);
         }
+        if let Some(at) = cut {
+            self.cut(dir, at, unfinished)?;
+        }
         self.seed.defined_in_active = std::mem::take(&mut self.defined);
         self.report.events = self.index.len() as u64;
         Ok(())
     }
-}
-
-fn zeros(bytes: &[u8]) -> bool {
-    bytes.iter().all(|&b| b == 0)
-}
-
-/// Cuts segment `segment` to `len` bytes, durably.
-fn truncate(io: &dyn LogIo, dir: &Path, segment: u64, len: u64) -> Result<(), StoreError> {
-    let path = segment::segment_path(dir, segment);
-    io.truncate(&path, len)
-        .map_err(|e| StoreError::io(IoOp::Truncate, &path, e))
 }

@@ -25,6 +25,7 @@ use crate::store::log::frame::{self, TYPE_FENCE_CANCEL};
 use crate::store::log::io::LogFile;
 use crate::store::log::recovery::{KeyUse, WriterSeed};
 use crate::store::log::segment;
+use crate::store::log::watermark::{self, Mark, MarkWriter};
 use append::Receipts;
 pub(crate) use command::{Command, Done, Items, ReplyTo};
 use fence::Fence;
@@ -105,6 +106,8 @@ pub(crate) struct Writer {
     written: Vec<Items>,
     group: Group,
     failure: Option<(IoOp, std::io::ErrorKind, String)>,
+    /// Records how far the log is durable after each sync (`durable.mark`).
+    mark: MarkWriter,
 }
 
 /// Marks the writer as stopped however its thread ends (return or panic).
@@ -135,6 +138,7 @@ impl Writer {
         };
         let mut seed = seed;
         let names = names::Names::from_seed(&mut seed);
+        let mark = MarkWriter::resume(watermark::load(io, dir)?);
         let mut writer = Self {
             config,
             file,
@@ -150,11 +154,14 @@ impl Writer {
             next_fence_id: seed.next_fence_id,
             fence: None,
             unsynced_events: 0,
-            unsynced_bytes: false,
+            // Bytes a crashed process left may be in the page cache only: the
+            // first sync covers them before a watermark claims them.
+            unsynced_bytes: seed.active_segment.is_some(),
             last_group_len: 1,
             written: Vec::new(),
             group: Group::default(),
             failure: None,
+            mark,
             shared,
         };
         if let Some(fence_id) = seed.unterminated_fence {
@@ -229,6 +236,24 @@ impl Writer {
         self.cancel_fence_if_live();
         self.group.force_sync = true;
         self.flush();
+        self.record_mark(true);
+    }
+
+    /// Records that the active segment is durable up to its current length;
+    /// `sync` makes the record itself durable (close). Only called after a
+    /// sync that covered every byte written, and never after a failure.
+    fn record_mark(&mut self, sync: bool) {
+        if self.failure.is_some() || self.unsynced_bytes {
+            return;
+        }
+        let mark = Mark {
+            segment: self.segment_id,
+            len: self.segment_len,
+        };
+        let (io, dir) = (&*self.shared.io, &self.config.data_dir);
+        // A failed record leaves an older mark, which only widens the window
+        // recovery treats as a possibly torn tail: never a reason to stop.
+        let _ = self.mark.record(io, dir, mark, sync);
     }
 
     /// Takes what is queued into the group. When every group is fsynced and the
@@ -314,6 +339,7 @@ impl Writer {
         self.cancel_fence_if_live();
         self.group.force_sync = true;
         self.flush();
+        self.record_mark(true);
         let result = match &self.failure {
             Some(_) => Err(StoreError::WriterStopped),
             None => {
@@ -438,6 +464,7 @@ impl Writer {
                 self.unsynced_events = 0;
                 let written = self.shared.frontier.get().written;
                 self.shared.frontier.advance(|f| f.durable = written);
+                self.record_mark(false);
             }
             Err(e) => self.fail(IoOp::Sync, &e),
         }

@@ -29,6 +29,7 @@ fn resume_point(dir: &Path) -> (u64, u128) {
         repair: false,
         check_chains: false,
         topology: IndexTopology::default(),
+        salvage: false,
     };
     let seed = scan(dir, opts).unwrap().seed;
     (seed.next_sequence, seed.last_event_id)
