@@ -3,6 +3,7 @@
 
 mod backups;
 mod batches;
+mod bytes_lane;
 mod corruption;
 mod downstream;
 mod fences;

@@ -45,6 +45,13 @@ fn reserved_entities_are_refused_on_every_write_path() {
     refused(store.try_submit(&ledger, KIND, &"x"));
     refused(store.submit_reaction(&ledger, KIND, &"x", root.event_id, root.event_id));
     refused(store.append_typed(&ledger, &note));
+    refused(store.append_bytes(&ledger, KIND, b"x", AppendOptions::new()));
+    refused(BatchAppendItem::bytes(
+        ledger.clone(),
+        KIND,
+        b"x".to_vec(),
+        AppendOptions::new(),
+    ));
     refused(BatchAppendItem::new(
         ledger.clone(),
         KIND,

@@ -168,6 +168,33 @@ impl BatchAppendItem {
         })
     }
 
+    /// An opaque-bytes item: `bytes` are stored as given (codec `Bytes`, no
+    /// JSON detour) and read back unchanged with
+    /// [`RawBytesInput`](crate::store::replay::RawBytesInput). Fails on a
+    /// reserved kind or coordinate.
+    pub fn bytes(
+        coordinate: Coordinate,
+        kind: EventKind,
+        bytes: impl Into<Vec<u8>>,
+        options: AppendOptions,
+    ) -> Result<Self, StoreError> {
+        check_public_kind(kind)?;
+        check_public_coordinate(&coordinate)?;
+        Ok(Self {
+            coordinate,
+            kind,
+            payload: EncodedPayload {
+                codec: crate::event::Codec::Bytes,
+                schema_version: 0,
+                bytes: bytes.into(),
+                shape: None,
+                family: None,
+            },
+            options,
+            system: false,
+        })
+    }
+
     /// A raw item for `coordinate` with `options` (their causation included):
     /// what every single raw append builds.
     pub(crate) fn raw<P: Serialize + ?Sized>(

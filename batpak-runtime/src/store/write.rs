@@ -140,6 +140,34 @@ impl Store<ReadWrite> {
         self.append_item(item)
     }
 
+    /// Appends opaque bytes, stored as given (no JSON encoding), and waits
+    /// like [`Store::append`]. Read them back with
+    /// `store.get_as::<RawBytesInput>(id)`; batches take
+    /// [`BatchAppendItem::bytes`].
+    ///
+    /// ```
+    /// # use batpak_runtime::prelude::*;
+    /// # use batpak_runtime::store::replay::RawBytesInput;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let store = Store::open(StoreConfig::new(dir.path()))?;
+    /// let coord = Coordinate::new("blob:1", "files")?;
+    /// let kind = EventKind::custom(0x1, 1);
+    /// let receipt = store.append_bytes(&coord, kind, b"\x00\x01 raw", AppendOptions::new())?;
+    /// let event = store.get_as::<RawBytesInput>(receipt.event_id)?.expect("stored");
+    /// assert_eq!(event.payload, b"\x00\x01 raw");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn append_bytes(
+        &self,
+        coordinate: &Coordinate,
+        kind: EventKind,
+        bytes: &[u8],
+        options: AppendOptions,
+    ) -> Result<AppendReceipt, StoreError> {
+        let item = BatchAppendItem::bytes(coordinate.clone(), kind, bytes, options)?;
+        self.append_item(item)
+    }
+
     /// Appends one prepared item (raw or typed, any options) and waits like
     /// [`Store::append`].
     pub fn append_item(&self, item: BatchAppendItem) -> Result<AppendReceipt, StoreError> {
