@@ -36,6 +36,69 @@ pub mod event {
     };
 }
 
+/// Aggregates: decide (`handle`) and evolve (`apply`) over one entity's
+/// events, with [`Store::load`](store::Store::load) and
+/// [`Store::execute`](store::Store::execute) doing the fold, the
+/// compare-and-swap and the retries (see the runtime's module docs).
+///
+/// ```
+/// use batpak::aggregate::{Aggregate, ExecuteError, ExecuteOptions};
+/// use batpak::prelude::*;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+/// #[batpak(category = 0x4)]
+/// enum Counted {
+///     #[batpak(id = 1)]
+///     Added { by: u32 },
+/// }
+///
+/// #[derive(Debug, Default, Serialize, Deserialize)]
+/// struct Counter {
+///     total: u32,
+/// }
+///
+/// impl Aggregate for Counter {
+///     type Event = Counted;
+///     type Command = u32;
+///     type Error = String;
+///
+///     fn apply(&mut self, event: &Counted) {
+///         let Counted::Added { by } = event;
+///         self.total += by;
+///     }
+///
+///     fn handle(&self, add: &u32) -> Result<Vec<Counted>, String> {
+///         if self.total + add > 10 {
+///             return Err(format!("{} + {add} is over the limit", self.total));
+///         }
+///         Ok(vec![Counted::Added { by: *add }])
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// let store = Store::open(StoreConfig::new(dir.path()))?;
+/// let counter = Coordinate::new("counter:1", "demo")?;
+/// let done = store.execute::<Counter>(&counter, &7)?;
+/// assert_eq!((done.state.total, done.sequence), (7, 1));
+/// assert!(matches!(
+///     store.execute::<Counter>(&counter, &7),
+///     Err(ExecuteError::Rejected(_))
+/// ));
+/// // The same request again (same key) returns the first receipts.
+/// let keyed = ExecuteOptions::new().with_idempotency(42);
+/// let first = store.execute_with::<Counter>(&counter, &1, &keyed)?;
+/// let again = store.execute_with::<Counter>(&counter, &1, &keyed)?;
+/// assert!(again.replayed && again.receipts == first.receipts);
+/// assert_eq!(store.load::<Counter>("counter:1")?.state.total, 8);
+/// # Ok(())
+/// # }
+/// ```
+pub mod aggregate {
+    pub use batpak_runtime::aggregate::*;
+}
+
 pub use batpak_macros::{Event, Projection, Schema};
 pub use batpak_runtime::event::EventMeta;
 pub use batpak_runtime::gate;

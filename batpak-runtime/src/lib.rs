@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod aggregate;
 pub mod coordinate;
 pub mod event;
 #[cfg(feature = "fuzzing")]

@@ -1,6 +1,7 @@
 //! Integration tests of the store, one module per behaviour. Crash tests re-run
 //! this binary as a child process (see `support::Child`) and SIGKILL it.
 
+mod aggregates;
 mod backups;
 mod batches;
 mod bytes_lane;

@@ -33,3 +33,28 @@ pub(crate) fn lock_for_cleanup<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// Stripes of [`EntityLocks`].
+const ENTITY_STRIPES: usize = 64;
+
+/// Mutexes striped by entity name: `Store::execute` holds an entity's stripe
+/// across load, decide and append, so commands on one entity from this
+/// process queue instead of racing each other's compare-and-swap.
+#[derive(Debug)]
+pub(crate) struct EntityLocks([Mutex<()>; ENTITY_STRIPES]);
+
+impl Default for EntityLocks {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| Mutex::new(())))
+    }
+}
+
+impl EntityLocks {
+    /// Takes the stripe of `entity`.
+    pub(crate) fn lock(&self, entity: &str) -> MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        entity.hash(&mut h);
+        lock(&self.0[h.finish() as usize % ENTITY_STRIPES])
+    }
+}

@@ -152,6 +152,7 @@ fn shared_from(
         config,
         schemas: Default::default(),
         recycler: Default::default(),
+        entity_locks: Default::default(),
     })
 }
 

@@ -55,6 +55,53 @@ impl<M> Store<M> {
         )
     }
 
+    /// At one instant: the entity's visible events of `kinds` after global
+    /// sequence `after`, and the entity sequence of its last visible event of
+    /// any kind (0 for none), which is what a CAS on the entity expects.
+    pub(crate) fn entity_tail(
+        &self,
+        entity: &str,
+        after: u64,
+        kinds: &[crate::event::EventKind],
+    ) -> (Vec<IndexEntry>, u64) {
+        let index = super::locking::read(&self.shared.index);
+        let positions = index.entity_positions(entity);
+        let tip = positions
+            .last()
+            .map_or(0, |&p| index.entry(p).entity_sequence);
+        let start = positions.partition_point(|&p| index.record(p).sequence() <= after);
+        let entries = index.entries(
+            positions[start..]
+                .iter()
+                .copied()
+                .filter(|&p| kinds.contains(&index.record(p).kind())),
+        );
+        (entries, tip)
+    }
+
+    /// The projection cache's bytes under `key`, if it keeps any.
+    pub(crate) fn cached(&self, key: &CacheKey) -> Option<Vec<u8>> {
+        self.cache.get(key)
+    }
+
+    /// Stores `bytes` under `key` when a projection cache is set.
+    pub(crate) fn cache_put(&self, key: &CacheKey, bytes: &[u8]) {
+        if self.cache.is_enabled() {
+            self.cache.put(key, bytes);
+        }
+    }
+
+    /// Runs the schema-ledger judgement of each family in `checks`.
+    pub(crate) fn check_families(
+        &self,
+        checks: &[super::registry::FamilyCheck],
+    ) -> Result<(), StoreError> {
+        for family in checks {
+            family.run(&self.shared.schemas, None)?;
+        }
+        Ok(())
+    }
+
     fn decode_all<T: EventSourced>(
         &self,
         entries: &[IndexEntry],

@@ -224,6 +224,19 @@ impl<M> Store<M> {
         index.entries(positions)
     }
 
+    /// The entity sequence of the entity's last visible event (its first
+    /// event is 1), or 0 when it has none: exactly what
+    /// [`AppendOptions::with_cas`](super::AppendOptions::with_cas) expects for
+    /// the next append to follow it. Answered from the index, without
+    /// building the stream.
+    pub fn entity_sequence(&self, entity: &str) -> u64 {
+        let index = self.index();
+        index
+            .entity_positions(entity)
+            .last()
+            .map_or(0, |&p| index.entry(p).entity_sequence)
+    }
+
     /// A number that grows whenever the entity gains a visible event; `None` for
     /// an entity with no visible events.
     pub fn entity_generation(&self, entity: &str) -> Option<u64> {

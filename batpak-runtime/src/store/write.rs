@@ -168,6 +168,23 @@ impl Store<ReadWrite> {
         self.append_item(item)
     }
 
+    /// Holds `entity`'s stripe of the in-process command lock (see
+    /// `Store::execute`).
+    pub(crate) fn lock_entity(&self, entity: &str) -> std::sync::MutexGuard<'_, ()> {
+        self.shared.entity_locks.lock(entity)
+    }
+
+    /// Per idempotency key, the receipt of the event it was first used for
+    /// (what a retried append with that key would return).
+    pub(crate) fn receipts_for_keys(
+        &self,
+        keys: Vec<u128>,
+    ) -> Result<Vec<Option<AppendReceipt>>, StoreError> {
+        let (reply, rx) = flume::bounded(1);
+        self.send(Command::Keys { keys, reply })?;
+        rx.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+
     /// Appends one prepared item (raw or typed, any options) and waits like
     /// [`Store::append`].
     pub fn append_item(&self, item: BatchAppendItem) -> Result<AppendReceipt, StoreError> {

@@ -31,6 +31,10 @@ impl Items {
 /// Reply channel of a control command.
 pub(crate) type Done = Sender<Result<(), StoreError>>;
 
+/// Reply channel of an idempotency-key lookup: per key, the receipt of the
+/// event it was first used for.
+pub(crate) type KeysReply = Sender<Result<Vec<Option<AppendReceipt>>, StoreError>>;
+
 /// Everything that can change a store, in one place.
 // A single append travels inline (no box): commands sit in the mailbox's ring
 // buffer, so the size costs a copy, while a box would cost an allocation per
@@ -61,6 +65,8 @@ pub(crate) enum Command {
     Compact {
         reply: Sender<Result<CompactReport, StoreError>>,
     },
+    /// Look up idempotency keys (answered with the group, after its sync).
+    Keys { keys: Vec<u128>, reply: KeysReply },
     /// Cancel any live fence, sync, stop.
     Shutdown { reply: Done },
     /// Makes the writer panic (fault injection for unit tests).

@@ -26,8 +26,9 @@ use crate::store::log::io::LogFile;
 use crate::store::log::recovery::{KeyUse, WriterSeed};
 use crate::store::log::segment;
 use crate::store::log::watermark::{self, Mark, MarkWriter};
+use crate::store::options::AppendReceipt;
 use append::Receipts;
-pub(crate) use command::{Command, Done, Items, ReplyTo};
+pub(crate) use command::{Command, Done, Items, KeysReply, ReplyTo};
 use fence::Fence;
 use flume::Receiver;
 use shared::Shared;
@@ -38,6 +39,7 @@ use std::sync::Arc;
 enum Reply {
     Append(ReplyTo, Result<Receipts, StoreError>),
     Done(Done, Result<(), StoreError>),
+    Keys(KeysReply, Result<Vec<Option<AppendReceipt>>, StoreError>),
 }
 
 impl Reply {
@@ -45,6 +47,7 @@ impl Reply {
         match self {
             Reply::Append(_, r) => r.is_ok(),
             Reply::Done(_, r) => r.is_ok(),
+            Reply::Keys(_, r) => r.is_ok(),
         }
     }
 
@@ -60,6 +63,9 @@ impl Reply {
             Reply::Done(tx, r) => {
                 let _ = tx.send(r);
             }
+            Reply::Keys(tx, r) => {
+                let _ = tx.send(r);
+            }
         }
     }
 
@@ -67,6 +73,7 @@ impl Reply {
         match self {
             Reply::Append(to, _) => Reply::Append(to, Err(err())),
             Reply::Done(to, _) => Reply::Done(to, Err(err())),
+            Reply::Keys(to, _) => Reply::Keys(to, Err(err())),
         }
     }
 }
@@ -315,6 +322,13 @@ impl Writer {
                 });
                 let _ = reply.send(result);
             }
+            Command::Keys { keys, reply } => {
+                let found = keys
+                    .iter()
+                    .map(|k| self.keys.get(k).map(|used| used.receipt))
+                    .collect();
+                self.group.replies.push(Reply::Keys(reply, Ok(found)));
+            }
             Command::Shutdown { reply } => self.shutdown(reply),
             #[cfg(test)]
             Command::Crash => panic!("injected writer crash"),
@@ -539,6 +553,7 @@ fn refuse(command: Command, error: impl Fn() -> StoreError) {
         Command::Compact { reply } => {
             let _ = reply.send(Err(error()));
         }
+        Command::Keys { reply, .. } => Reply::Keys(reply, Err(error())).send(),
         #[cfg(test)]
         Command::Crash => {}
     }

@@ -8,6 +8,7 @@ use crate::store::config::StoreConfig;
 use crate::store::frontier::FrontierCell;
 use crate::store::index::Index;
 use crate::store::ledger::SchemaRegistry;
+use crate::store::locking::EntityLocks;
 use crate::store::log::io::LogIo;
 use crate::store::log::reader::SegmentFiles;
 use crate::store::log::recovery::RecoveryReport;
@@ -30,4 +31,6 @@ pub(crate) struct Shared {
     pub read_only: bool,
     pub schemas: SchemaRegistry,
     pub recycler: Recycler,
+    /// Serializes `Store::execute` per entity within the process.
+    pub entity_locks: EntityLocks,
 }
