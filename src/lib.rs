@@ -99,9 +99,10 @@ pub mod aggregate {
     pub use batpak_runtime::aggregate::*;
 }
 
-pub use batpak_macros::{Event, Projection, Schema};
+pub use batpak_macros::{aggregate, Event, Projection, Schema};
 pub use batpak_runtime::event::EventMeta;
 pub use batpak_runtime::gate;
+pub use batpak_runtime::testing;
 /// Schemas of typed payloads and the release check: everything of the runtime's
 /// `schema` module (shapes, the traits the derives implement, the snapshot
 /// catalog and rule engine, [`Snapshots`](schema::Snapshots) over a snapshot
@@ -162,6 +163,7 @@ pub use batpak_runtime::schema::{Apply, EventFamily, Schema};
 /// in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use batpak_runtime::aggregate::Aggregate;
     pub use batpak_runtime::event::{Event, EventKind, EventMeta};
     pub use batpak_runtime::schema::{
         decode, decode_older, encode, variant_history, Apply, EventFamily, EventShape, Field,

@@ -1,4 +1,5 @@
-//! Derive macros for batpak: `Event`, `Schema` and `Projection`.
+//! Derive macros for batpak: `Event`, `Schema` and `Projection`, and the
+//! `aggregate` attribute.
 //!
 //! Each derive runs the same pipeline: `attr` parses `#[batpak(..)]` and the
 //! serde attributes that matter, `model` keeps the input with its spans, `valid`
@@ -7,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+mod aggregate;
 mod attr;
 mod case;
 mod ctxt;
@@ -114,4 +116,35 @@ pub fn derive_projection(input: TokenStream) -> TokenStream {
     fallback::finish(cx, projection.map(|p| expand::projection(&p)), || {
         fallback::projection(&input)
     })
+}
+
+/// Makes an inherent impl block an `Aggregate`: its `#[command]` methods
+/// decide, its one `#[apply]` method evolves.
+///
+/// ```text
+/// #[batpak::aggregate]                 // or #[batpak::aggregate(command = CartCommand)]
+/// impl Cart {
+///     #[command]
+///     fn add(&self, add: &AddItem) -> Result<Vec<CartEvent>, CartError> { .. }
+///     #[command]
+///     fn check_out(&self, c: &CheckOut) -> Result<Vec<CartEvent>, CartError> { .. }
+///     #[apply]
+///     fn apply(&mut self, event: &CartEvent) { .. }
+/// }
+/// ```
+///
+/// writes the impl back, a `pub enum CartCommand { AddItem(AddItem),
+/// CheckOut(CheckOut) }` (a variant per command type, named after it, with
+/// `From` for each), and `impl Aggregate for Cart` whose `handle` dispatches
+/// on the enum and whose `Event` and `Error` come from the signatures. The
+/// type still implements `Default`, `Serialize` and `Deserialize` itself.
+/// Misuse (a generic or trait impl, no or two `#[apply]`, no command, a
+/// command taken by value or by `&mut`, two handlers for one command type, a
+/// handler that does not return `Result<Vec<_>, _>`) is a compile error at
+/// the offending token.
+#[proc_macro_attribute]
+pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
+    aggregate::expand(args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -14,6 +14,7 @@ pub mod fuzzing;
 pub mod gate;
 pub mod schema;
 pub mod store;
+pub mod testing;
 
 /// The handful of names most programs need.
 pub mod prelude {

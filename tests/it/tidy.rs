@@ -4,7 +4,7 @@
 //! `index`, `codec`, `options`, `signing`, `frontier`, `locking`, `registry`);
 //! `store::log`;
 //! `store::ledger`; `store::writer`; the rest of `store` (the `Store` API);
-//! `gate`; `aggregate`. A file's module comes from its path (`store/log/frame.rs` is
+//! `gate`; `aggregate`; `testing`. A file's module comes from its path (`store/log/frame.rs` is
 //! `store::log::frame`, a `mod.rs` is its directory) and its layer is the longest
 //! matching prefix. The paths a file names are its `crate::…`, `self::…` and
 //! `super::…` paths, grouped `use` trees included, comments and literals ignored.
@@ -39,6 +39,7 @@ const LAYERS: &[&[&str]] = &[
     &["store"],
     &["gate"],
     &["aggregate"],
+    &["testing"],
 ];
 
 /// Source files as (path under the crate's `src`, `/`-separated; text).

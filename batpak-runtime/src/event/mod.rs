@@ -2,10 +2,12 @@
 //! payload [`Codec`]. The bottom layer: it names nothing above it (projections
 //! and replay inputs live in `store::replay`).
 
+mod clock;
 pub mod id;
 mod ids;
 pub(crate) mod kind;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{CausationId, CorrelationId, EventId, IdempotencyKey};
 
 pub use kind::{EventKind, KindError, CATEGORY_LIBRARY, CATEGORY_SYSTEM};

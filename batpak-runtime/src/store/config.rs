@@ -128,6 +128,9 @@ pub struct StoreConfig {
     pub subscription_capacity: usize,
     /// What a read-write open may cut from a damaged log.
     pub recovery: RecoveryMode,
+    /// The time event ids and timestamps are stamped from (the system's by
+    /// default; a `ManualClock` makes a test's ids repeatable).
+    pub clock: std::sync::Arc<dyn crate::event::Clock>,
     /// Signs every receipt (cargo feature `signing`).
     #[cfg(feature = "signing")]
     pub signing_key: Option<super::signing::ReceiptSigner>,
@@ -151,6 +154,7 @@ impl StoreConfig {
             index_topology: IndexTopology::default(),
             subscription_capacity: 1024,
             recovery: RecoveryMode::TornTailOnly,
+            clock: std::sync::Arc::new(crate::event::SystemClock),
             #[cfg(feature = "signing")]
             signing_key: None,
         }
@@ -221,6 +225,13 @@ impl StoreConfig {
     /// Sets each lossy subscription's channel capacity.
     pub fn with_subscription_capacity(mut self, capacity: usize) -> Self {
         self.subscription_capacity = capacity;
+        self
+    }
+
+    /// Stamps event ids and timestamps from `clock` (see
+    /// [`ManualClock`](crate::event::ManualClock) for repeatable tests).
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn crate::event::Clock>) -> Self {
+        self.clock = clock;
         self
     }
 

@@ -309,7 +309,7 @@ impl Writer {
         batch: bool,
         fenced: bool,
     ) -> Receipts {
-        let now = crate::event::id::now_us();
+        let now = self.config.clock.now_us();
         if let [item] = items {
             let stage = Stage {
                 now,
