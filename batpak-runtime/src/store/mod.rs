@@ -277,4 +277,6 @@ impl<M> Drop for Store<M> {
 }
 
 #[cfg(test)]
+mod sim_tests;
+#[cfg(test)]
 mod tests;

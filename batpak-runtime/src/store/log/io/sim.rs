@@ -134,6 +134,8 @@ struct State {
     fired: Option<Fired>,
     dead: bool,
     rng: SimRng,
+    /// Every operation so far, when tracing (for replaying a failure).
+    trace: Option<Vec<String>>,
 }
 
 impl State {
@@ -141,6 +143,9 @@ impl State {
     fn gate(&mut self, what: Op, path: &Path) -> Result<(), Hit> {
         let op = self.ops;
         self.ops += 1;
+        if let Some(trace) = &mut self.trace {
+            trace.push(format!("{op} {what:?} {}", path.display()));
+        }
         let eio = || io::Error::from_raw_os_error(EIO);
         if self.dead {
             return Err(Hit {
@@ -218,6 +223,7 @@ impl SimIo {
             fired: None,
             dead: false,
             rng: SimRng::new(seed),
+            trace: None,
         };
         Self {
             inner: Arc::new(Inner {
@@ -225,6 +231,16 @@ impl SimIo {
                 state: Mutex::new(state),
             }),
         }
+    }
+
+    /// Records every operation from now on, for [`trace`](Self::trace).
+    pub(crate) fn start_trace(&self) {
+        self.inner.lock().trace = Some(Vec::new());
+    }
+
+    /// The operations recorded since [`start_trace`](Self::start_trace).
+    pub(crate) fn trace(&self) -> Vec<String> {
+        self.inner.lock().trace.clone().unwrap_or_default()
     }
 
     /// Operations counted so far.
