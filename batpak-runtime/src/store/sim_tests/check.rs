@@ -11,7 +11,7 @@ use super::workload::Workload;
 use crate::coordinate::Region;
 use crate::event::EventId;
 use crate::store::{Store, StoreConfig};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// The visible events, by (unit, item): their id and sequence.
@@ -34,7 +34,7 @@ pub(super) fn check(workload: &Workload, root: &Path, rec: &Record) -> Result<Ch
     let config = workload.config(&root.join("data"));
     let store = Store::open(config).map_err(|e| format!("reopen failed: {e}"))?;
     let visible = visible(&store, rec)?;
-    check_units(rec, &visible)?;
+    check_units(rec, rec.units.len(), &visible)?;
     let acked = check_acked(rec, &visible)?;
     check_usable(&store)?;
     store
@@ -84,8 +84,12 @@ fn visible<M>(store: &Store<M>, rec: &Record) -> Result<Visible, String> {
     Ok(out)
 }
 
-/// Each unit visible whole or not at all; a cancelled fence not at all.
-fn check_units(rec: &Record, visible: &Visible) -> Result<(), String> {
+/// Each unit visible whole or not at all, a cancelled fence not at all, and
+/// none from `units` on.
+fn check_units(rec: &Record, units: usize, visible: &Visible) -> Result<(), String> {
+    if let Some((unit, item)) = visible.keys().find(|(unit, _)| *unit >= units) {
+        return Err(format!("event {unit}/{item} visible, attempted later"));
+    }
     for (id, unit) in rec.units.iter().enumerate() {
         let sent = unit.items.iter().filter(|i| i.sent).count();
         let seen = (0..unit.items.len())
@@ -160,37 +164,38 @@ fn check_usable(store: &Store) -> Result<(), String> {
     Ok(())
 }
 
-/// A snapshot that succeeded opens holding exactly what was acknowledged
-/// before it; one that failed left its destination missing, unopenable, or
-/// (a failure after the rename) whole.
+/// A snapshot that succeeded opens holding everything acknowledged before
+/// it, unchanged, and nothing torn or attempted later; one that failed left
+/// its destination missing, unopenable, or (a failure after the rename)
+/// such a copy.
 fn check_snapshot(rec: &Record, snap: &SnapshotTry) -> Result<(), String> {
-    let name = snap.dest.display();
     if !snap.ok && !snap.dest.exists() {
         return Ok(());
     }
     let copy = match Store::open_read_only(StoreConfig::new(&snap.dest)) {
         Ok(copy) => copy,
         Err(_) if !snap.ok => return Ok(()),
-        Err(e) => return Err(format!("snapshot {name} succeeded but does not open: {e}")),
+        Err(e) => {
+            let name = snap.dest.display();
+            return Err(format!("snapshot {name} succeeded but does not open: {e}"));
+        }
     };
-    let expected: HashSet<(usize, usize)> = rec.acked[..snap.acked_before]
-        .iter()
-        .map(|a| (a.unit, a.item))
-        .collect();
-    let held = visible(&copy, rec).map_err(|e| format!("snapshot {name}: {e}"))?;
-    let held: HashSet<(usize, usize)> = held.into_keys().collect();
-    if held != expected {
-        let how = if snap.ok { "succeeded" } else { "failed" };
-        return Err(format!(
-            "snapshot {name} {how}: holds {} events, {} acknowledged before it ({} in common)",
-            held.len(),
-            expected.len(),
-            held.intersection(&expected).count()
-        ));
+    let how = if snap.ok { "succeeded" } else { "failed" };
+    let name = format!("snapshot {} {how}", snap.dest.display());
+    let held = visible(&copy, rec).map_err(|e| format!("{name}: {e}"))?;
+    check_units(rec, snap.units_before, &held).map_err(|e| format!("{name}: {e}"))?;
+    for ack in &rec.acked[..snap.acked_before] {
+        let receipt = (ack.receipt.event_id, ack.receipt.sequence);
+        if held.get(&(ack.unit, ack.item)) != Some(&receipt) {
+            return Err(format!(
+                "{name}: acknowledged event {}/{} (sequence {}) missing or changed",
+                ack.unit, ack.item, ack.receipt.sequence
+            ));
+        }
     }
-    let report = copy.verify().map_err(|e| format!("snapshot {name}: {e}"))?;
+    let report = copy.verify().map_err(|e| format!("{name}: {e}"))?;
     if !report.is_clean() {
-        return Err(format!("snapshot {name} verify not clean: {report:?}"));
+        return Err(format!("{name}: verify not clean: {report:?}"));
     }
     Ok(())
 }

@@ -72,6 +72,8 @@ pub(super) struct SnapshotTry {
     pub(super) ok: bool,
     /// Acknowledged events before the call (a prefix of `Record::acked`).
     pub(super) acked_before: usize,
+    /// Units attempted before the call (a prefix of `Record::units`).
+    pub(super) units_before: usize,
 }
 
 /// Everything a run did.
@@ -341,6 +343,7 @@ impl Ctx<'_> {
         let dest = self.root.join("backups").join(format!("b{n}"));
         let fired = self.io.fired();
         let acked_before = self.rec.acked.len();
+        let units_before = self.rec.units.len();
         let ok = store.snapshot(&dest).is_ok();
         if ok && self.must_refuse(&fired) {
             let msg = format!("snapshot {n} succeeded after the fault");
@@ -351,6 +354,7 @@ impl Ctx<'_> {
             dest,
             ok,
             acked_before,
+            units_before,
         });
     }
 }
