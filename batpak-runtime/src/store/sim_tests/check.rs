@@ -28,6 +28,14 @@ pub(super) struct Checked {
 
 /// Checks the data directory `root/data` and the snapshots against `rec`.
 pub(super) fn check(workload: &Workload, root: &Path, rec: &Record) -> Result<Checked, String> {
+    let reopened = match rec.opened_after_fault {
+        0 => String::new(),
+        n => format!("(reopened {n}x after the fault) "),
+    };
+    check_all(workload, root, rec).map_err(|e| format!("{reopened}{e}"))
+}
+
+fn check_all(workload: &Workload, root: &Path, rec: &Record) -> Result<Checked, String> {
     if let Some(v) = rec.violations.first() {
         return Err(v.clone());
     }
