@@ -70,6 +70,7 @@ use log::lock::DirLock;
 use log::reader::SegmentFiles;
 use log::{recovery, snapshot};
 use std::marker::PhantomData;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -131,6 +132,35 @@ fn recover(
     Ok(rec)
 }
 
+/// `dir`, or the current directory for the empty path a relative path's
+/// ancestors end with.
+fn or_current(dir: &Path) -> &Path {
+    if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }
+}
+
+/// Creates the data directory and its missing parents durably: each new
+/// directory's name is synced into its parent. The first segment's creation
+/// syncs only the data directory itself, so without this a power loss soon
+/// after a store's first open could take the whole directory, acknowledged
+/// events included.
+fn create_data_dir(io: &dyn LogIo, dir: &Path) -> Result<(), StoreError> {
+    let missing = dir
+        .ancestors()
+        .map(or_current)
+        .take_while(|d| matches!(io.list(d), Err(e) if e.kind() == std::io::ErrorKind::NotFound))
+        .count();
+    io.create_dir_all(dir)
+        .map_err(|e| StoreError::io(IoOp::CreateDir, dir, e))?;
+    for parent in dir.ancestors().skip(1).take(missing) {
+        log::segment::sync_dir(io, or_current(parent))?;
+    }
+    Ok(())
+}
+
 fn shared_from(
     config: StoreConfig,
     io: Arc<dyn LogIo>,
@@ -172,8 +202,7 @@ impl Store<ReadWrite> {
     ) -> Result<Self, StoreError> {
         let config = config.normalized();
         let dir = config.data_dir.clone();
-        io.create_dir_all(&dir)
-            .map_err(|e| StoreError::io(IoOp::CreateDir, &dir, e))?;
+        create_data_dir(&*io, &dir)?;
         let lock = DirLock::exclusive(&dir)?;
         let mut rec = recover(&config, &*io, true)?;
         let capacity = config.writer_channel_capacity;
@@ -281,5 +310,7 @@ impl<M> Drop for Store<M> {
     }
 }
 
+#[cfg(test)]
+mod sim_tests;
 #[cfg(test)]
 mod tests;

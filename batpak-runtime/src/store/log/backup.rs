@@ -55,10 +55,15 @@ pub(crate) fn copy_segments(
         return Err(e);
     }
     // The copy is complete under its name; syncing the parent makes the name
-    // durable, and syncing each directory the copy created above it makes the
-    // path to it durable.
-    for dir in parent.ancestors().take(created + 1) {
-        segment::sync_dir(io, or_current(dir))?;
+    // durable, and syncing each directory above it makes the path durable.
+    // Those this copy created must sync. The others are synced too, best
+    // effort: one of them may have been created by an earlier copy that
+    // failed before its own syncs, and nothing records which.
+    for (n, dir) in parent.ancestors().enumerate() {
+        let synced = segment::sync_dir(io, or_current(dir));
+        if n <= created {
+            synced?;
+        }
     }
     Ok(())
 }

@@ -165,8 +165,9 @@ pub(crate) struct Live<'a> {
     pub files: &'a SegmentFiles,
 }
 
-/// Rewrites segment `id` as planned: temporary file, fsync, rename, directory
-/// fsync; then moves the index's offsets and drops the stale read map.
+/// Rewrites segment `id` as planned: temporary file, fsync, rename; then
+/// moves the index's offsets, drops the stale read map, and fsyncs the
+/// directory.
 fn apply(
     io: &dyn LogIo,
     dir: &Path,
@@ -183,10 +184,13 @@ fn apply(
     f.sync_all().map_err(|e| err(IoOp::Sync, e))?;
     let mut index = locking::write(live.index);
     io.rename(&tmp, &path).map_err(|e| err(IoOp::Rename, e))?;
-    segment::sync_dir(io, dir)?;
+    // From the rename on, the new file is the one under the name, durable or
+    // not: the index follows it even if the directory sync fails, or reads
+    // (and the index snapshot saved at close) would use the old offsets.
     index.move_offsets(id, &rewrite.moved);
     live.files.forget(id);
-    Ok(())
+    drop(index);
+    segment::sync_dir(io, dir)
 }
 
 /// Compacts every sealed segment below `active` (runs on the writer thread,

@@ -222,4 +222,6 @@ impl LogFile for StdFile {
 #[cfg(test)]
 pub(crate) mod faults;
 #[cfg(test)]
+pub(crate) mod sim;
+#[cfg(test)]
 mod tests;
