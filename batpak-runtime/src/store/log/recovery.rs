@@ -245,8 +245,8 @@ pub(crate) fn scan_with(
     opts: ScanOptions,
 ) -> Result<Recovered, StoreError> {
     let ids = segment::list_segments_with(io, dir)?;
-    check_sealed(io, dir, &ids)?;
     let mark = watermark::load(io, dir)?.map(|(_, m)| m);
+    check_sealed(io, dir, &ids, mark)?;
     if !opts.salvage {
         tail::check_mark(io, dir, &ids, mark)?;
     }
@@ -290,14 +290,21 @@ pub(crate) fn scan_with(
 /// has exactly the length recorded when it was sealed. A cut at a frame
 /// boundary or a lost file leaves frames that all check, so only these
 /// records can tell that events are missing.
-pub(crate) fn check_sealed(io: &dyn LogIo, dir: &Path, ids: &[u64]) -> Result<(), StoreError> {
+pub(crate) fn check_sealed(
+    io: &dyn LogIo,
+    dir: &Path,
+    ids: &[u64],
+    mark: Option<Mark>,
+) -> Result<(), StoreError> {
     let mut headers = Vec::with_capacity(ids.len());
     for (i, &id) in ids.iter().enumerate() {
         let path = segment::segment_path(dir, id);
         let head = io
             .read_head(&path, SEGMENT_HEADER_BYTES as usize)
             .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
-        if head.len() < SEGMENT_HEADER_BYTES as usize && i + 1 == ids.len() {
+        // Only the next id after the last segment can be one being created.
+        let next = i.checked_sub(1).map_or(1, |p| ids[p] + 1) == id;
+        if i + 1 == ids.len() && next && tail::is_torn_creation(io, &path, id, &head, mark)? {
             // A crash while creating the newest segment; the scan handles it.
             break;
         }
@@ -339,7 +346,7 @@ impl Scan<'_> {
             .io
             .read(&path)
             .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
-        if bytes.len() < SEGMENT_HEADER_BYTES as usize && newest {
+        if newest && tail::is_torn_creation(self.io, &path, id, &bytes, self.mark)? {
             // A crash while creating the segment: nothing was ever written to it.
             return self.torn_creation(dir, id, &bytes);
         }

@@ -172,10 +172,21 @@ pub(crate) fn create_segment(
         predecessor_len,
         rewritten_len: None,
     };
-    file.write_all(&encode_header(id, links))
-        .map_err(|e| StoreError::io(IoOp::Write, &path, e))?;
-    file.sync_all()
-        .map_err(|e| StoreError::io(IoOp::Sync, &path, e))?;
+    let written = file
+        .write_all(&encode_header(id, links))
+        .map_err(|e| StoreError::io(IoOp::Write, &path, e))
+        .and_then(|()| {
+            file.sync_all()
+                .map_err(|e| StoreError::io(IoOp::Sync, &path, e))
+        });
+    if let Err(e) = written {
+        // A header that did not reach the disk must not stay readable in
+        // the kernel's cache: a reopen in the same boot would take it for
+        // durable and write frames behind it (best effort; a file left
+        // behind is a torn creation to recovery).
+        let _ = io.remove(&path);
+        return Err(e);
+    }
     sync_dir(io, dir)?;
     Ok(file)
 }

@@ -100,8 +100,8 @@ impl MarkWriter {
 
     /// Records that `mark` is durable; fsyncs the mark file when `sync` is
     /// set or every [`SYNC_EVERY`] records. A failure leaves the previous
-    /// mark standing, which only widens recovery's window, so it is reported
-    /// to the caller but never stops the writer.
+    /// mark standing (a torn slot fails its CRC), which only widens
+    /// recovery's window; the writer still stops on it, as on any I/O error.
     pub(crate) fn record(
         &mut self,
         io: &dyn LogIo,

@@ -97,6 +97,9 @@ pub(crate) struct Writer {
     file: Box<dyn LogFile>,
     segment_id: u64,
     segment_len: u64,
+    /// The active segment's length at its last successful sync (or as the
+    /// open found it): what a failed write or sync cuts it back to.
+    synced_len: u64,
     buf: Vec<u8>,
     clock: IdClock,
     next_sequence: u64,
@@ -151,6 +154,7 @@ impl Writer {
             file,
             segment_id,
             segment_len,
+            synced_len: segment_len,
             buf: Vec::with_capacity(64 << 10),
             clock: IdClock::resume_after(seed.last_event_id),
             next_sequence: seed.next_sequence,
@@ -258,9 +262,15 @@ impl Writer {
             len: self.segment_len,
         };
         let (io, dir) = (&*self.shared.io, &self.config.data_dir);
-        // A failed record leaves an older mark, which only widens the window
-        // recovery treats as a possibly torn tail: never a reason to stop.
-        let _ = self.mark.record(io, dir, mark, sync);
+        // A failed record would only leave an older mark (a wider window for
+        // torn tails), but an I/O error anywhere in the directory means the
+        // disk can no longer be trusted: stop, as after a failed sync. The
+        // group's data is durable; its callers hear of the failure, which
+        // the commit protocol allows ("after the fdatasync, before the
+        // answer").
+        if let Err(e) = self.mark.record(io, dir, mark, sync) {
+            self.fail(IoOp::Sync, &e);
+        }
     }
 
     /// Takes what is queued into the group. When every group is fsynced and the
@@ -408,6 +418,7 @@ impl Writer {
                 self.file = file;
                 self.segment_id += 1;
                 self.segment_len = segment::SEGMENT_HEADER_BYTES;
+                self.synced_len = segment::SEGMENT_HEADER_BYTES;
             }
             Err(StoreError::Io { op, source, .. }) => self.fail(op, &source),
             Err(_) => self.fail(
@@ -453,7 +464,7 @@ impl Writer {
                 self.unsynced_bytes = true;
                 self.buf.clear();
             }
-            Err(e) => self.fail(IoOp::Write, &e),
+            Err(e) => self.fail_active(IoOp::Write, &e),
         }
         let accepted = self.next_sequence - 1;
         if self.failure.is_none() {
@@ -476,12 +487,28 @@ impl Writer {
             Ok(()) => {
                 self.unsynced_bytes = false;
                 self.unsynced_events = 0;
+                self.synced_len = self.segment_len;
                 let written = self.shared.frontier.get().written;
                 self.shared.frontier.advance(|f| f.durable = written);
                 self.record_mark(false);
             }
-            Err(e) => self.fail(IoOp::Sync, &e),
+            Err(e) => self.fail_active(IoOp::Sync, &e),
         }
+    }
+
+    /// [`fail`](Self::fail) after a write or sync of the active segment
+    /// failed, first cutting the segment back to its last synced length
+    /// (best effort). After a failed fsync the kernel may keep showing the
+    /// unsynced bytes in its cache although they never reach the disk; a
+    /// reopen in the same boot would read them as valid and append after
+    /// them, leaving a hole behind synced data once the power goes. The cut
+    /// drops them from the cache too.
+    fn fail_active(&mut self, op: IoOp, e: &std::io::Error) {
+        if self.failure.is_none() {
+            let path = segment::segment_path(&self.config.data_dir, self.segment_id);
+            let _ = self.shared.io.truncate(&path, self.synced_len);
+        }
+        self.fail(op, e);
     }
 
     /// Ends a group: write, sync per cadence, publish, notify, reply.

@@ -51,6 +51,31 @@ pub(super) fn check_mark(
     Ok(())
 }
 
+/// Whether the newest segment `id`, starting with `head`, is what a crash
+/// while creating it leaves: the whole file is at most a header and that
+/// header is short or wrong, and no watermark covers the segment. The writer
+/// fsyncs a new header before it writes any frame, so a longer file, or one
+/// the watermark names, had a durable header: a wrong one is damage.
+pub(super) fn is_torn_creation(
+    io: &dyn LogIo,
+    path: &Path,
+    id: u64,
+    head: &[u8],
+    mark: Option<Mark>,
+) -> Result<bool, StoreError> {
+    let header = segment::SEGMENT_HEADER_BYTES;
+    if mark.is_some_and(|m| m.segment >= id) {
+        return Ok(false);
+    }
+    if (head.len() as u64) < header {
+        return Ok(true);
+    }
+    let len = io
+        .len(path)
+        .map_err(|e| StoreError::io(IoOp::Read, path, e))?;
+    Ok(len <= header && segment::check_header(id, &head[..header as usize]).is_err())
+}
+
 impl Scan<'_> {
     /// Where the durable bytes of segment `id` end: the watermark's length
     /// in its own segment, everything in an older one, nothing known in a
