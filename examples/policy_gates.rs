@@ -115,7 +115,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // A withdrawal the balance does not cover: nothing is appended, but the
-    // denial itself becomes part of the account's history.
+    // denial itself goes into the account's audit trail (beside its stream,
+    // so the account's sequence does not move).
     let cents = 5_000 * 100;
     println!("\n2. alice asks to withdraw {}", money(cents));
     let check = Check {
@@ -129,7 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .get(recorded.event_id)?
             .expect("the denial is visible");
         println!(
-            "   the denial is stored as event #{} of account:alice, a JSON payload:",
+            "   the denial is stored as event #{} of account:alice's audit trail, a JSON payload:",
             recorded.entity_sequence
         );
         println!("   {}", event.payload);
@@ -160,7 +161,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let bypass_id = receipt.bypass_event_id().expect("a bypass receipt");
         let event = store.get(bypass_id)?.expect("the bypass is visible");
         println!(
-            "   the bypass is stored as event #{} of account:alice:",
+            "   the bypass is stored as event #{} of account:alice's audit trail:",
             event.header.position.entity_sequence
         );
         println!("   {}", event.payload);
@@ -172,8 +173,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    println!("\naccount:alice now holds, in order:");
-    for entry in store.stream("account:alice") {
+    println!("\naccount:alice now holds, in order, with its audit trail beside it:");
+    let mut history = store.stream("account:alice");
+    history.extend(store.audit_trail("account:alice"));
+    history.sort_by_key(|e| e.sequence);
+    for entry in history {
         let label = match entry.kind {
             system::DENIAL => "DENIAL (library system event)",
             system::BYPASS => "BYPASS (library system event)",

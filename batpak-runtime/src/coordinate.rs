@@ -79,6 +79,11 @@ fn is_invisible(c: char) -> bool {
     )
 }
 
+/// The entity of `entity`'s audit stream (see [`Coordinate::audit`]).
+pub fn audit_entity(entity: &str) -> String {
+    format!("{RESERVED_PREFIX}:audit:{entity}")
+}
+
 /// The two names of a coordinate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NamePart {
@@ -174,6 +179,16 @@ impl Coordinate {
             entity: Arc::from(entity),
             scope: Arc::from(scope),
         })
+    }
+
+    /// The coordinate of this entity's audit stream: the denials and bypasses
+    /// recorded for it (`$batpak:audit:<entity>`, same scope). A name the
+    /// library makes, so it skips the length limit a long entity would pass.
+    pub fn audit(&self) -> Self {
+        Self {
+            entity: Arc::from(audit_entity(&self.entity)),
+            scope: Arc::clone(&self.scope),
+        }
     }
 
     /// Builds a coordinate from names the store has already validated and interned.

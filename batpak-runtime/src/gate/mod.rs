@@ -13,8 +13,11 @@
 //! `Store::append_denial` writes a denial, with the trace of which gates
 //! passed, denied or were skipped, as a library system event
 //! ([`event::system::DENIAL`](crate::event::system::DENIAL)) on the entity's
-//! own chain, and `Store::append_bypass` records a bypass and its reason
-//! ([`event::system::BYPASS`](crate::event::system::BYPASS)).
+//! audit stream (`$batpak:audit:<entity>`, beside its own stream, so a
+//! recorded refusal never shifts the sequence a compare-and-swap expects),
+//! and `Store::append_bypass` records a bypass and its reason there
+//! ([`event::system::BYPASS`](crate::event::system::BYPASS));
+//! `Store::audit_trail` reads them back.
 //!
 //! ```
 //! use batpak_runtime::gate::{Denial, DenialCode, FnGate, GateSet, Verdict};

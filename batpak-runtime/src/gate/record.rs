@@ -1,6 +1,9 @@
 //! The persisted side of gating: [`DenialRecord`] and [`BypassRecord`], the
 //! JSON payloads of the library's `DENIAL` and `BYPASS` system events, and the
-//! store methods that append them on the entity's own chain.
+//! store methods that append them to the entity's audit stream
+//! (`$batpak:audit:<entity>`, same scope): beside the entity's own stream,
+//! never in it, so recording a refusal never moves the sequence a
+//! compare-and-swap on the entity expects.
 //!
 //! Records own their strings so they read back with `serde_json::from_value`
 //! from [`Store::get`]; they are built only on the denial or bypass path.
@@ -109,9 +112,10 @@ impl BypassRecord {
 
 impl Store<ReadWrite> {
     /// Persists `rejection` of a proposed `proposed_kind` event as a
-    /// [`system::DENIAL`] event on `coordinate`'s own chain. The payload is a
-    /// JSON [`DenialRecord`]. The event takes the entity's next sequence, so a
-    /// later compare-and-swap append must expect it.
+    /// [`system::DENIAL`] event on `coordinate`'s audit stream
+    /// ([`Coordinate::audit`]; read it with [`Store::audit_trail`]). The
+    /// payload is a JSON [`DenialRecord`]. The entity's own stream and
+    /// sequence are untouched.
     pub fn append_denial(
         &self,
         coordinate: &Coordinate,
@@ -119,12 +123,12 @@ impl Store<ReadWrite> {
         rejection: &Rejection,
     ) -> Result<AppendReceipt, StoreError> {
         let record = DenialRecord::new(proposed_kind, rejection);
-        self.append_system(coordinate, system::DENIAL, &record)
+        self.append_audit(coordinate, system::DENIAL, &record)
     }
 
     /// Records that `bypass` let a proposed `proposed_kind` event past `gates`,
-    /// as a [`system::BYPASS`] event on `coordinate`'s own chain with a JSON
-    /// [`BypassRecord`] payload. [`Pipeline::bypass`](super::Pipeline::bypass)
+    /// as a [`system::BYPASS`] event on `coordinate`'s audit stream with a
+    /// JSON [`BypassRecord`] payload. [`Pipeline::bypass`](super::Pipeline::bypass)
     /// calls this before it hands out a receipt.
     pub fn append_bypass<Ctx: ?Sized>(
         &self,
@@ -134,6 +138,14 @@ impl Store<ReadWrite> {
         bypass: &Bypass,
     ) -> Result<AppendReceipt, StoreError> {
         let record = BypassRecord::new(proposed_kind, gates, bypass);
-        self.append_system(coordinate, system::BYPASS, &record)
+        self.append_audit(coordinate, system::BYPASS, &record)
+    }
+}
+
+impl<M> Store<M> {
+    /// The denials and bypasses recorded for `entity`, in order (its audit
+    /// stream; see [`Store::append_denial`]).
+    pub fn audit_trail(&self, entity: &str) -> Vec<crate::store::IndexEntry> {
+        self.stream(&crate::coordinate::audit_entity(entity))
     }
 }

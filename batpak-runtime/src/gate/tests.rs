@@ -201,7 +201,7 @@ fn open() -> (tempfile::TempDir, Store) {
 }
 
 #[test]
-fn append_denial_writes_one_event_on_the_entitys_own_chain() {
+fn append_denial_writes_one_event_on_the_entitys_audit_stream() {
     let (_dir, store) = open();
     let account = Coordinate::new("account:alice", "bank").unwrap();
     let other = Coordinate::new("account:bob", "bank").unwrap();
@@ -214,12 +214,17 @@ fn append_denial_writes_one_event_on_the_entitys_own_chain() {
         .append_denial(&account, WITHDRAWN, &rejection)
         .unwrap();
 
-    let stream = store.stream("account:alice");
-    assert_eq!(stream.len(), 2);
-    assert_eq!(stream[1].event_id, receipt.event_id);
-    assert_eq!(stream[1].kind, system::DENIAL);
-    assert_eq!(receipt.entity_sequence, 2);
-    assert_eq!(store.stream("account:bob").len(), 1);
+    // Beside the entity's stream, not in it: a CAS on the entity still
+    // expects its own last sequence.
+    assert_eq!(store.stream("account:alice").len(), 1);
+    assert_eq!(store.entity_sequence("account:alice"), 1);
+    let trail = store.audit_trail("account:alice");
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].event_id, receipt.event_id);
+    assert_eq!(trail[0].kind, system::DENIAL);
+    assert_eq!(trail[0].coordinate, account.audit());
+    assert_eq!(receipt.entity_sequence, 1);
+    assert!(store.audit_trail("account:bob").is_empty());
     assert_eq!(store.by_fact(system::DENIAL).len(), 1);
 
     let event = store.get(receipt.event_id).unwrap().unwrap();
@@ -266,8 +271,15 @@ fn a_bypass_is_recorded_before_its_receipt_is_spent() {
         .iter()
         .map(|e| e.kind)
         .collect();
-    assert_eq!(kinds, [system::BYPASS, WITHDRAWN]);
-    assert_eq!(written.entity_sequence, 2);
+    assert_eq!(kinds, [WITHDRAWN]);
+    assert_eq!(written.entity_sequence, 1);
+    let trail = store.audit_trail("account:alice");
+    assert_eq!(trail.len(), 1);
+    assert_eq!(
+        (trail[0].kind, trail[0].event_id),
+        (system::BYPASS, bypass_id)
+    );
+    assert!(trail[0].sequence < store.stream("account:alice")[0].sequence);
 
     let event = store.get(bypass_id).unwrap().unwrap();
     assert!(event.header.flags.contains(EventFlags::SYSTEM));

@@ -301,16 +301,16 @@ impl Store<ReadWrite> {
 
 impl Store<ReadWrite> {
     /// Appends a library system event (reserved kind, JSON payload, flagged
-    /// as system) on an application's `coordinate` (its own chain; denials and
-    /// bypasses). Only the library calls this.
-    pub(crate) fn append_system<P: Serialize + ?Sized>(
+    /// as system) to the audit stream of an application's `coordinate`
+    /// (denials and bypasses). Only the library calls this.
+    pub(crate) fn append_audit<P: Serialize + ?Sized>(
         &self,
         coordinate: &Coordinate,
         kind: EventKind,
         payload: &P,
     ) -> Result<AppendReceipt, StoreError> {
         super::options::check_public_coordinate(coordinate)?;
-        let item = BatchAppendItem::system(coordinate.clone(), kind, payload)?;
+        let item = BatchAppendItem::system(coordinate.audit(), kind, payload)?;
         self.enqueue_one(item, Route::Plain)?.wait()
     }
 }
