@@ -239,9 +239,16 @@ pub enum EntityFilter {
     Any,
     /// Exactly this entity.
     Exact(Arc<str>),
-    /// Every entity whose name starts with this prefix (a namespace such as `player:`).
+    /// Every entity whose name starts with this prefix, byte for byte: a
+    /// plain string prefix (`user` also matches `username`).
     Prefix(Arc<str>),
+    /// This entity and every entity below it in a `:`-separated hierarchy:
+    /// `user:42` matches `user:42` and `user:42:cart`, never `user:420`.
+    Under(Arc<str>),
 }
+
+/// The separator of hierarchical entity names (`tenant:user:42`).
+pub const HIERARCHY_SEPARATOR: char = ':';
 
 /// A selection of events by entity, scope, kind and category. Filters combine with
 /// AND; [`Region::all`] selects everything.
@@ -291,10 +298,23 @@ impl Region {
         }
     }
 
-    /// The events of every entity whose name starts with `prefix`.
+    /// The events of every entity whose name starts with `prefix`, as a
+    /// plain string prefix: `entity_prefix("user")` also selects `username`.
+    /// For a namespace, end the prefix with its separator (`"user:"`) or use
+    /// [`Region::entity_under`].
     pub fn entity_prefix(prefix: impl AsRef<str>) -> Self {
         Self {
             entity: EntityFilter::Prefix(Arc::from(prefix.as_ref())),
+            ..Self::all()
+        }
+    }
+
+    /// The events of entity `name` and of every entity below it in the
+    /// `:`-separated hierarchy: `entity_under("user")` selects `user`,
+    /// `user:42` and `user:42:cart`, but not `username`.
+    pub fn entity_under(name: impl AsRef<str>) -> Self {
+        Self {
+            entity: EntityFilter::Under(Arc::from(name.as_ref())),
             ..Self::all()
         }
     }
@@ -334,6 +354,9 @@ impl Region {
             EntityFilter::Any => true,
             EntityFilter::Exact(name) => &**name == entity,
             EntityFilter::Prefix(prefix) => entity.starts_with(&**prefix),
+            EntityFilter::Under(name) => entity
+                .strip_prefix(&**name)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(HIERARCHY_SEPARATOR)),
         };
         entity_ok && self.scope.as_deref().is_none_or(|s| s == scope)
     }

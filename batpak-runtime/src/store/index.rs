@@ -11,6 +11,8 @@ use crate::event::{id::timestamp_us, CorrelationId, EventId, EventKind};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod count;
+
 /// A visible event as returned by queries: everything but the payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
@@ -472,7 +474,7 @@ impl Index {
         };
         let candidates: Vec<u32> = match (&region.entity, region.kinds.as_slice()) {
             (EntityFilter::Exact(name), _) => self.entity_positions(name).to_vec(),
-            (EntityFilter::Prefix(prefix), _) => {
+            (EntityFilter::Prefix(prefix) | EntityFilter::Under(prefix), _) => {
                 let mut all: Vec<u32> = self
                     .entities
                     .iter()

@@ -29,6 +29,7 @@ pub mod delivery;
 mod fence;
 mod outbox;
 mod projection;
+mod range;
 mod read;
 pub mod replay;
 mod ticket;
@@ -58,6 +59,7 @@ pub use options::{
 };
 pub use outbox::Outbox;
 pub use projection::{Freshness, ProjectionWatch};
+pub use range::{StreamIter, StreamRange};
 pub use read::{Diagnostics, StoreStats, VerifyReport};
 pub use signing::{key_id, receipt_message};
 #[cfg(feature = "signing")]
