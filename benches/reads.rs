@@ -44,7 +44,7 @@ fn long_streams(dir: &std::path::Path) -> Store {
         let items = (0..BATCH)
             .map(|i| {
                 let n = chunk * BATCH + i;
-                let kind = if n % 10 == 0 { OTHER } else { KIND };
+                let kind = if n.is_multiple_of(10) { OTHER } else { KIND };
                 let opts = AppendOptions::new();
                 BatchAppendItem::new(big.clone(), kind, &payload(n), opts, CausationRef::None)
                     .expect("item")
