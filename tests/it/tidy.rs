@@ -32,6 +32,7 @@ const LAYERS: &[&[&str]] = &[
         "store::frontier",
         "store::locking",
         "store::registry",
+        "store::observe",
     ],
     &["store::log"],
     &["store::ledger"],

@@ -27,6 +27,7 @@ mod cache;
 mod compact;
 pub mod delivery;
 mod fence;
+mod observe;
 mod outbox;
 mod projection;
 mod range;
@@ -108,6 +109,26 @@ impl<M> std::fmt::Debug for Store<M> {
 
 /// Rebuilds the index: from the snapshot when enabled and valid, else by a scan.
 fn recover(
+    config: &StoreConfig,
+    io: &dyn LogIo,
+    repair: bool,
+) -> Result<recovery::Recovered, StoreError> {
+    let timer = observe::Timer::start();
+    let rec = recover_quietly(config, io, repair)?;
+    let r = &rec.report;
+    let cut = r.truncated_tail.as_ref().map(|t| t.bytes);
+    observe::opened(
+        !repair,
+        r.segments,
+        r.events,
+        cut,
+        r.from_snapshot,
+        timer.elapsed(),
+    );
+    Ok(rec)
+}
+
+fn recover_quietly(
     config: &StoreConfig,
     io: &dyn LogIo,
     repair: bool,

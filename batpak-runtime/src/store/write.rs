@@ -188,7 +188,10 @@ impl Store<ReadWrite> {
     /// Appends one prepared item (raw or typed, any options) and waits like
     /// [`Store::append`].
     pub fn append_item(&self, item: BatchAppendItem) -> Result<AppendReceipt, StoreError> {
-        self.submit_item(item)?.wait()
+        let timer = super::observe::Timer::start();
+        let receipt = self.submit_item(item)?.wait();
+        super::observe::append_answered(timer.elapsed());
+        receipt
     }
 
     /// Appends every item or none, atomically also across a crash; receipts come

@@ -51,6 +51,8 @@ impl<'a, M> Cursor<'a, M> {
         if let Some(last) = entries.last() {
             self.position = last.sequence;
         }
+        let visible = self.store.shared.frontier.get().visible;
+        crate::store::observe::cursor_lag(visible.saturating_sub(self.position));
         entries
     }
 

@@ -26,6 +26,7 @@ use crate::store::log::io::LogFile;
 use crate::store::log::recovery::{KeyUse, WriterSeed};
 use crate::store::log::segment;
 use crate::store::log::watermark::{self, Mark, MarkWriter};
+use crate::store::observe;
 use crate::store::options::AppendReceipt;
 use append::Receipts;
 pub(crate) use command::{Command, Done, Items, KeysReply, ReplyTo};
@@ -52,6 +53,11 @@ impl Reply {
     }
 
     fn send(self) {
+        if let Reply::Append(_, Err(e)) = &self {
+            if e.schema_rule().is_some() {
+                crate::store::observe::schema_refused(e);
+            }
+        }
         // A caller that stopped waiting dropped its receiver; nothing to do then.
         match self {
             Reply::Append(ReplyTo::One(tx), r) => {
@@ -223,6 +229,7 @@ impl Writer {
         while let Ok(first) = handoff::recv(rx, handoff::COMMAND_POLL) {
             commands.push(first);
             self.gather(rx, &mut commands, max);
+            observe::queue_depth(rx.len());
             let mut shutdown = None;
             for command in commands.drain(..) {
                 if shutdown.is_some() {
@@ -314,13 +321,16 @@ impl Writer {
             Command::CommitFence { reply } => self.commit_fence(reply),
             Command::CancelFence { reply } => self.cancel_fence(reply),
             Command::Backup { dest, reply } => {
+                let timer = observe::Timer::start();
                 let result = self.after_sync(|w| {
                     let (io, dir) = (&*w.shared.io, &w.config.data_dir);
                     copy_segments(io, dir, &dest, w.segment_id, w.segment_len)
                 });
+                observe::snapshot_done("backup", result.is_ok(), timer.elapsed());
                 let _ = reply.send(result);
             }
             Command::Compact { reply } => {
+                let timer = observe::Timer::start();
                 let result = self.after_sync(|w| {
                     let live = Live {
                         index: &w.shared.index,
@@ -330,6 +340,10 @@ impl Writer {
                     let last_sequence = w.next_sequence.saturating_sub(1);
                     compact_sealed(io, dir, w.segment_id, last_sequence, &live)
                 });
+                if let Ok(r) = &result {
+                    let (segments, events) = (r.segments_rewritten, r.events_dropped);
+                    observe::compacted(segments, r.bytes_reclaimed, events, timer.elapsed());
+                }
                 let _ = reply.send(result);
             }
             Command::Keys { keys, reply } => {
@@ -391,9 +405,12 @@ impl Writer {
             keys: &self.keys,
         };
         let (io, dir) = (&*self.shared.io, &self.config.data_dir);
-        if crate::store::log::snapshot::write(io, dir, &index, &view).is_err() {
+        let timer = observe::Timer::start();
+        let saved = crate::store::log::snapshot::write(io, dir, &index, &view).is_ok();
+        if !saved {
             let _ = io.remove(&crate::store::log::snapshot::path(dir));
         }
+        observe::snapshot_done("index snapshot", saved, timer.elapsed());
     }
 
     /// Starts a new segment once the current one is full. Called only between
@@ -415,6 +432,7 @@ impl Writer {
         let sealed_len = Some(self.segment_len);
         match segment::create_segment(io, dir, self.segment_id + 1, sealed_len) {
             Ok(file) => {
+                observe::rotated(self.segment_id + 1);
                 self.file = file;
                 self.segment_id += 1;
                 self.segment_len = segment::SEGMENT_HEADER_BYTES;
@@ -435,6 +453,7 @@ impl Writer {
         if self.failure.is_some() {
             return;
         }
+        observe::writer_failed(&op, e);
         self.failure = Some((op, e.kind(), e.to_string()));
         self.shared.frontier.writer_stopped();
         if let Some(fence) = self.fence.take() {
@@ -513,11 +532,19 @@ impl Writer {
 
     /// Ends a group: write, sync per cadence, publish, notify, reply.
     fn flush(&mut self) {
+        let bytes = self.buf.len() as u64;
+        let events = (self.next_sequence - 1).saturating_sub(self.shared.frontier.get().written);
         self.write_buf();
+        let mut fsync = None;
         if self.group.force_sync
             || self.unsynced_events >= u64::from(self.config.sync.every_n_events)
         {
+            let timer = observe::Timer::start();
             self.sync_file();
+            fsync = Some(timer.elapsed());
+        }
+        if self.failure.is_none() && bytes > 0 {
+            observe::group_committed(self.last_group_len, events, bytes, fsync);
         }
         // The group's vectors keep their capacity from group to group.
         self.group.force_sync = false;

@@ -91,6 +91,7 @@ impl Subscribers {
                     Ok(()) => {}
                     Err(flume::TrySendError::Full(_)) => {
                         slot.dropped.fetch_add(1, Ordering::Relaxed);
+                        crate::store::observe::subscriber_dropped(1);
                     }
                     Err(flume::TrySendError::Disconnected(_)) => return false,
                 }
