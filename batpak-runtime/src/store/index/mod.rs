@@ -1,18 +1,30 @@
 //! The in-memory index of visible events. The primary index is one compact
 //! `Record` per event in commit order (which is also event-id order, so lookups
-//! by id are binary searches); entity, scope and coordinate names are interned once;
-//! secondary indexes hold `u32` positions into the primary one. Readers see only
-//! what the writer has published; fenced and unfinished writes never get here.
+//! by id are binary searches); entity and scope names are interned once, in
+//! one buffer each ([`names`]), and everything else refers to them by dense
+//! ids: a coordinate is a pair of them, an entity's events are a list of
+//! positions that needs no allocation for a single event ([`lists`]), and
+//! secondary indexes hold `u32` positions into the primary one. An entity of
+//! one event costs about 80 bytes besides its name. The writer resolves and
+//! defines coordinates here, so the index holds the store's only copy of each
+//! name. Readers see only what the writer has published; fenced and unfinished
+//! writes never get here (their names may).
+
+mod coords;
+pub(crate) mod lists;
+pub(crate) mod names;
+mod record;
 
 use super::config::IndexTopology;
 use super::error::LogPosition;
 use crate::coordinate::{Coordinate, EntityFilter, Region};
 use crate::event::{id::timestamp_us, CorrelationId, EventId, EventKind};
+use coords::CoordSlot;
+pub(crate) use coords::NamesMark;
+use lists::Lists;
+use names::NameTable;
 pub(crate) use record::{Record, RecordFields, ENTITY_SEQUENCE_MAX};
 use std::collections::HashMap;
-use std::sync::Arc;
-
-mod record;
 
 /// A visible event as returned by queries: everything but the payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,28 +57,6 @@ pub(crate) struct Link {
     pub causation_id: Option<u128>,
 }
 
-#[derive(Debug)]
-struct NamedList {
-    name: Arc<str>,
-    positions: Vec<u32>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct CoordSlot {
-    entity: u32,
-    scope: u32,
-}
-
-const UNDEFINED: u32 = u32::MAX;
-
-/// The extent of an index's names at some point ([`Index::names_mark`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct NamesMark {
-    coords: usize,
-    entities: usize,
-    scopes: usize,
-}
-
 /// The index itself. Mutated only through [`Index::define_name`] and
 /// [`Index::push`], by the writer (under the store's write lock) or by recovery.
 #[derive(Debug)]
@@ -74,11 +64,17 @@ pub(crate) struct Index {
     topology: IndexTopology,
     records: Vec<Record>,
     links: Vec<Link>,
+    /// Per coordinate id: its entity's and scope's ids.
     coords: Vec<CoordSlot>,
-    entities: Vec<NamedList>,
-    entity_ids: HashMap<Arc<str>, u32>,
-    scopes: Vec<NamedList>,
-    scope_ids: HashMap<Arc<str>, u32>,
+    entities: NameTable,
+    /// Per entity id: the first coordinate naming it.
+    entity_coords: Vec<u32>,
+    /// The coordinates of an (entity, scope) pair that are not the entity's first.
+    more_coords: HashMap<(u32, u32), u32>,
+    entity_events: Lists,
+    scopes: NameTable,
+    /// Per scope id, with `topology.by_scope`.
+    scope_events: Lists,
     by_kind: HashMap<u16, Vec<u32>>,
     by_correlation: HashMap<u128, Vec<u32>>,
     by_causation: HashMap<u128, Vec<u32>>,
@@ -91,76 +87,34 @@ impl Index {
             records: Vec::new(),
             links: Vec::new(),
             coords: Vec::new(),
-            entities: Vec::new(),
-            entity_ids: HashMap::new(),
-            scopes: Vec::new(),
-            scope_ids: HashMap::new(),
+            entities: NameTable::default(),
+            entity_coords: Vec::new(),
+            more_coords: HashMap::new(),
+            entity_events: Lists::default(),
+            scopes: NameTable::default(),
+            scope_events: Lists::default(),
             by_kind: HashMap::new(),
             by_correlation: HashMap::new(),
             by_causation: HashMap::new(),
         }
     }
 
-    /// Registers the names of coordinate `coord_id` (idempotent).
-    pub(crate) fn define_name(&mut self, coord_id: u32, entity: &Arc<str>, scope: &Arc<str>) {
-        let idx = coord_id as usize;
-        if self.coords.len() <= idx {
-            self.coords.resize(
-                idx + 1,
-                CoordSlot {
-                    entity: UNDEFINED,
-                    scope: UNDEFINED,
-                },
-            );
-        }
-        if self.coords[idx].entity != UNDEFINED {
-            return;
-        }
-        let entity = intern(&mut self.entities, &mut self.entity_ids, entity);
-        let scope = intern(&mut self.scopes, &mut self.scope_ids, scope);
-        self.coords[idx] = CoordSlot { entity, scope };
-    }
-
-    /// How many coordinates and interned names the index holds: a point
-    /// [`Index::forget_names_since`] can return to.
-    pub(crate) fn names_mark(&self) -> NamesMark {
-        NamesMark {
-            coords: self.coords.len(),
-            entities: self.entities.len(),
-            scopes: self.scopes.len(),
-        }
-    }
-
-    /// Forgets every name defined since `mark`: recovery dropping an
-    /// unfinished batch, whose name frames are cut off with it. Nothing was
-    /// published since the mark, so no event refers to a forgotten name.
-    pub(crate) fn forget_names_since(&mut self, mark: NamesMark) {
-        self.coords.truncate(mark.coords);
-        for (lists, ids, keep) in [
-            (&mut self.entities, &mut self.entity_ids, mark.entities),
-            (&mut self.scopes, &mut self.scope_ids, mark.scopes),
-        ] {
-            for list in lists.drain(keep.min(lists.len())..) {
-                assert!(list.positions.is_empty(), "a forgotten name has events");
-                ids.remove(&list.name);
-            }
-        }
-    }
-
     /// Publishes one event. Its coordinate must be defined and its sequence and id
     /// must be greater than every published one.
     pub(crate) fn push(&mut self, record: Record, link: Option<Link>) {
-        let slot = self.coords[record.coord as usize];
-        assert!(slot.entity != UNDEFINED, "event published before its name");
+        let slot = *self
+            .coords
+            .get(record.coord as usize)
+            .expect("event published before its name");
         if let Some(last) = self.records.last() {
             assert!(record.sequence() > last.sequence() && record.event_id() > last.event_id());
         }
         let pos =
             u32::try_from(self.records.len()).expect("more than 4 billion events in one index");
         self.records.push(record);
-        self.entities[slot.entity as usize].positions.push(pos);
+        self.entity_events.push(slot.entity, pos);
         if self.topology.by_scope {
-            self.scopes[slot.scope as usize].positions.push(pos);
+            self.scope_events.push(slot.scope, pos);
         }
         if self.topology.by_kind {
             self.by_kind.entry(record.kind).or_default().push(pos);
@@ -228,23 +182,18 @@ impl Index {
 
     /// Number of visible events of an entity, `None` for an unknown entity.
     pub(crate) fn entity_len(&self, entity: &str) -> Option<usize> {
-        self.entity_ids
-            .get(entity)
-            .map(|&e| self.entities[e as usize].positions.len())
+        self.entity_id(entity)
+            .map(|e| self.entity_events.get(e).len())
     }
 
     pub(crate) fn entity_positions(&self, entity: &str) -> &[u32] {
-        self.entity_ids
-            .get(entity)
-            .map_or(&[][..], |&e| &self.entities[e as usize].positions)
+        self.entity_id(entity)
+            .map_or(&[][..], |e| self.entity_events.get(e))
     }
 
-    pub(crate) fn coordinate(&self, coord_id: u32) -> Coordinate {
-        let slot = self.coords[coord_id as usize];
-        Coordinate::from_interned(
-            Arc::clone(&self.entities[slot.entity as usize].name),
-            Arc::clone(&self.scopes[slot.scope as usize].name),
-        )
+    /// The positions of the events of entity `entity` (an id), in commit order.
+    pub(crate) fn entity_events(&self, entity: u32) -> &[u32] {
+        self.entity_events.get(entity)
     }
 
     fn link(&self, pos: u32) -> Option<&Link> {
@@ -257,6 +206,12 @@ impl Index {
     /// The public view of the event at `pos`.
     pub(crate) fn entry(&self, pos: u32) -> IndexEntry {
         let r = &self.records[pos as usize];
+        self.entry_in(pos, self.coordinate(r.coord))
+    }
+
+    /// [`Index::entry`] with the event's coordinate already made.
+    fn entry_in(&self, pos: u32, coordinate: Coordinate) -> IndexEntry {
+        let r = &self.records[pos as usize];
         let event_id = r.event_id();
         let (correlation_id, causation_id) = self
             .link(pos)
@@ -265,7 +220,7 @@ impl Index {
             event_id: EventId::new(event_id),
             correlation_id: CorrelationId::new(correlation_id),
             causation_id: causation_id.map(EventId::new),
-            coordinate: self.coordinate(r.coord),
+            coordinate,
             kind: r.kind(),
             sequence: r.sequence(),
             entity_sequence: r.entity_sequence(),
@@ -274,16 +229,21 @@ impl Index {
         }
     }
 
+    /// The public views of the events at `positions`. Consecutive events of
+    /// one coordinate share its names.
     pub(crate) fn entries(&self, positions: impl IntoIterator<Item = u32>) -> Vec<IndexEntry> {
-        positions.into_iter().map(|p| self.entry(p)).collect()
-    }
-
-    fn names_of(&self, coord: u32) -> (&str, &str) {
-        let slot = self.coords[coord as usize];
-        (
-            &self.entities[slot.entity as usize].name,
-            &self.scopes[slot.scope as usize].name,
-        )
+        let mut last: Option<(u32, Coordinate)> = None;
+        positions
+            .into_iter()
+            .map(|p| {
+                let coord = self.records[p as usize].coord;
+                let coordinate = match &last {
+                    Some((c, coordinate)) if *c == coord => coordinate.clone(),
+                    _ => last.insert((coord, self.coordinate(coord))).1.clone(),
+                };
+                self.entry_in(p, coordinate)
+            })
+            .collect()
     }
 
     /// Positions of the events of one kind, in commit order.
@@ -296,11 +256,11 @@ impl Index {
 
     /// Positions of the events of one scope, in commit order.
     pub(crate) fn scope_positions(&self, scope: &str) -> Vec<u32> {
-        let Some(&id) = self.scope_ids.get(scope) else {
+        let Some(id) = self.scopes.get(scope) else {
             return Vec::new();
         };
         if self.topology.by_scope {
-            return self.scopes[id as usize].positions.clone();
+            return self.scope_events.get(id).to_vec();
         }
         self.scan(|r| self.coords[r.coord as usize].scope == id)
     }
@@ -349,8 +309,8 @@ impl Index {
                 let mut all: Vec<u32> = self
                     .entities
                     .iter()
-                    .filter(|e| e.name.starts_with(&**prefix))
-                    .flat_map(|e| e.positions.iter().copied())
+                    .filter(|(_, name)| name.starts_with(&**prefix))
+                    .flat_map(|(e, _)| self.entity_events.get(e).iter().copied())
                     .collect();
                 all.sort_unstable();
                 all
@@ -456,17 +416,4 @@ impl Index {
         out.sort_unstable();
         out
     }
-}
-
-fn intern(lists: &mut Vec<NamedList>, ids: &mut HashMap<Arc<str>, u32>, name: &Arc<str>) -> u32 {
-    if let Some(&id) = ids.get(name) {
-        return id;
-    }
-    let id = lists.len() as u32;
-    lists.push(NamedList {
-        name: Arc::clone(name),
-        positions: Vec::new(),
-    });
-    ids.insert(Arc::clone(name), id);
-    id
 }

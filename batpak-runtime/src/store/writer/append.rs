@@ -2,7 +2,7 @@
 //! idempotency, limits), then encode frames into the group buffer. The second
 //! pass cannot fail, so a refused command leaves no trace.
 
-use super::{Items, Pub, Reply, ReplyTo, Writer};
+use super::{names, Items, Pub, Reply, ReplyTo, Writer};
 use crate::event::id::timestamp_us;
 use crate::event::{EventId, IdempotencyKey};
 use crate::store::error::{BatchProblem, LogPosition, StoreError};
@@ -52,6 +52,7 @@ impl Writer {
             Plan::Write(digests) => digests,
         };
         let entries = self.ledger_entries(items)?;
+        self.load_tips(&entries, &mut Vec::new())?;
         if items
             .iter()
             .any(|i| i.options.gate == DurabilityGate::Durable)
@@ -78,15 +79,22 @@ impl Writer {
     }
 
     /// Every check of a command before anything of it is written: limits,
-    /// idempotency keys, CAS expectations and batch-internal causation.
-    fn validate(&self, items: &[BatchAppendItem]) -> Result<Plan, StoreError> {
+    /// idempotency keys, CAS expectations and batch-internal causation. The
+    /// chain tips of the entities it writes to are loaded on the way.
+    fn validate(&mut self, items: &[BatchAppendItem]) -> Result<Plan, StoreError> {
         self.check_limits(items)?;
         let keys = self.check_keys(items)?;
         if let Plan::Replay(_) = keys {
             return Ok(keys);
         }
-        self.check_sequences(items)?;
-        Ok(keys)
+        // The vector is the writer's, so a single append allocates none.
+        let mut before = std::mem::take(&mut self.before);
+        before.clear();
+        let checked = self
+            .load_tips(items, &mut before)
+            .and_then(|()| self.check_sequences(items, &before));
+        self.before = before;
+        checked.map(|()| keys)
     }
 
     /// The batch's item count and bytes, and each frame's size.
@@ -165,16 +173,17 @@ impl Writer {
         Ok(Plan::Write(digests))
     }
 
-    /// CAS expectations against each entity's running sequence, the bound on
-    /// entity sequences, and causation that only points at earlier items.
-    fn check_sequences(&self, items: &[BatchAppendItem]) -> Result<(), StoreError> {
+    /// CAS expectations against each entity's running sequence (`before`:
+    /// each item's entity sequence before the command), the bound on entity
+    /// sequences, and causation that only points at earlier items.
+    fn check_sequences(&self, items: &[BatchAppendItem], before: &[u64]) -> Result<(), StoreError> {
         let single = items.len() == 1;
         let mut running: HashMap<&str, u64> = HashMap::new();
         for (i, item) in items.iter().enumerate() {
             let entity = item.coordinate.entity();
             let current = match running.get(entity) {
                 Some(n) => *n,
-                None => self.names.sequence_of(entity),
+                None => before[i],
             };
             if let Some(expected) = item.options.expected_sequence {
                 if expected != current {
@@ -290,14 +299,11 @@ impl Writer {
     /// has not defined it yet. Returns (coordinate id, entity index).
     fn coord_id(&mut self, item: &BatchAppendItem) -> (u32, u32) {
         let c = &item.coordinate;
-        let r = self.names.resolve(c);
-        if r.new {
-            self.new_names.push(r.coord);
+        let (coord, entity) = names::Names::resolve(&self.shared.index, c);
+        if self.names.define_in(coord, self.segment_id) {
+            frame::put_name(&mut self.buf, coord, c.entity(), c.scope());
         }
-        if self.names.define_in(r.coord, self.segment_id) {
-            frame::put_name(&mut self.buf, r.coord, c.entity(), c.scope());
-        }
-        (r.coord, r.entity)
+        (coord, entity)
     }
 
     /// Encodes `items` into the group buffer (between batch markers when
