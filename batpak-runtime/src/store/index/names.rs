@@ -55,16 +55,19 @@ impl NameTable {
         if self.slots.is_empty() {
             return None;
         }
-        self.probe(name, self.hasher.hash_one(name)).ok()
+        let hash = self.hasher.hash_one(name);
+        self.probe(hash, |id| self.name(id) == name).ok()
     }
 
     /// The id of `name`, interning it first when it is new.
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
         if (self.len() + 1) * 4 > self.slots.len() * 3 {
-            self.rebuild((self.len() + 1).next_power_of_two().max(8) * 2);
+            let slots = (self.len() + 1).next_power_of_two().max(8) * 2;
+            let unique = self.rebuild(slots);
+            assert!(unique, "names are interned once");
         }
         let hash = self.hasher.hash_one(name);
-        match self.probe(name, hash) {
+        match self.probe(hash, |id| self.name(id) == name) {
             Ok(id) => id,
             Err(slot) => {
                 let id = u32::try_from(self.len()).expect("more than 4 billion names");
@@ -85,7 +88,8 @@ impl NameTable {
         let end = if len == 0 { 0 } else { self.ends[len - 1] };
         self.bytes.truncate(end as usize);
         self.ends.truncate(len);
-        self.rebuild(self.slots.len());
+        let unique = self.rebuild(self.slots.len());
+        assert!(unique, "names are interned once");
     }
 
     /// A table of the names in `bytes` ending at `ends`, in that order; `None`
@@ -109,54 +113,54 @@ impl NameTable {
             ..Self::default()
         };
         let slots = (table.len() * 4 / 3 + 1).next_power_of_two().max(8);
-        table.slots = vec![0; slots];
-        table.tags = vec![0; slots];
-        for id in 0..table.len() as u32 {
-            let name = table.name(id);
-            let hash = table.hasher.hash_one(name);
-            let Err(slot) = table.probe(name, hash) else {
-                return None;
-            };
-            table.slots[slot] = id;
-            table.tags[slot] = tag(hash);
-        }
-        Some(table)
+        table.rebuild(slots).then_some(table)
     }
 
-    /// Finds `name` (whose hash is `hash`): `Ok(id)`, or `Err(slot)` with the
-    /// free slot where it would go. The table has a free slot.
-    fn probe(&self, name: &str, hash: u64) -> Result<u32, usize> {
+    /// Finds the name with hash `hash` for which `is` holds: `Ok(id)`, or
+    /// `Err(slot)` with the free slot where it would go. The table has a
+    /// free slot.
+    fn probe(&self, hash: u64, is: impl Fn(u32) -> bool) -> Result<u32, usize> {
         let mask = self.slots.len() - 1;
         let wanted = tag(hash);
         let mut slot = hash as usize & mask;
         loop {
             match self.tags[slot] {
                 0 => return Err(slot),
-                t if t == wanted && self.name(self.slots[slot]) == name => {
-                    return Ok(self.slots[slot])
-                }
+                t if t == wanted && is(self.slots[slot]) => return Ok(self.slots[slot]),
                 _ => slot = (slot + 1) & mask,
             }
         }
     }
 
     /// Rebuilds the lookup table with `slots` slots (a power of two larger
-    /// than the number of names).
-    fn rebuild(&mut self, slots: usize) {
+    /// than the number of names); false when a name appears twice. Names go
+    /// in by batches whose hashes are computed first, so the inserts of a
+    /// batch, which land at random in a large table, wait for memory together
+    /// instead of one after the other (with no large scratch memory, which
+    /// the allocator might keep).
+    fn rebuild(&mut self, slots: usize) -> bool {
         self.slots = vec![0; slots];
         self.tags = vec![0; slots];
-        let mask = slots - 1;
-        for id in 0..self.len() as u32 {
-            let hash = self.hasher.hash_one(self.name(id));
-            let mut slot = hash as usize & mask;
-            while self.tags[slot] != 0 {
-                slot = (slot + 1) & mask;
+        let mut hashes = [0u64; REBUILD_BATCH];
+        for first in (0..self.len()).step_by(REBUILD_BATCH) {
+            let ids = first as u32..(first + REBUILD_BATCH).min(self.len()) as u32;
+            for (hash, id) in hashes.iter_mut().zip(ids.clone()) {
+                *hash = self.hasher.hash_one(self.name(id));
             }
-            self.slots[slot] = id;
-            self.tags[slot] = tag(hash);
+            for (&hash, id) in hashes.iter().zip(ids) {
+                let Err(slot) = self.probe(hash, |other| self.name(other) == self.name(id)) else {
+                    return false;
+                };
+                self.slots[slot] = id;
+                self.tags[slot] = tag(hash);
+            }
         }
+        true
     }
 }
+
+/// How many names [`NameTable::rebuild`] hashes before inserting them.
+const REBUILD_BATCH: usize = 32;
 
 /// The tag of a hash: its top seven bits, with the high bit set.
 fn tag(hash: u64) -> u8 {
