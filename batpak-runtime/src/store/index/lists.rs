@@ -1,5 +1,9 @@
 //! Small dense-id collections of the index: the event positions of each
-//! entity or scope ([`Lists`]), and sets of coordinate ids ([`IdSet`]).
+//! entity or scope ([`Lists`]), sets of coordinate ids ([`IdSet`]) and maps
+//! keyed by small integers ([`IdMap`]).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// No position.
 const NONE: u32 = u32::MAX;
@@ -111,9 +115,49 @@ impl IdSet {
     }
 }
 
+/// A hash map keyed by ids the store assigns (entity ids) or by event kinds:
+/// hashed by one multiplication. Such keys cannot be chosen to collide in
+/// numbers that matter (ids are dense, kinds are at most 65,536), so a keyed
+/// hash would cost time on every event and protect nothing.
+pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// The hasher of [`IdMap`].
+#[derive(Debug, Default)]
+pub(crate) struct IdHasher(u64);
+
+/// 2^64 divided by the golden ratio, odd: multiplying by it spreads small
+/// integers over all 64 bits.
+const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl IdHasher {
+    fn mix(&mut self, v: u64) {
+        let p = (self.0 ^ v).wrapping_mul(MULTIPLIER);
+        self.0 = p ^ (p >> 32);
+    }
+}
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|&b| self.mix(u64::from(b)));
+    }
+
+    fn write_u16(&mut self, v: u16) {
+        self.mix(u64::from(v));
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.mix(u64::from(v));
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{IdSet, Lists};
+    use super::{IdHasher, IdSet, Lists};
+    use std::hash::Hasher;
 
     #[test]
     fn one_position_needs_no_list_and_more_keep_their_order() {
@@ -143,5 +187,18 @@ mod tests {
         set.insert(5);
         let copy = IdSet::from_words(set.words().to_vec());
         assert!(copy.contains(&5) && !copy.contains(&1));
+    }
+
+    #[test]
+    fn ids_differing_in_high_bits_hash_apart() {
+        let hash = |kind: u16| {
+            let mut h = IdHasher::default();
+            h.write_u16(kind);
+            h.finish()
+        };
+        // The same type id in two categories: low bits and high bits differ.
+        let (a, b) = (hash(0x1001), hash(0x2001));
+        assert_ne!(a & 0xff, b & 0xff);
+        assert_ne!(a >> 57, b >> 57);
     }
 }

@@ -21,11 +21,11 @@ use crate::coordinate::{Coordinate, EntityFilter, Region};
 use crate::event::{id::timestamp_us, CorrelationId, EventId, EventKind};
 use coords::CoordSlot;
 pub(crate) use coords::NamesMark;
+use lists::IdMap;
 use lists::Lists;
 use names::NameTable;
 pub(crate) use record::{Record, RecordFields, ENTITY_SEQUENCE_MAX};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// A visible event as returned by queries: everything but the payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +76,7 @@ pub(crate) struct Index {
     scopes: NameTable,
     /// Per scope id, with `topology.by_scope`.
     scope_events: Lists,
-    by_kind: HashMap<u16, Vec<u32>, BuildHasherDefault<KindHasher>>,
+    by_kind: IdMap<u16, Vec<u32>>,
     by_correlation: HashMap<u128, Vec<u32>>,
     by_causation: HashMap<u128, Vec<u32>>,
 }
@@ -416,51 +416,5 @@ impl Index {
         }
         out.sort_unstable();
         out
-    }
-}
-
-/// The hash of an event kind: one multiplication, folded. Every event pushed
-/// hashes its kind, and there are at most 65,536 kinds, so a keyed hash would
-/// cost time and protect nothing.
-#[derive(Debug, Default)]
-struct KindHasher(u64);
-
-impl Hasher for KindHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(KIND_MULTIPLIER);
-        }
-    }
-
-    fn write_u16(&mut self, kind: u16) {
-        let p = u64::from(kind).wrapping_mul(KIND_MULTIPLIER);
-        self.0 = p ^ (p >> 32);
-    }
-}
-
-/// 2^64 divided by the golden ratio, odd: multiplying by it spreads small
-/// integers over all 64 bits.
-const KIND_MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
-
-#[cfg(test)]
-mod kind_tests {
-    use super::KindHasher;
-    use std::hash::Hasher;
-
-    #[test]
-    fn kinds_differing_in_their_category_hash_apart() {
-        let hash = |kind: u16| {
-            let mut h = KindHasher::default();
-            h.write_u16(kind);
-            h.finish()
-        };
-        // The same type id in two categories: low bits and high bits differ.
-        let (a, b) = (hash(0x1001), hash(0x2001));
-        assert_ne!(a & 0xff, b & 0xff);
-        assert_ne!(a >> 57, b >> 57);
     }
 }

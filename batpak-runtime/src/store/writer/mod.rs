@@ -94,8 +94,8 @@ pub(crate) struct Writer {
     clock: IdClock,
     next_sequence: u64,
     names: names::Names,
-    /// Each item's entity sequence before the command being validated.
-    before: Vec<u64>,
+    /// What validation learned about the items of the command at hand.
+    known: Vec<tips::Known>,
     keys: HashMap<u128, KeyUse>,
     next_batch_id: u64,
     next_fence_id: u64,
@@ -146,7 +146,7 @@ impl Writer {
             clock: IdClock::resume_after(seed.last_event_id),
             next_sequence: seed.next_sequence,
             names,
-            before: Vec::new(),
+            known: Vec::new(),
             keys: seed.keys,
             next_batch_id: seed.next_batch_id,
             next_fence_id: seed.next_fence_id,

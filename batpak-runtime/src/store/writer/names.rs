@@ -8,11 +8,10 @@
 //! last event in the index, its hash from that event's frame.
 
 use crate::coordinate::Coordinate;
-use crate::store::index::lists::IdSet;
+use crate::store::index::lists::{IdMap, IdSet};
 use crate::store::index::Index;
 use crate::store::locking;
 use crate::store::log::recovery::{Tip, WriterSeed};
-use std::collections::HashMap;
 use std::sync::RwLock;
 
 /// How many tips the newer generation holds before it becomes the older one
@@ -28,8 +27,8 @@ pub(crate) struct Names {
     segment: u64,
     /// Tips of the entities written lately, by entity id, in two generations.
     /// Every entity with an event not yet published is here.
-    young: HashMap<u32, Tip>,
-    old: HashMap<u32, Tip>,
+    young: IdMap<u32, Tip>,
+    old: IdMap<u32, Tip>,
 }
 
 impl Names {
@@ -43,12 +42,13 @@ impl Names {
     }
 
     /// The coordinate id and entity id of `c`, defining it in the index
-    /// when it is new to the store.
+    /// when it is new to the store (validation found the ids of every
+    /// coordinate that was not).
     pub(crate) fn resolve(index: &RwLock<Index>, c: &Coordinate) -> (u32, u32) {
-        if let Some(ids) = locking::read(index).coord_of(c.entity(), c.scope()) {
+        let mut index = locking::write(index);
+        if let Some(ids) = index.coord_of(c.entity(), c.scope()) {
             return ids;
         }
-        let mut index = locking::write(index);
         let coord = index.coord_count();
         index.define_name(coord, c.entity(), c.scope());
         (coord, index.entity_of(coord))
@@ -77,11 +77,6 @@ impl Names {
             .get(&entity)
             .or_else(|| self.old.get(&entity))
             .copied()
-    }
-
-    /// Whether the tip of `entity` is known here.
-    pub(crate) fn has_tip(&self, entity: u32) -> bool {
-        self.young.contains_key(&entity) || self.old.contains_key(&entity)
     }
 
     /// Sets the tip of `entity`; `None` forgets it (the entity has no event

@@ -3,64 +3,81 @@
 //! append writes to has its tip there, reading it back when needed: the
 //! entity's last event in the index gives its sequence, and that event's
 //! frame gives its hash. An I/O error or a damaged frame refuses the append
-//! before anything of it is written.
+//! before anything of it is written. The same pass notes each item's
+//! coordinate ids, so writing the item needs no second lookup by name.
 
+use super::names::Names;
 use super::Writer;
 use crate::store::error::{CorruptionKind, StoreError};
+use crate::store::index::Index;
 use crate::store::locking;
+use crate::store::log::reader::SegmentFiles;
 use crate::store::log::recovery::Tip;
 use crate::store::options::BatchAppendItem;
 
+/// What validation learned about an item, for the write that follows.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Known {
+    /// Its coordinate's id and its entity's id, when the coordinate is defined.
+    pub(super) ids: Option<(u32, u32)>,
+    /// Its entity's sequence before the command (0 without events).
+    pub(super) sequence: u64,
+}
+
 impl Writer {
-    /// Loads the tip of every entity `items` append to, and pushes onto
-    /// `before` each item's entity sequence before the command (0 for an
-    /// entity without events).
+    /// Loads the tip of every entity `items` append to and pushes what it
+    /// learned about each item onto `known`.
     pub(super) fn load_tips(
         &mut self,
         items: &[BatchAppendItem],
-        before: &mut Vec<u64>,
+        known: &mut Vec<Known>,
     ) -> Result<(), StoreError> {
+        let index = locking::read(&self.shared.index);
         for item in items {
-            let tip = self.load_tip(item.coordinate.entity())?;
-            before.push(tip.map_or(0, |t| t.sequence));
+            let c = &item.coordinate;
+            let ids = index.coord_of(c.entity(), c.scope());
+            let entity = ids.map(|(_, e)| e).or_else(|| index.entity_id(c.entity()));
+            let tip = match entity {
+                Some(e) => load_tip(&index, &self.shared.files, &mut self.names, e)?,
+                None => None,
+            };
+            let sequence = tip.map_or(0, |t| t.sequence);
+            known.push(Known { ids, sequence });
         }
         Ok(())
     }
+}
 
-    /// The tip of the entity named `entity`, read back into `names` unless
-    /// it is there; `None` when the entity has no event.
-    fn load_tip(&mut self, entity: &str) -> Result<Option<Tip>, StoreError> {
-        let last = {
-            let index = locking::read(&self.shared.index);
-            let Some(id) = index.entity_id(entity) else {
-                return Ok(None);
-            };
-            if self.names.has_tip(id) {
-                return Ok(self.names.tip(id));
-            }
-            match index.entity_events(id).last() {
-                Some(&pos) => (id, *index.record(pos)),
-                None => return Ok(None),
-            }
-        };
-        let (id, record) = last;
-        let at = record.location();
-        let sequence = record.entity_sequence();
-        let hash = self
-            .shared
-            .files
-            .with_event(at, record.event_id(), |ev| {
-                (ev.entity_sequence == sequence).then_some(ev.hash)
-            })?
-            .flatten()
-            .ok_or(StoreError::Corrupt {
-                at,
-                kind: CorruptionKind::BadBody,
-            })?;
-        let tip = Tip { sequence, hash };
-        self.names.set_tip(id, Some(tip));
-        Ok(Some(tip))
+/// The tip of entity `entity` (an id): the one `names` knows, or else the one
+/// read back into it from the entity's last record in `index` and that
+/// event's frame in `files`; `None` when the entity has no event.
+fn load_tip(
+    index: &Index,
+    files: &SegmentFiles,
+    names: &mut Names,
+    entity: u32,
+) -> Result<Option<Tip>, StoreError> {
+    if let Some(tip) = names.tip(entity) {
+        return Ok(Some(tip));
     }
+    let Some(&pos) = index.entity_events(entity).last() else {
+        return Ok(None);
+    };
+    let record = index.record(pos);
+    let at = record.location();
+    let sequence = record.entity_sequence();
+    let hash = files
+        .with_event(at, record.event_id(), |ev| {
+            (ev.entity_sequence == sequence).then_some(ev.hash)
+        })?
+        .flatten()
+        .ok_or(StoreError::Corrupt {
+            at,
+            kind: CorruptionKind::BadBody,
+        })?;
+    let tip = Tip { sequence, hash };
+    names.set_tip(entity, Some(tip));
+    Ok(Some(tip))
 }
 
 #[cfg(test)]
