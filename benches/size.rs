@@ -11,10 +11,10 @@ mod common;
 
 use batpak::prelude::*;
 use batpak::store::{BatchAppendItem, CausationRef};
+use common::child::{self, proc_status_bytes};
 use common::{coordinates, payload, rate, segment_bytes, temp_dir, KIND};
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const EVENTS: u64 = 1_000_000;
@@ -27,25 +27,6 @@ const MEASURE_DIR_ENV: &str = "BATPAK_BENCH_SIZE_MEASURE_DIR";
 const RSS_TARGET_BYTES_PER_EVENT: f64 = 64.0;
 const DISK_TARGET_RATIO: f64 = 2.0;
 const REOPEN_TARGET_S: f64 = 2.0;
-
-/// A memory figure of this process from /proc/self/status (`VmRSS`: resident
-/// now, `VmHWM`: resident at peak).
-fn proc_status_bytes(key: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
-    let line = status
-        .lines()
-        .find(|l| {
-            l.strip_prefix(key)
-                .is_some_and(|rest| rest.starts_with(':'))
-        })
-        .expect("memory line in /proc/self/status");
-    let kib: u64 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .expect("memory value in kB");
-    kib * 1024
-}
 
 /// Writes `EVENTS` events in atomic batches of `BATCH_ITEMS` and closes the store.
 fn write_store(dir: &Path, coords: &[Coordinate]) -> Duration {
@@ -139,39 +120,6 @@ fn measure(dir: &Path) {
     println!("snapshot_reopen_ms={}", joined.join(","));
 }
 
-/// Runs `measure` in a fresh process of this binary and returns its lines.
-fn measure_in_child(dir: &Path) -> Vec<(String, String)> {
-    let exe = std::env::current_exe().expect("path of this bench binary");
-    let output = Command::new(exe)
-        .env(MEASURE_DIR_ENV, dir)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run measuring process");
-    assert!(
-        output.status.success(),
-        "measuring process failed: {}",
-        output.status
-    );
-    String::from_utf8(output.stdout)
-        .expect("utf-8 output")
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
-fn field<'a>(fields: &'a [(String, String)], key: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("measuring process did not report `{key}`"))
-}
-
-fn number(fields: &[(String, String)], key: &str) -> f64 {
-    field(fields, key).parse().expect("a number")
-}
-
 fn main() {
     if let Some(dir) = std::env::var_os(MEASURE_DIR_ENV) {
         measure(Path::new(&dir));
@@ -193,34 +141,26 @@ fn main() {
         payload_bytes as f64 / EVENTS as f64
     );
 
-    let fields = measure_in_child(dir.path());
-    let rss_before = number(&fields, "rss_before_bytes");
-    let rss_after = number(&fields, "rss_after_bytes");
-    let events = number(&fields, "events");
+    let fields = child::run(MEASURE_DIR_ENV, dir.path());
+    let rss_before = fields.number("rss_before_bytes");
+    let rss_after = fields.number("rss_after_bytes");
+    let events = fields.number("events");
     assert_eq!(events as u64, EVENTS, "reopened store lost events");
-    let mut reopens: Vec<f64> = field(&fields, "reopen_ms")
-        .split(',')
-        .map(|v| v.parse().expect("reopen ms"))
-        .collect();
+    let reopens = fields.numbers("reopen_ms");
     println!(
         "reopen (fresh process): RSS {rss_before:.0} -> {rss_after:.0} bytes (peak during open {}); {} segments, {} frames scanned, from_snapshot = {}; reopens {reopens:?} ms",
-        field(&fields, "rss_peak_bytes"),
-        field(&fields, "segments"),
-        field(&fields, "frames_scanned"),
-        field(&fields, "from_snapshot"),
+        fields.get("rss_peak_bytes"),
+        fields.get("segments"),
+        fields.get("frames_scanned"),
+        fields.get("from_snapshot"),
     );
-    reopens.sort_by(f64::total_cmp);
-    let reopen_s = reopens[reopens.len() / 2] / 1e3;
-    let mut snapshot_reopens: Vec<f64> = field(&fields, "snapshot_reopen_ms")
-        .split(',')
-        .map(|v| v.parse().expect("snapshot reopen ms"))
-        .collect();
+    let reopen_s = child::median(reopens) / 1e3;
+    let snapshot_reopens = fields.numbers("snapshot_reopen_ms");
     println!(
         "reopen from the index snapshot: {snapshot_reopens:?} ms (snapshot used: {})",
-        field(&fields, "snapshot_used")
+        fields.get("snapshot_used")
     );
-    snapshot_reopens.sort_by(f64::total_cmp);
-    let snapshot_s = snapshot_reopens[snapshot_reopens.len() / 2] / 1e3;
+    let snapshot_s = child::median(snapshot_reopens) / 1e3;
 
     let mut summary = common::Summary::default();
     summary.figure("write_batch_1000", rate(EVENTS, write), "events/s");
@@ -241,6 +181,6 @@ fn main() {
     summary.at_most("reopen_full_scan", reopen_s, "s", REOPEN_TARGET_S);
     summary.at_most("reopen_from_snapshot", snapshot_s, "s", 0.2);
     summary.figure("snapshot_vs_scan", reopen_s / snapshot_s, "x faster");
-    summary.fact("recovery.from_snapshot", field(&fields, "from_snapshot"));
+    summary.fact("recovery.from_snapshot", fields.get("from_snapshot"));
     summary.print();
 }

@@ -210,14 +210,6 @@ impl Coordinate {
     pub fn scope(&self) -> &str {
         &self.scope
     }
-
-    pub(crate) fn entity_arc(&self) -> &Arc<str> {
-        &self.entity
-    }
-
-    pub(crate) fn scope_arc(&self) -> &Arc<str> {
-        &self.scope
-    }
 }
 
 impl fmt::Debug for Coordinate {

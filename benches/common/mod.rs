@@ -5,6 +5,8 @@
 // Each bench binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod child;
+
 use batpak::prelude::*;
 use serde::Serialize;
 use std::fs::File;
@@ -188,7 +190,7 @@ impl Summary {
     }
 
     fn with_target(&mut self, name: &str, value: f64, unit: &str, target: f64, op: &str, ok: bool) {
-        let verdict = if ok { "met" } else { "MISSED" };
+        let verdict = if ok { "PASS" } else { "FAIL" };
         self.lines.push(format!(
             "{name}: {} {unit} ({:.2}x of target {op} {} {unit}, {verdict})",
             fmt_num(value),

@@ -252,6 +252,12 @@ fn damaged_or_stale_snapshots_fall_back_to_the_scan() {
             b[0] ^= 1;
             b
         },
+        {
+            // A snapshot of format version 1 (names one by one, chain tips).
+            let mut b = good.clone();
+            b[..8].copy_from_slice(b"BPKSNAP1");
+            b
+        },
     ];
     for damaged in damages {
         std::fs::write(&snap, &damaged).unwrap();

@@ -15,9 +15,9 @@ impl Index {
                 Some(self.entity_positions(name).len() as u64)
             }
             (EntityFilter::Any, Some(scope)) if plain && self.topology.by_scope => Some(
-                self.scope_ids
-                    .get(&**scope)
-                    .map_or(0, |&id| self.scopes[id as usize].positions.len() as u64),
+                self.scopes
+                    .get(scope)
+                    .map_or(0, |id| self.scope_events.get(id).len() as u64),
             ),
             (EntityFilter::Any, None) if self.topology.by_kind || plain => self.kind_count(region),
             _ => None,

@@ -1,5 +1,5 @@
 //! Rebuilding state from the segment log: the index of visible events and the
-//! writer's resume point (sequence, id clock, chain tips, idempotency keys).
+//! writer's resume point (sequence, id clock, idempotency keys).
 //!
 //! The same scan serves `Store::open` (which may repair: truncate a torn tail or an
 //! unfinished batch at the end of the newest segment), read-only opens (which never
@@ -7,7 +7,7 @@
 //! scan reads and writes through the store's `LogIo`. The commit protocol it
 //! enforces is argued in docs/format.md.
 
-use super::frame::{self, chain_hash, EventFrame, Frame, FrameRead};
+use super::frame::{self, EventFrame, Frame, FrameRead};
 use super::io::{LogIo, StdIo};
 use super::segment::{self, SEGMENT_HEADER_BYTES};
 use super::watermark::{self, Mark};
@@ -15,11 +15,14 @@ use crate::event::id::timestamp_us;
 use crate::event::{Codec, EventKind};
 use crate::store::config::{IndexTopology, FRAME_BYTES_HARD_MAX};
 use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};
+use crate::store::index::lists::IdSet;
 use crate::store::index::{Index, Link, NamesMark, Record, RecordFields};
 use crate::store::options::AppendReceipt;
-use std::collections::{HashMap, HashSet};
+use chains::Tips;
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+
+mod chains;
 
 mod tail;
 
@@ -132,15 +135,15 @@ pub struct ChainBreak {
     pub sequence_gap: bool,
 }
 
-/// The writer's resume point.
+/// The writer's resume point. Names and chain tips are not in it: the writer
+/// finds names in the index, and an entity's tip from its last event there.
 #[derive(Debug, Default)]
 pub(crate) struct WriterSeed {
     pub next_sequence: u64,
     pub last_event_id: u128,
-    pub coords: Vec<Option<(Arc<str>, Arc<str>)>>,
-    pub tips: HashMap<Arc<str>, Tip>,
     pub active_segment: Option<(u64, u64)>,
-    pub defined_in_active: HashSet<u32>,
+    /// The coordinates the active segment has name frames for.
+    pub defined_in_active: IdSet,
     pub keys: HashMap<u128, KeyUse>,
     pub next_batch_id: u64,
     pub next_fence_id: u64,
@@ -178,13 +181,13 @@ struct OpenUnit {
     start: LogPosition,
     items: u64,
     events: Vec<Pending>,
-    undo: Vec<(Arc<str>, Option<Tip>)>,
+    /// Chain tips to restore if the unit is dropped (when checking chains).
+    undo: Vec<(u32, Option<Tip>)>,
     /// Coordinates whose name frames sit inside this unit (a dropped batch
     /// takes them with it).
     names: Vec<u32>,
     /// The coordinate ids and index names known before the unit began: the
     /// ids a dropped batch introduced are free again.
-    coords_before: usize,
     index_names_before: NamesMark,
 }
 
@@ -197,7 +200,6 @@ impl OpenUnit {
             events: Vec::new(),
             undo: Vec::new(),
             names: Vec::new(),
-            coords_before: scan.seed.coords.len(),
             index_names_before: scan.index.names_mark(),
         }
     }
@@ -210,9 +212,11 @@ struct Scan<'a> {
     seed: WriterSeed,
     report: RecoveryReport,
     chain_break: Option<ChainBreak>,
+    /// Each entity's chain tip, kept when checking chains.
+    tips: Tips,
     batch: Option<OpenUnit>,
     fence: Option<OpenUnit>,
-    defined: HashSet<u32>,
+    defined: IdSet,
     /// The durable watermark, if the directory has one.
     mark: Option<Mark>,
     /// Where the newest segment stops decoding: (segment, offset, whether
@@ -262,9 +266,10 @@ pub(crate) fn scan_with(
         },
         report: RecoveryReport::default(),
         chain_break: None,
+        tips: Tips::default(),
         batch: None,
         fence: None,
-        defined: HashSet::new(),
+        defined: IdSet::default(),
         mark,
         tail: None,
     };
@@ -395,22 +400,11 @@ impl Scan<'_> {
                 entity,
                 scope,
             } => {
-                let slot = coord_id as usize;
                 // Ids are dense (assigned in order of first use): a name frame
-                // names a known id or the next one, never a far one.
-                if slot > self.seed.coords.len() {
+                // names a known id (with its names) or the next one.
+                if !self.index.define_name(coord_id, entity, scope) {
                     return Err(bad(CorruptionKind::UnknownName));
                 }
-                if self.seed.coords.len() == slot {
-                    self.seed.coords.push(None);
-                }
-                let names = self.seed.coords[slot]
-                    .get_or_insert_with(|| (Arc::from(entity), Arc::from(scope)));
-                if &*names.0 != entity || &*names.1 != scope {
-                    return Err(bad(CorruptionKind::UnknownName));
-                }
-                let (e, s) = names.clone();
-                self.index.define_name(coord_id, &e, &s);
                 if self.defined.insert(coord_id) {
                     if let Some(batch) = self.batch.as_mut() {
                         batch.names.push(coord_id);
@@ -470,32 +464,24 @@ impl Scan<'_> {
         if !self.defined.contains(&ev.coord_id) {
             return Err(bad(CorruptionKind::UnknownName));
         }
-        let (entity, scope) = self.seed.coords[ev.coord_id as usize]
-            .clone()
-            .ok_or_else(|| bad(CorruptionKind::UnknownName))?;
         if ev.sequence < self.seed.next_sequence || ev.event_id <= self.seed.last_event_id {
             return Err(bad(CorruptionKind::BadProtocol));
         }
         self.seed.next_sequence = ev.sequence + 1;
         self.seed.last_event_id = ev.event_id;
-        let prev = self.seed.tips.get(&entity).copied();
-        if self.opts.check_chains && self.chain_break.is_none() {
-            let prev_hash = prev.map_or([0; 32], |t| t.hash);
-            let expected = chain_hash(&prev_hash, ev.hashed_header, &entity, &scope, ev.payload);
-            let sequence_gap = ev.entity_sequence != prev.map_or(0, |t| t.sequence) + 1;
-            if expected != ev.hash || sequence_gap {
-                self.chain_break = Some(ChainBreak {
+        let (entity, scope) = self.index.names_of(ev.coord_id);
+        let undo = self.opts.check_chains.then(|| {
+            let id = self.index.entity_of(ev.coord_id);
+            let (prev, broken) = self.tips.follow(id, (entity, scope), ev);
+            if self.chain_break.is_none() {
+                self.chain_break = broken.map(|sequence_gap| ChainBreak {
                     at,
                     event_id: ev.event_id,
                     sequence_gap,
                 });
             }
-        }
-        let tip = Tip {
-            sequence: ev.entity_sequence,
-            hash: ev.hash,
-        };
-        self.seed.tips.insert(Arc::clone(&entity), tip);
+            (id, prev)
+        });
         let receipt = AppendReceipt {
             event_id: crate::event::EventId::new(ev.event_id),
             sequence: ev.sequence,
@@ -506,14 +492,8 @@ impl Scan<'_> {
         };
         let key = ev.idempotency_key.map(|k| {
             let codec = ev.codec();
-            let digest = content_digest(
-                &entity,
-                &scope,
-                ev.kind,
-                codec,
-                ev.schema_version,
-                ev.payload,
-            );
+            let digest =
+                content_digest(entity, scope, ev.kind, codec, ev.schema_version, ev.payload);
             (k, KeyUse { digest, receipt })
         });
         let link =
@@ -537,7 +517,7 @@ impl Scan<'_> {
         };
         match self.batch.as_mut().or(self.fence.as_mut()) {
             Some(unit) => {
-                unit.undo.push((entity, prev));
+                unit.undo.extend(undo);
                 unit.events.push(pending);
             }
             None => self.publish(vec![pending]),
@@ -554,12 +534,9 @@ impl Scan<'_> {
         }
     }
 
-    fn rollback(&mut self, undo: Vec<(Arc<str>, Option<Tip>)>) {
+    fn rollback(&mut self, undo: Vec<(u32, Option<Tip>)>) {
         for (entity, prev) in undo.into_iter().rev() {
-            match prev {
-                Some(tip) => self.seed.tips.insert(entity, tip),
-                None => self.seed.tips.remove(&entity),
-            };
+            self.tips.set(entity, prev);
         }
     }
 
@@ -580,7 +557,6 @@ impl Scan<'_> {
             }
             // The coordinates it named first go with it, so the writer gives
             // the next new coordinate the id the log on disk expects next.
-            self.seed.coords.truncate(batch.coords_before);
             self.index.forget_names_since(batch.index_names_before);
         }
         if let Some(fence) = self.fence.take() {

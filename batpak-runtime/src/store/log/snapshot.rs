@@ -1,8 +1,11 @@
 //! Index snapshots (`index.snap`): with `enable_mmap_index`, the writer saves the
 //! index and its own resume point when the store closes; the next open maps the
 //! file with memmap2 and rebuilds the index from it instead of scanning every
-//! segment. A snapshot names every segment with its exact length; it is used only
-//! when the directory holds exactly those segments at exactly those lengths (the
+//! segment. The names and records are saved as flat arrays, so a load copies
+//! each array once and hashes each name once (to rebuild its lookup table);
+//! chain tips are not saved (the writer reads them back from the log when it
+//! needs them). A snapshot names every segment with its exact length; it is used
+//! only when the directory holds exactly those segments at exactly those lengths (the
 //! log is append-only, so equal lengths mean equal content), its CRC matches and
 //! it parses completely. Anything else (missing, stale, truncated, corrupt) falls
 //! back to the scan, and the reason is reported in diagnostics, except an intact
@@ -14,20 +17,23 @@
 
 use super::frame::{put_varint, BodyReader, COUNTER_MAX};
 use super::io::{create_temporary, LogIo};
-use super::recovery::{KeyUse, Recovered, RecoveryReport, Tip, WriterSeed};
+use super::recovery::{KeyUse, Recovered, RecoveryReport, WriterSeed};
 use super::segment;
 use crate::event::id::is_clock_id;
 use crate::store::config::IndexTopology;
 use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};
+use crate::store::index::lists::IdSet;
+use crate::store::index::names::NameTable;
 use crate::store::index::{Index, Link, Record};
 use crate::store::options::AppendReceipt;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Name of the snapshot file in the data directory.
 pub const SNAPSHOT_FILE: &str = "index.snap";
-const MAGIC: &[u8; 8] = b"BPKSNAP1";
+/// Version 2 saves names as arrays and no chain tips; a version 1 snapshot is
+/// refused (its header does not match) and the open scans.
+const MAGIC: &[u8; 8] = b"BPKSNAP2";
 const HEADER_BYTES: usize = 24;
 
 pub(crate) fn path(dir: &Path) -> PathBuf {
@@ -38,9 +44,11 @@ fn put_u128(buf: &mut Vec<u8>, v: u128) {
     buf.extend_from_slice(&v.to_le_bytes());
 }
 
-fn put_str(buf: &mut Vec<u8>, s: &str) {
-    put_varint(buf, s.len() as u64);
-    buf.extend_from_slice(s.as_bytes());
+/// Appends the little-endian bytes of each of `words`.
+fn put_words<const N: usize>(buf: &mut Vec<u8>, words: impl Iterator<Item = [u8; N]>) {
+    for w in words {
+        buf.extend_from_slice(&w);
+    }
 }
 
 /// The writer's state worth saving, borrowed at close.
@@ -49,9 +57,8 @@ pub(crate) struct SeedView<'a> {
     pub last_event_id: u128,
     pub next_batch_id: u64,
     pub next_fence_id: u64,
-    pub coords: &'a [Option<(Arc<str>, Arc<str>)>],
-    pub defined: &'a HashSet<u32>,
-    pub tips: &'a HashMap<Arc<str>, Tip>,
+    /// The coordinates the active segment has name frames for.
+    pub defined: &'a IdSet,
     pub keys: &'a HashMap<u128, KeyUse>,
 }
 
@@ -64,7 +71,7 @@ pub(crate) fn write(
 ) -> Result<(), StoreError> {
     let mut body = Vec::with_capacity(64 + index.len() * 48);
     put_segments(&mut body, io, dir)?;
-    put_seed(&mut body, seed);
+    put_seed(&mut body, seed, index);
     put_index(&mut body, index);
     let header = encode_header(&body);
     let final_path = path(dir);
@@ -101,33 +108,26 @@ fn put_segments(body: &mut Vec<u8>, io: &dyn LogIo, dir: &Path) -> Result<(), St
     Ok(())
 }
 
-/// Encodes the writer's resume point.
-fn put_seed(body: &mut Vec<u8>, seed: &SeedView<'_>) {
+/// Encodes the writer's resume point and the index's names.
+fn put_seed(body: &mut Vec<u8>, seed: &SeedView<'_>, index: &Index) {
     put_varint(body, seed.next_sequence);
     put_u128(body, seed.last_event_id);
     put_varint(body, seed.next_batch_id);
     put_varint(body, seed.next_fence_id);
-    put_varint(body, seed.coords.len() as u64);
-    for c in seed.coords {
-        match c {
-            Some((e, s)) => {
-                body.push(1);
-                put_str(body, e);
-                put_str(body, s);
-            }
-            None => body.push(0),
-        }
+    let (entities, scopes, coords) = index.name_parts();
+    for names in [entities, scopes] {
+        put_varint(body, names.ends().len() as u64);
+        put_varint(body, names.bytes().len() as u64);
+        body.extend_from_slice(names.bytes().as_bytes());
+        put_words(body, names.ends().iter().map(|e| e.to_le_bytes()));
     }
-    put_varint(body, seed.defined.len() as u64);
-    for id in seed.defined {
-        put_varint(body, u64::from(*id));
-    }
-    put_varint(body, seed.tips.len() as u64);
-    for (entity, tip) in seed.tips {
-        put_str(body, entity);
-        put_varint(body, tip.sequence);
-        body.extend_from_slice(&tip.hash);
-    }
+    put_varint(body, u64::from(index.coord_count()));
+    put_words(
+        body,
+        coords.flat_map(|(e, s)| [e.to_le_bytes(), s.to_le_bytes()]),
+    );
+    put_varint(body, seed.defined.words().len() as u64);
+    put_words(body, seed.defined.words().iter().map(|w| w.to_le_bytes()));
     put_varint(body, seed.keys.len() as u64);
     for (key, used) in seed.keys {
         put_u128(body, *key);
@@ -247,8 +247,7 @@ fn parse(
     {
         return None;
     }
-    let mut index = Index::new(topology);
-    read_coords(&mut r, &mut index, &mut seed)?;
+    let mut index = read_names(&mut r, topology)?;
     read_writer_state(&mut r, &mut seed)?;
     let records = usize::try_from(r.varint()?).ok()?;
     let raw = r.bytes(records.checked_mul(44)?)?;
@@ -256,6 +255,7 @@ fn parse(
     if !r.rest().is_empty() {
         return None;
     }
+    index.reserve(records);
     push_records(&mut index, &seed, raw, links)?;
     Some(Recovered {
         index,
@@ -342,37 +342,49 @@ pub(crate) fn remove(io: &dyn LogIo, dir: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// Reads the coordinate table into the seed and defines its names in `index`.
-fn read_coords(r: &mut BodyReader<'_>, index: &mut Index, seed: &mut WriterSeed) -> Option<()> {
-    let coords = usize::try_from(r.varint()?).ok()?;
-    for id in 0..coords {
-        let names = match r.u8()? {
-            1 => Some((Arc::<str>::from(r.str()?), Arc::<str>::from(r.str()?))),
-            _ => None,
-        };
-        if let Some((e, s)) = &names {
-            index.define_name(id as u32, e, s);
-        }
-        seed.coords.push(names);
-    }
-    Some(())
+/// Reads `count` little-endian words of `N` bytes.
+fn read_words<const N: usize, T>(
+    r: &mut BodyReader<'_>,
+    count: usize,
+    word: impl Fn([u8; N]) -> T,
+) -> Option<Vec<T>> {
+    let bytes = r.bytes(count.checked_mul(N)?)?;
+    let words = bytes
+        .chunks_exact(N)
+        .map(|c| word(c.try_into().unwrap_or([0; N])));
+    Some(words.collect())
 }
 
-/// Reads the rest of the writer's resume point: the names defined in the
-/// active segment, the chain tips and the idempotency keys.
+/// Reads a name table: its name count, its bytes and each name's end.
+fn read_name_table(r: &mut BodyReader<'_>) -> Option<NameTable> {
+    let count = usize::try_from(r.varint()?).ok()?;
+    let len = usize::try_from(r.varint()?).ok()?;
+    let bytes = std::str::from_utf8(r.bytes(len)?).ok()?.to_owned();
+    let ends = read_words(r, count, u64::from_le_bytes)?;
+    NameTable::from_parts(bytes, ends)
+}
+
+/// Reads the entity and scope names and the coordinates into an index
+/// without events.
+fn read_names(r: &mut BodyReader<'_>, topology: IndexTopology) -> Option<Index> {
+    let entities = read_name_table(r)?;
+    let scopes = read_name_table(r)?;
+    let count = usize::try_from(r.varint()?).ok()?;
+    let coords = read_words(r, count, |w: [u8; 8]| {
+        let [e0, e1, e2, e3, s0, s1, s2, s3] = w;
+        (
+            u32::from_le_bytes([e0, e1, e2, e3]),
+            u32::from_le_bytes([s0, s1, s2, s3]),
+        )
+    })?;
+    Index::with_names(topology, entities, scopes, &coords)
+}
+
+/// Reads the rest of the writer's resume point: the coordinates the active
+/// segment names and the idempotency keys.
 fn read_writer_state(r: &mut BodyReader<'_>, seed: &mut WriterSeed) -> Option<()> {
-    for _ in 0..r.varint()? {
-        seed.defined_in_active
-            .insert(u32::try_from(r.varint()?).ok()?);
-    }
-    for _ in 0..r.varint()? {
-        let entity: Arc<str> = Arc::from(r.str()?);
-        let tip = Tip {
-            sequence: r.varint()?,
-            hash: r.array32()?,
-        };
-        seed.tips.insert(entity, tip);
-    }
+    let words = usize::try_from(r.varint()?).ok()?;
+    seed.defined_in_active = IdSet::from_words(read_words(r, words, u64::from_le_bytes)?);
     for _ in 0..r.varint()? {
         let key = r.u128()?;
         let digest: [u8; 16] = r.bytes(16)?.try_into().ok()?;
@@ -418,10 +430,7 @@ fn push_records(index: &mut Index, seed: &WriterSeed, raw: &[u8], links: Vec<Lin
     let mut last = (0u64, 0u128);
     for (pos, chunk) in raw.chunks_exact(44).enumerate() {
         let record = Record::from_bytes(chunk.try_into().ok()?);
-        let coord_ok = seed
-            .coords
-            .get(record.coord() as usize)
-            .is_some_and(Option::is_some);
+        let coord_ok = record.coord() < index.coord_count();
         if !coord_ok || record.sequence() <= last.0 || record.event_id() <= last.1 {
             return None;
         }

@@ -2,7 +2,8 @@
 //! idempotency, limits), then encode frames into the group buffer. The second
 //! pass cannot fail, so a refused command leaves no trace.
 
-use super::{Items, Pub, Reply, ReplyTo, Writer};
+use super::tips::Known;
+use super::{names, Items, Pub, Reply, ReplyTo, Writer};
 use crate::event::id::timestamp_us;
 use crate::event::{EventId, IdempotencyKey};
 use crate::store::error::{BatchProblem, LogPosition, StoreError};
@@ -52,6 +53,7 @@ impl Writer {
             Plan::Write(digests) => digests,
         };
         let entries = self.ledger_entries(items)?;
+        self.load_tips(&entries, &mut Vec::new())?;
         if items
             .iter()
             .any(|i| i.options.gate == DurabilityGate::Durable)
@@ -59,11 +61,14 @@ impl Writer {
             self.group.force_sync = true;
         }
         self.maybe_rotate();
-        Ok(if entries.is_empty() {
-            self.write_items(items, &digests, batch, fenced)
+        let known = std::mem::take(&mut self.known);
+        let receipts = if entries.is_empty() {
+            self.write_items(items, &digests, &known, batch, fenced)
         } else {
             self.write_with_ledger(entries, items, digests, fenced)
-        })
+        };
+        self.known = known;
+        Ok(receipts)
     }
 
     fn check_mode(&self, fenced: bool) -> Result<(), StoreError> {
@@ -78,15 +83,22 @@ impl Writer {
     }
 
     /// Every check of a command before anything of it is written: limits,
-    /// idempotency keys, CAS expectations and batch-internal causation.
-    fn validate(&self, items: &[BatchAppendItem]) -> Result<Plan, StoreError> {
+    /// idempotency keys, CAS expectations and batch-internal causation. The
+    /// chain tips of the entities it writes to are loaded on the way.
+    fn validate(&mut self, items: &[BatchAppendItem]) -> Result<Plan, StoreError> {
         self.check_limits(items)?;
         let keys = self.check_keys(items)?;
         if let Plan::Replay(_) = keys {
             return Ok(keys);
         }
-        self.check_sequences(items)?;
-        Ok(keys)
+        // The vector is the writer's, so a single append allocates none.
+        let mut known = std::mem::take(&mut self.known);
+        known.clear();
+        let checked = self
+            .load_tips(items, &mut known)
+            .and_then(|()| self.check_sequences(items, &known));
+        self.known = known;
+        checked.map(|()| keys)
     }
 
     /// The batch's item count and bytes, and each frame's size.
@@ -165,16 +177,21 @@ impl Writer {
         Ok(Plan::Write(digests))
     }
 
-    /// CAS expectations against each entity's running sequence, the bound on
-    /// entity sequences, and causation that only points at earlier items.
-    fn check_sequences(&self, items: &[BatchAppendItem]) -> Result<(), StoreError> {
+    /// CAS expectations against each entity's running sequence (from its
+    /// sequence before the command, in `known`), the bound on entity
+    /// sequences, and causation that only points at earlier items.
+    fn check_sequences(
+        &self,
+        items: &[BatchAppendItem],
+        known: &[Known],
+    ) -> Result<(), StoreError> {
         let single = items.len() == 1;
         let mut running: HashMap<&str, u64> = HashMap::new();
         for (i, item) in items.iter().enumerate() {
             let entity = item.coordinate.entity();
             let current = match running.get(entity) {
                 Some(n) => *n,
-                None => self.names.sequence_of(entity),
+                None => known[i].sequence,
             };
             if let Some(expected) = item.options.expected_sequence {
                 if expected != current {
@@ -269,7 +286,7 @@ impl Writer {
             all_digests = vec![None; skip];
             all_digests.extend(digests);
         }
-        match self.write_items(&all, &all_digests, true, fenced) {
+        match self.write_items(&all, &all_digests, &[], true, fenced) {
             Receipts::Many(mut receipts) => {
                 receipts.drain(..skip);
                 Receipts::Many(receipts)
@@ -286,26 +303,26 @@ impl Writer {
             .map_or(event_id, |p| index.entry(p).correlation_id.get())
     }
 
-    /// Resolves the item's coordinate, writing its name frame if this segment
-    /// has not defined it yet. Returns (coordinate id, entity index).
-    fn coord_id(&mut self, item: &BatchAppendItem) -> (u32, u32) {
+    /// Resolves the item's coordinate (`ids` when validation found them),
+    /// writing its name frame if this segment has not defined it yet.
+    /// Returns (coordinate id, entity id).
+    fn coord_id(&mut self, item: &BatchAppendItem, ids: Option<(u32, u32)>) -> (u32, u32) {
         let c = &item.coordinate;
-        let r = self.names.resolve(c);
-        if r.new {
-            self.new_names.push(r.coord);
+        let (coord, entity) = ids.unwrap_or_else(|| names::Names::resolve(&self.shared.index, c));
+        if self.names.define_in(coord, self.segment_id) {
+            frame::put_name(&mut self.buf, coord, c.entity(), c.scope());
         }
-        if self.names.define_in(r.coord, self.segment_id) {
-            frame::put_name(&mut self.buf, r.coord, c.entity(), c.scope());
-        }
-        (r.coord, r.entity)
+        (coord, entity)
     }
 
     /// Encodes `items` into the group buffer (between batch markers when
-    /// `batch` holds more than one). A single item needs no vector at all.
+    /// `batch` holds more than one), with what validation learned about each
+    /// in `known` (if anything). A single item needs no vector at all.
     fn write_items(
         &mut self,
         items: &[BatchAppendItem],
         digests: &[Option<[u8; 16]>],
+        known: &[Known],
         batch: bool,
         fenced: bool,
     ) -> Receipts {
@@ -317,7 +334,8 @@ impl Writer {
                 fenced,
             };
             let digest = digests.first().and_then(Option::as_ref);
-            let (receipt, _) = self.write_item(item, digest, &Prior::default(), &stage);
+            let ids = known.first().and_then(|k| k.ids);
+            let (receipt, _) = self.write_item(item, ids, digest, &Prior::default(), &stage);
             return Receipts::One(receipt);
         }
         let stage = Stage {
@@ -341,7 +359,8 @@ impl Writer {
         };
         for (i, item) in items.iter().enumerate() {
             let digest = digests.get(i).and_then(Option::as_ref);
-            let (receipt, correlation) = self.write_item(item, digest, &prior, &stage);
+            let ids = known.get(i).and_then(|k| k.ids);
+            let (receipt, correlation) = self.write_item(item, ids, digest, &prior, &stage);
             prior.receipts.push(receipt);
             prior.correlations.push(correlation);
         }
@@ -377,11 +396,12 @@ impl Writer {
     fn write_item(
         &mut self,
         item: &BatchAppendItem,
+        ids: Option<(u32, u32)>,
         digest: Option<&[u8; 16]>,
         prior: &Prior,
         stage: &Stage,
     ) -> (AppendReceipt, u128) {
-        let (coord_id, entity) = self.coord_id(item);
+        let (coord_id, entity) = self.coord_id(item, ids);
         let event_id = self.clock.next_id_at(stage.now);
         let sequence = self.next_sequence;
         self.next_sequence += 1;

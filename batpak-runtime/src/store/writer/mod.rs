@@ -13,6 +13,7 @@ mod names;
 pub(crate) mod notify;
 mod recycle;
 pub(crate) mod shared;
+mod tips;
 
 use crate::event::id::IdClock;
 use crate::store::config::StoreConfig;
@@ -110,7 +111,8 @@ pub(crate) struct Writer {
     clock: IdClock,
     next_sequence: u64,
     names: names::Names,
-    new_names: Vec<u32>,
+    /// What validation learned about the items of the command at hand.
+    known: Vec<tips::Known>,
     keys: HashMap<u128, KeyUse>,
     next_batch_id: u64,
     next_fence_id: u64,
@@ -165,7 +167,7 @@ impl Writer {
             clock: IdClock::resume_after(seed.last_event_id),
             next_sequence: seed.next_sequence,
             names,
-            new_names: Vec::new(),
+            known: Vec::new(),
             keys: seed.keys,
             next_batch_id: seed.next_batch_id,
             next_fence_id: seed.next_fence_id,
@@ -399,9 +401,7 @@ impl Writer {
             last_event_id: self.clock.last(),
             next_batch_id: self.next_batch_id,
             next_fence_id: self.next_fence_id,
-            coords: &self.names.coord_table(),
-            defined: &self.names.defined_in_segment(self.segment_id),
-            tips: &self.names.tips(),
+            defined: &self.names.defined_in(self.segment_id),
             keys: &self.keys,
         };
         let (io, dir) = (&*self.shared.io, &self.config.data_dir);
@@ -567,18 +567,13 @@ impl Writer {
     }
 
     fn publish(&mut self, events: &mut Vec<Pub>) {
-        if events.is_empty() && self.new_names.is_empty() {
+        if events.is_empty() {
             return;
         }
         let notify = !self.shared.subscribers.is_empty();
         let mut entries = Vec::new();
         let visible = {
             let mut index = locking::write(&self.shared.index);
-            for id in self.new_names.drain(..) {
-                if let Some((e, s)) = self.names.names(id) {
-                    index.define_name(id, e, s);
-                }
-            }
             for p in events.drain(..) {
                 index.push(p.record, p.link);
                 if notify {
@@ -588,6 +583,9 @@ impl Writer {
             index.last_sequence()
         };
         self.shared.frontier.advance(|f| f.visible = visible);
+        if self.fence.is_none() {
+            self.names.age_tips();
+        }
         if notify && !entries.is_empty() {
             self.shared.subscribers.notify(&entries);
         }

@@ -1,174 +1,104 @@
-//! The writer's table of coordinates and entities: coordinate ids (store-wide,
-//! in order of first use), which segment last defined each name, and each
-//! entity's chain tip. One hash lookup per appended event finds everything.
+//! The writer's bookkeeping of coordinates and entities, kept small because a
+//! store may hold millions of entities. Names and ids live in the index, the
+//! store's one table of them: the writer resolves a coordinate there and
+//! defines a new one there as it writes its name frame. Here it keeps only a
+//! bit per coordinate (whether the active segment has its name frame) and the
+//! chain tips of the entities it wrote lately. Any other entity's tip is read
+//! back when an append needs it (see `append`): its sequence from the entity's
+//! last event in the index, its hash from that event's frame.
 
 use crate::coordinate::Coordinate;
+use crate::store::index::lists::{IdMap, IdSet};
+use crate::store::index::Index;
+use crate::store::locking;
 use crate::store::log::recovery::{Tip, WriterSeed};
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::RwLock;
 
-struct CoordState {
-    entity: Arc<str>,
-    scope: Arc<str>,
-    entity_idx: u32,
-    /// Segment whose name frame last defined this coordinate (0 = none yet).
-    defined_in: u64,
-}
+/// How many tips the newer generation holds before it becomes the older one
+/// (and the older one is dropped). Small in the crate's tests, so they read
+/// tips back often.
+const TIPS_PER_GENERATION: usize = if cfg!(test) { 8 } else { 1 << 16 };
 
-struct EntityState {
-    name: Arc<str>,
-    tip: Option<Tip>,
-}
-
-/// Coordinates and entities as the writer sees them.
+/// Coordinates and tips as the writer sees them.
 #[derive(Default)]
 pub(crate) struct Names {
-    coord_ids: HashMap<Coordinate, u32>,
-    coords: Vec<Option<CoordState>>,
-    entity_ids: HashMap<Arc<str>, u32>,
-    entities: Vec<EntityState>,
-}
-
-/// What [`Names::resolve`] found for a coordinate.
-pub(crate) struct Resolved {
-    pub coord: u32,
-    pub entity: u32,
-    /// The coordinate is new to the store (its names must be published).
-    pub new: bool,
+    /// The coordinates `segment` has name frames for.
+    defined: IdSet,
+    segment: u64,
+    /// Tips of the entities written lately, by entity id, in two generations.
+    /// Every entity with an event not yet published is here.
+    young: IdMap<u32, Tip>,
+    old: IdMap<u32, Tip>,
 }
 
 impl Names {
+    /// The writer's state after recovery: what the active segment names.
     pub(crate) fn from_seed(seed: &mut WriterSeed) -> Self {
-        let mut names = Names::default();
-        let active = seed.active_segment.map_or(0, |(id, _)| id);
-        for (id, c) in std::mem::take(&mut seed.coords).into_iter().enumerate() {
-            if let Some((e, s)) = c {
-                let entity_idx = names.entity(&e);
-                let defined_in = if seed.defined_in_active.contains(&(id as u32)) {
-                    active
-                } else {
-                    0
-                };
-                names.coords.resize_with(id + 1, || None);
-                names.coords[id] = Some(CoordState {
-                    entity: Arc::clone(&e),
-                    scope: Arc::clone(&s),
-                    entity_idx,
-                    defined_in,
-                });
-                names
-                    .coord_ids
-                    .insert(Coordinate::from_interned(e, s), id as u32);
-            }
+        Self {
+            defined: std::mem::take(&mut seed.defined_in_active),
+            segment: seed.active_segment.map_or(0, |(id, _)| id),
+            ..Self::default()
         }
-        for (entity, tip) in std::mem::take(&mut seed.tips) {
-            let idx = names.entity(&entity);
-            names.entities[idx as usize].tip = Some(tip);
-        }
-        names
     }
 
-    fn entity(&mut self, name: &Arc<str>) -> u32 {
-        if let Some(&idx) = self.entity_ids.get(name) {
-            return idx;
+    /// The coordinate id and entity id of `c`, defining it in the index
+    /// when it is new to the store (validation found the ids of every
+    /// coordinate that was not).
+    pub(crate) fn resolve(index: &RwLock<Index>, c: &Coordinate) -> (u32, u32) {
+        let mut index = locking::write(index);
+        if let Some(ids) = index.coord_of(c.entity(), c.scope()) {
+            return ids;
         }
-        let idx = self.entities.len() as u32;
-        self.entities.push(EntityState {
-            name: Arc::clone(name),
-            tip: None,
-        });
-        self.entity_ids.insert(Arc::clone(name), idx);
-        idx
-    }
-
-    /// The ids of a coordinate, adding it when new.
-    pub(crate) fn resolve(&mut self, c: &Coordinate) -> Resolved {
-        if let Some(&coord) = self.coord_ids.get(c) {
-            let entity = self.coords[coord as usize]
-                .as_ref()
-                .map_or(0, |s| s.entity_idx);
-            return Resolved {
-                coord,
-                entity,
-                new: false,
-            };
-        }
-        let coord = self.coords.len() as u32;
-        let entity = self.entity(c.entity_arc());
-        self.coords.push(Some(CoordState {
-            entity: Arc::clone(c.entity_arc()),
-            scope: Arc::clone(c.scope_arc()),
-            entity_idx: entity,
-            defined_in: 0,
-        }));
-        self.coord_ids.insert(c.clone(), coord);
-        Resolved {
-            coord,
-            entity,
-            new: true,
-        }
+        let coord = index.coord_count();
+        index.define_name(coord, c.entity(), c.scope());
+        (coord, index.entity_of(coord))
     }
 
     /// Whether `coord` still needs a name frame in `segment`; marks it defined.
     pub(crate) fn define_in(&mut self, coord: u32, segment: u64) -> bool {
-        match self.coords.get_mut(coord as usize).and_then(Option::as_mut) {
-            Some(state) if state.defined_in != segment => {
-                state.defined_in = segment;
-                true
-            }
-            _ => false,
+        if self.segment != segment {
+            self.defined.clear();
+            self.segment = segment;
+        }
+        self.defined.insert(coord)
+    }
+
+    /// The coordinates `segment` has name frames for.
+    pub(crate) fn defined_in(&self, segment: u64) -> IdSet {
+        match self.segment == segment {
+            true => self.defined.clone(),
+            false => IdSet::default(),
         }
     }
 
-    pub(crate) fn names(&self, coord: u32) -> Option<(&Arc<str>, &Arc<str>)> {
-        self.coords
-            .get(coord as usize)
-            .and_then(Option::as_ref)
-            .map(|s| (&s.entity, &s.scope))
-    }
-
+    /// The tip of entity `entity` if it is known here.
     pub(crate) fn tip(&self, entity: u32) -> Option<Tip> {
-        self.entities.get(entity as usize).and_then(|e| e.tip)
+        self.young
+            .get(&entity)
+            .or_else(|| self.old.get(&entity))
+            .copied()
     }
 
+    /// Sets the tip of `entity`; `None` forgets it (the entity has no event
+    /// the index does not show).
     pub(crate) fn set_tip(&mut self, entity: u32, tip: Option<Tip>) {
-        if let Some(e) = self.entities.get_mut(entity as usize) {
-            e.tip = tip;
+        match tip {
+            Some(tip) => {
+                self.young.insert(entity, tip);
+            }
+            None => {
+                self.young.remove(&entity);
+                self.old.remove(&entity);
+            }
         }
     }
 
-    /// The last entity sequence of an entity by name (0 when it has none).
-    pub(crate) fn sequence_of(&self, name: &str) -> u64 {
-        self.entity_ids
-            .get(name)
-            .and_then(|&i| self.entities[i as usize].tip)
-            .map_or(0, |t| t.sequence)
-    }
-
-    /// The coordinate table as recovery and snapshots see it.
-    pub(crate) fn coord_table(&self) -> Vec<Option<(Arc<str>, Arc<str>)>> {
-        self.coords
-            .iter()
-            .map(|c| {
-                c.as_ref()
-                    .map(|s| (Arc::clone(&s.entity), Arc::clone(&s.scope)))
-            })
-            .collect()
-    }
-
-    pub(crate) fn tips(&self) -> HashMap<Arc<str>, Tip> {
-        self.entities
-            .iter()
-            .filter_map(|e| Some((Arc::clone(&e.name), e.tip?)))
-            .collect()
-    }
-
-    pub(crate) fn defined_in_segment(&self, segment: u64) -> HashSet<u32> {
-        self.coords
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.as_ref().is_some_and(|s| s.defined_in == segment))
-            .map(|(i, _)| i as u32)
-            .collect()
+    /// Ages the tips once the newer generation is full. Only when every event
+    /// written so far is published (no fence is live): a dropped tip is then
+    /// read back from the index and the log.
+    pub(crate) fn age_tips(&mut self) {
+        if self.young.len() >= TIPS_PER_GENERATION {
+            self.old = std::mem::take(&mut self.young);
+        }
     }
 }

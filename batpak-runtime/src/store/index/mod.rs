@@ -1,15 +1,31 @@
 //! The in-memory index of visible events. The primary index is one compact
 //! `Record` per event in commit order (which is also event-id order, so lookups
-//! by id are binary searches); entity, scope and coordinate names are interned once;
-//! secondary indexes hold `u32` positions into the primary one. Readers see only
-//! what the writer has published; fenced and unfinished writes never get here.
+//! by id are binary searches); entity and scope names are interned once, in
+//! one buffer each ([`names`]), and everything else refers to them by dense
+//! ids: a coordinate is a pair of them, an entity's events are a list of
+//! positions that needs no allocation for a single event ([`lists`]), and
+//! secondary indexes hold `u32` positions into the primary one. An entity of
+//! one event costs about 80 bytes besides its name. The writer resolves and
+//! defines coordinates here, so the index holds the store's only copy of each
+//! name. Readers see only what the writer has published; fenced and unfinished
+//! writes never get here (their names may).
+
+mod coords;
+pub(crate) mod lists;
+pub(crate) mod names;
+mod record;
 
 use super::config::IndexTopology;
 use super::error::LogPosition;
 use crate::coordinate::{Coordinate, EntityFilter, Region};
 use crate::event::{id::timestamp_us, CorrelationId, EventId, EventKind};
+use coords::CoordSlot;
+pub(crate) use coords::NamesMark;
+use lists::IdMap;
+use lists::Lists;
+use names::NameTable;
+pub(crate) use record::{Record, RecordFields, ENTITY_SEQUENCE_MAX};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 mod count;
 
@@ -36,164 +52,12 @@ pub struct IndexEntry {
     pub frame: LogPosition,
 }
 
-/// One event in the primary index: 44 bytes, 4-byte aligned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub(crate) struct Record {
-    id: [u32; 4],
-    sequence: [u32; 2],
-    segment: u32,
-    offset: u32,
-    coord: u32,
-    entity_sequence: u32,
-    kind: u16,
-    bits: u8,
-    _spare: u8,
-}
-
-const _: () = assert!(std::mem::size_of::<Record>() == 44);
-
-fn split128(v: u128) -> [u32; 4] {
-    [
-        v as u32,
-        (v >> 32) as u32,
-        (v >> 64) as u32,
-        (v >> 96) as u32,
-    ]
-}
-
-/// The largest entity sequence a [`Record`] holds (32 bits); the writer
-/// refuses appends past it and the frame parser rejects frames beyond it.
-pub(crate) const ENTITY_SEQUENCE_MAX: u64 = u32::MAX as u64;
-
-/// What a [`Record`] is made from.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RecordFields {
-    pub event_id: u128,
-    pub sequence: u64,
-    /// Where the event's frame is stored.
-    pub at: LogPosition,
-    pub coord: u32,
-    pub entity_sequence: u64,
-    pub kind: EventKind,
-    pub bits: u8,
-}
-
-impl Record {
-    /// Packs `f`. Its segment, offset and entity sequence fit 32 bits: segments
-    /// are smaller than 4 GiB and fewer than 2^32, and entity sequences are
-    /// bounded by [`ENTITY_SEQUENCE_MAX`] before anything is written.
-    pub(crate) fn new(f: &RecordFields) -> Self {
-        let narrow = |v: u64, what: &str| {
-            u32::try_from(v).unwrap_or_else(|_| panic!("{what} {v} does not fit an index record"))
-        };
-        Self {
-            id: split128(f.event_id),
-            sequence: [f.sequence as u32, (f.sequence >> 32) as u32],
-            segment: narrow(f.at.segment, "segment"),
-            offset: narrow(f.at.offset, "offset"),
-            coord: f.coord,
-            entity_sequence: narrow(f.entity_sequence, "entity sequence"),
-            kind: f.kind.raw(),
-            bits: f.bits,
-            _spare: 0,
-        }
-    }
-
-    pub(crate) fn event_id(&self) -> u128 {
-        self.id
-            .iter()
-            .rev()
-            .fold(0u128, |acc, w| (acc << 32) | u128::from(*w))
-    }
-
-    pub(crate) fn sequence(&self) -> u64 {
-        u64::from(self.sequence[0]) | (u64::from(self.sequence[1]) << 32)
-    }
-
-    pub(crate) fn kind(&self) -> EventKind {
-        EventKind::from_raw(self.kind)
-    }
-
-    pub(crate) fn coord(&self) -> u32 {
-        self.coord
-    }
-
-    /// The record's 44 bytes, little-endian field by field (for index snapshots).
-    pub(crate) fn to_bytes(self) -> [u8; 44] {
-        let mut out = [0u8; 44];
-        let words = [
-            self.id[0],
-            self.id[1],
-            self.id[2],
-            self.id[3],
-            self.sequence[0],
-            self.sequence[1],
-            self.segment,
-            self.offset,
-            self.coord,
-            self.entity_sequence,
-        ];
-        for (i, w) in words.iter().enumerate() {
-            out[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
-        }
-        out[40..42].copy_from_slice(&self.kind.to_le_bytes());
-        out[42] = self.bits;
-        out
-    }
-
-    /// The inverse of [`Record::to_bytes`].
-    pub(crate) fn from_bytes(b: &[u8; 44]) -> Self {
-        let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
-        Self {
-            id: [w(0), w(1), w(2), w(3)],
-            sequence: [w(4), w(5)],
-            segment: w(6),
-            offset: w(7),
-            coord: w(8),
-            entity_sequence: w(9),
-            kind: u16::from_le_bytes([b[40], b[41]]),
-            bits: b[42],
-            _spare: 0,
-        }
-    }
-
-    pub(crate) fn location(&self) -> LogPosition {
-        LogPosition {
-            segment: u64::from(self.segment),
-            offset: u64::from(self.offset),
-        }
-    }
-}
-
 /// Correlation and causation of an event that is not a plain root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Link {
     pub position: u32,
     pub correlation_id: u128,
     pub causation_id: Option<u128>,
-}
-
-#[derive(Debug)]
-struct NamedList {
-    name: Arc<str>,
-    positions: Vec<u32>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct CoordSlot {
-    entity: u32,
-    scope: u32,
-}
-
-const UNDEFINED: u32 = u32::MAX;
-
-/// The extent of an index's names at some point ([`Index::names_mark`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct NamesMark {
-    coords: usize,
-    entities: usize,
-    scopes: usize,
 }
 
 /// The index itself. Mutated only through [`Index::define_name`] and
@@ -203,12 +67,18 @@ pub(crate) struct Index {
     topology: IndexTopology,
     records: Vec<Record>,
     links: Vec<Link>,
+    /// Per coordinate id: its entity's and scope's ids.
     coords: Vec<CoordSlot>,
-    entities: Vec<NamedList>,
-    entity_ids: HashMap<Arc<str>, u32>,
-    scopes: Vec<NamedList>,
-    scope_ids: HashMap<Arc<str>, u32>,
-    by_kind: HashMap<u16, Vec<u32>>,
+    entities: NameTable,
+    /// Per entity id: the first coordinate naming it.
+    entity_coords: Vec<u32>,
+    /// The coordinates of an (entity, scope) pair that are not the entity's first.
+    more_coords: HashMap<(u32, u32), u32>,
+    entity_events: Lists,
+    scopes: NameTable,
+    /// Per scope id, with `topology.by_scope`.
+    scope_events: Lists,
+    by_kind: IdMap<u16, Vec<u32>>,
     by_correlation: HashMap<u128, Vec<u32>>,
     by_causation: HashMap<u128, Vec<u32>>,
 }
@@ -220,76 +90,34 @@ impl Index {
             records: Vec::new(),
             links: Vec::new(),
             coords: Vec::new(),
-            entities: Vec::new(),
-            entity_ids: HashMap::new(),
-            scopes: Vec::new(),
-            scope_ids: HashMap::new(),
-            by_kind: HashMap::new(),
+            entities: NameTable::default(),
+            entity_coords: Vec::new(),
+            more_coords: HashMap::new(),
+            entity_events: Lists::default(),
+            scopes: NameTable::default(),
+            scope_events: Lists::default(),
+            by_kind: HashMap::default(),
             by_correlation: HashMap::new(),
             by_causation: HashMap::new(),
-        }
-    }
-
-    /// Registers the names of coordinate `coord_id` (idempotent).
-    pub(crate) fn define_name(&mut self, coord_id: u32, entity: &Arc<str>, scope: &Arc<str>) {
-        let idx = coord_id as usize;
-        if self.coords.len() <= idx {
-            self.coords.resize(
-                idx + 1,
-                CoordSlot {
-                    entity: UNDEFINED,
-                    scope: UNDEFINED,
-                },
-            );
-        }
-        if self.coords[idx].entity != UNDEFINED {
-            return;
-        }
-        let entity = intern(&mut self.entities, &mut self.entity_ids, entity);
-        let scope = intern(&mut self.scopes, &mut self.scope_ids, scope);
-        self.coords[idx] = CoordSlot { entity, scope };
-    }
-
-    /// How many coordinates and interned names the index holds: a point
-    /// [`Index::forget_names_since`] can return to.
-    pub(crate) fn names_mark(&self) -> NamesMark {
-        NamesMark {
-            coords: self.coords.len(),
-            entities: self.entities.len(),
-            scopes: self.scopes.len(),
-        }
-    }
-
-    /// Forgets every name defined since `mark`: recovery dropping an
-    /// unfinished batch, whose name frames are cut off with it. Nothing was
-    /// published since the mark, so no event refers to a forgotten name.
-    pub(crate) fn forget_names_since(&mut self, mark: NamesMark) {
-        self.coords.truncate(mark.coords);
-        for (lists, ids, keep) in [
-            (&mut self.entities, &mut self.entity_ids, mark.entities),
-            (&mut self.scopes, &mut self.scope_ids, mark.scopes),
-        ] {
-            for list in lists.drain(keep.min(lists.len())..) {
-                assert!(list.positions.is_empty(), "a forgotten name has events");
-                ids.remove(&list.name);
-            }
         }
     }
 
     /// Publishes one event. Its coordinate must be defined and its sequence and id
     /// must be greater than every published one.
     pub(crate) fn push(&mut self, record: Record, link: Option<Link>) {
-        let slot = self.coords[record.coord as usize];
-        assert!(slot.entity != UNDEFINED, "event published before its name");
+        let slot = *self
+            .coords
+            .get(record.coord as usize)
+            .expect("event published before its name");
         if let Some(last) = self.records.last() {
             assert!(record.sequence() > last.sequence() && record.event_id() > last.event_id());
         }
         let pos =
             u32::try_from(self.records.len()).expect("more than 4 billion events in one index");
         self.records.push(record);
-        self.entities[slot.entity as usize].positions.push(pos);
+        self.entity_events.push(slot.entity, pos);
         if self.topology.by_scope {
-            self.scopes[slot.scope as usize].positions.push(pos);
+            self.scope_events.push(slot.scope, pos);
         }
         if self.topology.by_kind {
             self.by_kind.entry(record.kind).or_default().push(pos);
@@ -357,23 +185,18 @@ impl Index {
 
     /// Number of visible events of an entity, `None` for an unknown entity.
     pub(crate) fn entity_len(&self, entity: &str) -> Option<usize> {
-        self.entity_ids
-            .get(entity)
-            .map(|&e| self.entities[e as usize].positions.len())
+        self.entity_id(entity)
+            .map(|e| self.entity_events.get(e).len())
     }
 
     pub(crate) fn entity_positions(&self, entity: &str) -> &[u32] {
-        self.entity_ids
-            .get(entity)
-            .map_or(&[][..], |&e| &self.entities[e as usize].positions)
+        self.entity_id(entity)
+            .map_or(&[][..], |e| self.entity_events.get(e))
     }
 
-    pub(crate) fn coordinate(&self, coord_id: u32) -> Coordinate {
-        let slot = self.coords[coord_id as usize];
-        Coordinate::from_interned(
-            Arc::clone(&self.entities[slot.entity as usize].name),
-            Arc::clone(&self.scopes[slot.scope as usize].name),
-        )
+    /// The positions of the events of entity `entity` (an id), in commit order.
+    pub(crate) fn entity_events(&self, entity: u32) -> &[u32] {
+        self.entity_events.get(entity)
     }
 
     fn link(&self, pos: u32) -> Option<&Link> {
@@ -386,6 +209,12 @@ impl Index {
     /// The public view of the event at `pos`.
     pub(crate) fn entry(&self, pos: u32) -> IndexEntry {
         let r = &self.records[pos as usize];
+        self.entry_in(pos, self.coordinate(r.coord))
+    }
+
+    /// [`Index::entry`] with the event's coordinate already made.
+    fn entry_in(&self, pos: u32, coordinate: Coordinate) -> IndexEntry {
+        let r = &self.records[pos as usize];
         let event_id = r.event_id();
         let (correlation_id, causation_id) = self
             .link(pos)
@@ -394,25 +223,30 @@ impl Index {
             event_id: EventId::new(event_id),
             correlation_id: CorrelationId::new(correlation_id),
             causation_id: causation_id.map(EventId::new),
-            coordinate: self.coordinate(r.coord),
+            coordinate,
             kind: r.kind(),
             sequence: r.sequence(),
-            entity_sequence: u64::from(r.entity_sequence),
+            entity_sequence: r.entity_sequence(),
             timestamp_us: timestamp_us(event_id),
             frame: r.location(),
         }
     }
 
+    /// The public views of the events at `positions`. Consecutive events of
+    /// one coordinate share its names.
     pub(crate) fn entries(&self, positions: impl IntoIterator<Item = u32>) -> Vec<IndexEntry> {
-        positions.into_iter().map(|p| self.entry(p)).collect()
-    }
-
-    fn names_of(&self, coord: u32) -> (&str, &str) {
-        let slot = self.coords[coord as usize];
-        (
-            &self.entities[slot.entity as usize].name,
-            &self.scopes[slot.scope as usize].name,
-        )
+        let mut last: Option<(u32, Coordinate)> = None;
+        positions
+            .into_iter()
+            .map(|p| {
+                let coord = self.records[p as usize].coord;
+                let coordinate = match &last {
+                    Some((c, coordinate)) if *c == coord => coordinate.clone(),
+                    _ => last.insert((coord, self.coordinate(coord))).1.clone(),
+                };
+                self.entry_in(p, coordinate)
+            })
+            .collect()
     }
 
     /// Positions of the events of one kind, in commit order.
@@ -425,11 +259,11 @@ impl Index {
 
     /// Positions of the events of one scope, in commit order.
     pub(crate) fn scope_positions(&self, scope: &str) -> Vec<u32> {
-        let Some(&id) = self.scope_ids.get(scope) else {
+        let Some(id) = self.scopes.get(scope) else {
             return Vec::new();
         };
         if self.topology.by_scope {
-            return self.scopes[id as usize].positions.clone();
+            return self.scope_events.get(id).to_vec();
         }
         self.scan(|r| self.coords[r.coord as usize].scope == id)
     }
@@ -478,8 +312,8 @@ impl Index {
                 let mut all: Vec<u32> = self
                     .entities
                     .iter()
-                    .filter(|e| e.name.starts_with(&**prefix))
-                    .flat_map(|e| e.positions.iter().copied())
+                    .filter(|(_, name)| name.starts_with(&**prefix))
+                    .flat_map(|(e, _)| self.entity_events.get(e).iter().copied())
                     .collect();
                 all.sort_unstable();
                 all
@@ -585,17 +419,4 @@ impl Index {
         out.sort_unstable();
         out
     }
-}
-
-fn intern(lists: &mut Vec<NamedList>, ids: &mut HashMap<Arc<str>, u32>, name: &Arc<str>) -> u32 {
-    if let Some(&id) = ids.get(name) {
-        return id;
-    }
-    let id = lists.len() as u32;
-    lists.push(NamedList {
-        name: Arc::clone(name),
-        positions: Vec::new(),
-    });
-    ids.insert(Arc::clone(name), id);
-    id
 }
