@@ -171,6 +171,10 @@ impl Coordinate {
     /// entities. Normalize names that come from people (to NFC) before using
     /// them. Names starting with `$batpak` are the library's own; the write
     /// paths refuse them for application events.
+    ///
+    /// An entity is one stream, in one scope: once an entity has events under
+    /// a scope, an append naming it under another scope is refused with
+    /// `StoreError::ScopeMismatch`.
     pub fn new(entity: impl AsRef<str>, scope: impl AsRef<str>) -> Result<Self, CoordinateError> {
         let (entity, scope) = (entity.as_ref(), scope.as_ref());
         validate_name(entity, NamePart::Entity)?;

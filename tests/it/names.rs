@@ -81,3 +81,57 @@ fn reserved_entities_are_refused_on_every_write_path() {
     assert_eq!(after.events, before.events, "nothing was written");
     store.close().unwrap();
 }
+
+/// An entity is one stream in one scope: a second scope is a typed error,
+/// from the index and within one batch, also after a reopen, and writes
+/// nothing.
+#[test]
+fn an_entity_lives_in_one_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let in_a = Coordinate::new("user:1", "a").unwrap();
+    let in_b = Coordinate::new("user:1", "b").unwrap();
+    store.append(&in_a, KIND, &1).unwrap();
+    let mismatch = |r: Result<_, StoreError>| match r {
+        Err(StoreError::ScopeMismatch {
+            entity,
+            existing,
+            scope,
+        }) => (entity, existing, scope),
+        other => panic!("expected ScopeMismatch, got {other:?}"),
+    };
+    let (entity, existing, scope) = mismatch(store.append(&in_b, KIND, &2).map(|_| ()));
+    assert_eq!(
+        (entity.as_str(), existing.as_str(), scope.as_str()),
+        ("user:1", "a", "b")
+    );
+    let fresh_a = Coordinate::new("user:2", "a").unwrap();
+    let fresh_b = Coordinate::new("user:2", "b").unwrap();
+    let item = |c: &Coordinate| {
+        BatchAppendItem::new(
+            c.clone(),
+            KIND,
+            &0,
+            AppendOptions::new(),
+            CausationRef::None,
+        )
+        .unwrap()
+    };
+    mismatch(
+        store
+            .append_batch(vec![item(&fresh_a), item(&fresh_b)])
+            .map(|_| ()),
+    );
+    assert_eq!(
+        store.entity_sequence("user:2"),
+        0,
+        "the batch wrote nothing"
+    );
+    store.close().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    mismatch(store.append(&in_b, KIND, &3).map(|_| ()));
+    assert_eq!(store.stream("user:1").len(), 1);
+    store
+        .append(&in_a, KIND, &4)
+        .expect("its own scope still works");
+}

@@ -191,6 +191,15 @@ const ENTITIES: [&str; 4] = ["player:1", "player:2", "guild:1", "fenced:1"];
 const KINDS: [EventKind; 3] = [KIND_A, KIND_B, KIND_C];
 const SCOPES: [&str; 2] = ["world", "lobby"];
 
+/// The one scope each entity lives in (the store refuses a second one).
+fn scope_of(entity: &str) -> &'static str {
+    if entity == "guild:1" {
+        "lobby"
+    } else {
+        "world"
+    }
+}
+
 fn observe<M>(store: &Store<M>, root: EventId) -> Observed {
     let all = store.query(&Region::all());
     Observed {
@@ -218,7 +227,7 @@ fn observe<M>(store: &Store<M>, root: EventId) -> Observed {
 fn fill(store: &Store) -> EventId {
     for i in 0..30u64 {
         let entity = ENTITIES[(i % 3) as usize];
-        let scope = SCOPES[(i % 2) as usize];
+        let scope = scope_of(entity);
         let kind = KINDS[(i % 3) as usize];
         let options = if i % 5 == 0 {
             AppendOptions::new().with_idempotency(u128::from(i) + 1000)
@@ -247,7 +256,7 @@ fn fill(store: &Store) -> EventId {
         .expect("reaction");
     let item = |e: &str, cause| {
         BatchAppendItem::new(
-            coord(e, "lobby"),
+            coord(e, scope_of(e)),
             KIND_C,
             &serde_json::json!({ "e": e }),
             AppendOptions::new(),

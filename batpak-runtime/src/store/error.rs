@@ -137,6 +137,16 @@ pub enum StoreError {
         /// The key.
         key: IdempotencyKey,
     },
+    /// The entity's events are in another scope: an entity is one stream,
+    /// in one scope.
+    ScopeMismatch {
+        /// The entity.
+        entity: String,
+        /// The scope its events are in.
+        existing: String,
+        /// The scope the refused append named.
+        scope: String,
+    },
     /// The entity has as many events as an entity can hold (2^32 - 1).
     EntitySequenceExhausted {
         /// The entity.
@@ -391,6 +401,15 @@ impl fmt::Display for StoreError {
             Self::IdempotencyConflict { key } => {
                 write!(f, "idempotency key {key:#x} was used for different content")
             }
+            Self::ScopeMismatch {
+                entity,
+                existing,
+                scope,
+            } => write!(
+                f,
+                "entity {entity} lives in scope {existing}; an append named scope {scope} (an \
+                 entity is one stream in one scope: use another entity name)"
+            ),
             Self::EntitySequenceExhausted { entity } => {
                 write!(f, "entity {entity} holds the most events an entity can")
             }

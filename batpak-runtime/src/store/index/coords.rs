@@ -79,6 +79,13 @@ impl Index {
         self.coords.len() as u32
     }
 
+    /// The scope of entity `entity`'s first coordinate (the scope a new
+    /// append must name), if it has one.
+    pub(crate) fn scope_of_entity(&self, entity: u32) -> Option<&str> {
+        let first = *self.entity_coords.get(entity as usize)?;
+        Some(self.names_of(first).1)
+    }
+
     /// The id of the entity named `name`.
     pub(crate) fn entity_id(&self, name: &str) -> Option<u32> {
         self.entities.get(name)

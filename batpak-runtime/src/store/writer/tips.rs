@@ -33,10 +33,27 @@ impl Writer {
         known: &mut Vec<Known>,
     ) -> Result<(), StoreError> {
         let index = locking::read(&self.shared.index);
-        for item in items {
+        for (i, item) in items.iter().enumerate() {
             let c = &item.coordinate;
             let ids = index.coord_of(c.entity(), c.scope());
             let entity = ids.map(|(_, e)| e).or_else(|| index.entity_id(c.entity()));
+            // One stream per entity name, in one scope: another scope is
+            // refused, against the index and earlier items of the command.
+            let existing = match (ids, entity) {
+                (None, Some(e)) => index.scope_of_entity(e),
+                _ => items[..i]
+                    .iter()
+                    .map(|p| &p.coordinate)
+                    .find(|p| p.entity() == c.entity() && p.scope() != c.scope())
+                    .map(|p| p.scope()),
+            };
+            if let Some(existing) = existing {
+                return Err(StoreError::ScopeMismatch {
+                    entity: c.entity().to_owned(),
+                    existing: existing.to_owned(),
+                    scope: c.scope().to_owned(),
+                });
+            }
             let tip = match entity {
                 Some(e) => load_tip(&index, &self.shared.files, &mut self.names, e)?,
                 None => None,
