@@ -76,7 +76,13 @@ fn version_and_help_say_what_they_should() {
     assert_eq!(stdout(&batpak(&["--version"])), expected);
     assert_eq!(stdout(&batpak(&["-V"])), expected);
     let help = stdout(&batpak(&["--help"]));
-    for part in ["exit codes:", "0  success", "2  usage error", "--json"] {
+    for part in [
+        "exit codes:",
+        "0  success",
+        "2  usage error",
+        "--json",
+        "graph DIR",
+    ] {
         assert!(help.contains(part), "{part}: {help}");
     }
 }

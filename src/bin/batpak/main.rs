@@ -5,10 +5,11 @@
 //!
 //! This module dispatches commands and owns the usage text and exit codes;
 //! each command lives in a module of its own (`info`, `tail`, `verify`,
-//! `schema`), over shared argument parsing (`cli`), kind naming
+//! `schema`, `graph`), over shared argument parsing (`cli`), kind naming
 //! (`kinds`) and progress lines (`progress`).
 
 mod cli;
+mod graph;
 mod info;
 mod kinds;
 mod progress;
@@ -30,24 +31,31 @@ commands:
   schema DIR                               the families and versions the log describes
   schema check DIR --against SNAPSHOTS     whether this release's snapshots (a schemas/
                                            directory) read every (kind, version) the log holds
+  graph DIR --event ID                     the event's causes back to the root and every
+                                           event it set off
+  graph DIR --correlation ID               every event of one causal tree
+      [--format dot|mermaid] [--svg FILE] [--limit N]
+                                           DOT (default) or Mermaid text; --svg renders
+                                           the DOT with graphviz `dot` into FILE
 
 options:
   --json         one JSON document on stdout (tail: one JSON object a line, as always)
   --kind K       a kind by name (Cart::CheckedOut, batpak::Denial), hex (0x1001) or decimal
+  ID             an event id as `tail` prints it: 32 hex digits (a 0x prefix is allowed)
   -h, --help     this text
   -V, --version  the version
 
 exit codes:
   0  success
   1  the store could not be read, or problems were found (verify, schema check,
-     tail on events that do not render)
+     tail on events that do not render), or a requested event or tool is missing
   2  usage error (unknown command or option, bad value)
 
 Progress lines go to stderr, and only when stderr is a terminal.
 ";
 
 /// The commands `main` dispatches.
-const COMMANDS: [&str; 4] = ["info", "tail", "verify", "schema"];
+const COMMANDS: [&str; 5] = ["info", "tail", "verify", "schema", "graph"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -64,6 +72,7 @@ fn main() -> ExitCode {
             schema::check(&args[2..], &progress)
         }
         Some("schema") => schema::list(&args[1..], &progress),
+        Some("graph") => graph::run(&args[1..], &progress),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -102,19 +111,21 @@ pub(crate) enum Failure {
     Store(StoreError),
     /// The command ran and found this many problems (exit 1).
     Problems(usize),
+    /// Something the command needed is missing or failed: an event, a tool (exit 1).
+    Failed(String),
 }
 
 impl Failure {
     fn exit_code(&self) -> u8 {
         match self {
             Failure::Usage(_) => 2,
-            Failure::Store(_) | Failure::Problems(_) => 1,
+            Failure::Store(_) | Failure::Problems(_) | Failure::Failed(_) => 1,
         }
     }
 
     fn message(&self) -> String {
         match self {
-            Failure::Usage(msg) => msg.clone(),
+            Failure::Usage(msg) | Failure::Failed(msg) => msg.clone(),
             Failure::Store(e) => explain(e),
             Failure::Problems(n) => format!("{n} problem(s) found"),
         }
