@@ -5,7 +5,10 @@
 //! `walk_ancestors` follows the causes back to the root; from the root,
 //! `descendants` and `correlated` find everything it set off.
 //!
-//! Run with `cargo run --example causal_chain`.
+//! Run with `cargo run --example causal_chain`, or with `-- DIR` to keep the
+//! store in DIR afterwards and draw the tree with the inspector:
+//! `batpak graph DIR --correlation ID` (the id it prints), as
+//! `docs/causal-graph.svg` was drawn.
 
 #[path = "domain/mod.rs"]
 mod domain;
@@ -44,9 +47,17 @@ fn print_tree(
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let dir = tempfile::tempdir()?;
-    println!("batpak causal chains: a store in {}", dir.path().display());
-    let store = Store::open(StoreConfig::new(dir.path()))?;
+    // A directory named on the command line is kept; otherwise a temporary one.
+    let temporary;
+    let dir = match std::env::args_os().nth(1) {
+        Some(kept) => std::path::PathBuf::from(kept),
+        None => {
+            temporary = tempfile::tempdir()?;
+            temporary.path().to_owned()
+        }
+    };
+    println!("batpak causal chains: a store in {}", dir.display());
+    let store = Store::open(StoreConfig::new(&dir))?;
     let account = |name: &str| Coordinate::new(format!("account:{name}"), "bank");
     let (alice, bob, carol) = (account("alice")?, account("bob")?, account("carol")?);
     let desk = Coordinate::new("alerts:fraud-desk", "bank")?;
@@ -76,7 +87,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let tree = store.correlated(root);
     println!(
-        "\nthe tree rooted at alice's withdrawal ({} events; #n is the place in the store,",
+        "\nthe tree rooted at alice's withdrawal {root:032x} ({} events; #n is the place in the store,",
         tree.len()
     );
     println!("the gaps are the schema ledger's own events):");

@@ -10,6 +10,8 @@ mod compile_pass;
 mod families;
 mod fixtures;
 mod inspector;
+mod inspector_graph;
+mod inspector_ops;
 mod projections;
 mod replay_kinds;
 mod roundtrip;

@@ -1,16 +1,22 @@
 //! `batpak schema`: the log's own schema ledger, listed or checked against a
 //! release's committed snapshots (without the application's types).
 
-use super::{kind_name, Args, Failure};
+use crate::kinds::{hex, shape_name, Kinds};
+use crate::progress::Progress;
+use crate::{cli, print_json, Failure};
 use batpak::event::EventKind;
 use batpak::schema::{check_log, Catalog, Coverage, FamilySnapshot, LoggedKind};
 use batpak::store::{ReadOnly, Store};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// `batpak schema DIR`: the families and versions the log's ledger describes.
-pub(crate) fn list(store: &Store<ReadOnly>, _args: Args<'_>) -> Result<(), Failure> {
-    let mut families: BTreeMap<String, Vec<String>> = BTreeMap::new();
+pub(crate) fn list(args: &[String], progress: &Progress) -> Result<(), Failure> {
+    let parsed = cli::parse(args, &[])?;
+    let store = cli::open(&parsed.dir, progress)?;
+    // Family -> one entry per (kind, version, revision), in ledger order.
+    let mut families: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for (kind, version, known) in store.schema_ledger() {
         let variant = known
             .shape
@@ -20,19 +26,35 @@ pub(crate) fn list(store: &Store<ReadOnly>, _args: Args<'_>) -> Result<(), Failu
         families
             .entry(known.shape.family.clone())
             .or_default()
-            .push(format!(
-                "  {variant} {} v{version} {}",
-                kind_name(kind),
-                known.shape.fingerprint_hex()
-            ));
+            .push(json!({
+                "variant": variant,
+                "name": shape_name(&known.shape),
+                "kind": hex(kind),
+                "version": version,
+                "fingerprint": known.shape.fingerprint_hex(),
+            }));
+    }
+    if parsed.json {
+        let families: Vec<Value> = families
+            .into_iter()
+            .map(|(family, kinds)| json!({ "family": family, "kinds": kinds }))
+            .collect();
+        print_json(&json!({ "families": families }));
+        return Ok(());
     }
     if families.is_empty() {
         println!("no typed events: the log holds raw (JSON) payloads only");
     }
-    for (family, lines) in families {
+    for (family, kinds) in families {
         println!("{family}");
-        for line in lines {
-            println!("{line}");
+        for k in kinds {
+            println!(
+                "  {} {} v{} {}",
+                k["variant"].as_str().unwrap_or_default(),
+                k["kind"].as_str().unwrap_or_default(),
+                k["version"],
+                k["fingerprint"].as_str().unwrap_or_default()
+            );
         }
     }
     Ok(())
@@ -40,33 +62,66 @@ pub(crate) fn list(store: &Store<ReadOnly>, _args: Args<'_>) -> Result<(), Failu
 
 /// `batpak schema check DIR --against SNAPSHOTS`: whether the release whose
 /// snapshots are in SNAPSHOTS reads every (kind, version) the log holds.
-pub(crate) fn check(store: &Store<ReadOnly>, args: Args<'_>) -> Result<(), Failure> {
-    let against = match args {
-        [flag, dir] if flag == "--against" => Path::new(dir),
-        _ => return Err(Failure::Usage("expected `--against SNAPSHOTS`".into())),
-    };
+pub(crate) fn check(args: &[String], progress: &Progress) -> Result<(), Failure> {
+    let parsed = cli::parse(args, &["--against"])?;
+    let against = parsed
+        .value("--against")
+        .map(Path::new)
+        .ok_or_else(|| Failure::Usage("expected `--against SNAPSHOTS`".into()))?;
     let release = read_snapshots(against)?;
-    if release.families().next().is_none() {
+    let store = cli::open(&parsed.dir, progress)?;
+    let kinds = Kinds::of(&store);
+    let log = logged_kinds(&store);
+    let empty = release.families().next().is_none();
+    let findings = if empty {
+        Vec::new()
+    } else {
+        check_log(&log, &release, Coverage::Release)
+    };
+    if parsed.json {
+        print_json(&json!({
+            "ok": !empty && findings.is_empty(),
+            "against": against.display().to_string(),
+            "snapshots": !empty,
+            "checked": log.len(),
+            "findings": findings.iter().map(|(kind, f)| json!({
+                "kind": hex(*kind),
+                "name": kinds.name(*kind),
+                "verdict": format!("{:?}", f.verdict).to_lowercase(),
+                "family": f.family,
+                "variant": f.variant,
+                "version": f.version,
+                "path": f.path,
+                "rule": f.rule,
+                "message": f.message,
+                "fix": f.fix,
+                "text": f.to_string(),
+            })).collect::<Vec<_>>(),
+        }));
+    } else if empty {
         println!(
             "no snapshots in {}: bless them first (`cargo xtask schema bless`)",
             against.display()
         );
+    } else {
+        for (_, finding) in &findings {
+            println!("{finding}");
+        }
+        if findings.is_empty() {
+            println!(
+                "ok: the snapshots in {} read all {} (kind, version) the log holds",
+                against.display(),
+                log.len()
+            );
+        }
+    }
+    if empty {
         return Err(Failure::Problems(1));
     }
-    let log = logged_kinds(store);
-    let findings = check_log(&log, &release, Coverage::Release);
-    for (_, finding) in &findings {
-        println!("{finding}");
+    match findings.len() {
+        0 => Ok(()),
+        n => Err(Failure::Problems(n)),
     }
-    if !findings.is_empty() {
-        return Err(Failure::Problems(findings.len()));
-    }
-    println!(
-        "ok: the snapshots in {} read all {} (kind, version) the log holds",
-        against.display(),
-        log.len()
-    );
-    Ok(())
 }
 
 /// The log's ledger as the schema check reads it: revisions by (kind, version).
