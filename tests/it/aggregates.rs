@@ -117,9 +117,12 @@ fn eight_threads_on_one_aggregate_lose_no_update() {
         let (store, acct) = (&store, &acct);
         let plain = s.spawn(move || {
             let mut n = 0u64;
+            // A steady trickle (load shaping, not synchronisation): a writer
+            // that never pauses would starve optimistic commands by design.
             while Instant::now() < deadline {
                 store.append(acct, KIND_A, &n).expect("plain append");
                 n += 1;
+                std::thread::sleep(Duration::from_millis(10));
             }
             n
         });

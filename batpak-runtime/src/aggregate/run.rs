@@ -7,6 +7,7 @@ use crate::schema::EventFamily;
 use crate::store::replay::{ReplayInput, TypedInput};
 use crate::store::{
     AppendOptions, AppendReceipt, BatchAppendItem, CacheKey, ReadWrite, Store, StoreError,
+    Watermark,
 };
 
 /// Keys looked up per round trip when replaying an idempotent command.
@@ -47,6 +48,10 @@ fn backoff(attempt: u32) {
     let nanos = ceiling.as_nanos() as u64;
     std::thread::sleep(std::time::Duration::from_nanos(h.finish() % nanos.max(1)));
 }
+
+/// The longest a retry waits for the conflicting write to become visible
+/// (it never does when it sits in a live visibility fence).
+const VISIBLE_WAIT_MAX: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The first retry's pause is below this.
 const BACKOFF_BASE: std::time::Duration = std::time::Duration::from_micros(50);
@@ -162,7 +167,14 @@ impl Store<ReadWrite> {
                 // very command): load and decide again, after a pause that
                 // spreads contending callers apart.
                 Err(StoreError::SequenceConflict { .. })
-                | Err(StoreError::IdempotencyConflict { .. }) => backoff(attempt),
+                | Err(StoreError::IdempotencyConflict { .. }) => {
+                    // The write that got there first may not be visible
+                    // yet: wait for it, or the next load decides on the
+                    // same stale state and conflicts again.
+                    let written = self.frontier().written;
+                    let _ = self.wait_for(Watermark::Visible, written, VISIBLE_WAIT_MAX);
+                    backoff(attempt);
+                }
                 Err(e) => return Err(ExecuteError::Store(e)),
             }
         }
