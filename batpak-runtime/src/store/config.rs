@@ -99,7 +99,19 @@ pub enum RecoveryMode {
     Salvage,
 }
 
-/// Configuration of a store.
+/// Configuration of a store: start from [`StoreConfig::new`] and adjust with
+/// the `with_*` methods.
+///
+/// ```
+/// use batpak_runtime::store::{RecoveryMode, StoreConfig};
+///
+/// let config = StoreConfig::new("./data")
+///     .with_sync_every_n_events(100) // acknowledge before fsync, sync every 100 events
+///     .with_segment_max_bytes(16 << 20)
+///     .with_enable_mmap_index(true) // reopen from the index snapshot
+///     .with_recovery(RecoveryMode::TornTailOnly);
+/// assert_eq!(config.sync.every_n_events, 100);
+/// ```
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
     /// Directory holding the segment files, lock file and snapshots.

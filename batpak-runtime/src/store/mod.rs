@@ -88,7 +88,30 @@ pub enum ReadWrite {}
 #[derive(Debug)]
 pub enum ReadOnly {}
 
-/// An open event store. See the module docs.
+/// An open event store: one directory, one writer thread, an in-memory
+/// index. `Store<ReadWrite>` (from [`Store::open`]) writes; a
+/// `Store<ReadOnly>` (from [`Store::open_read_only`]) only reads.
+///
+/// ```
+/// use batpak_runtime::prelude::*;
+/// use batpak_runtime::store::StreamRange;
+///
+/// # let dir = tempfile::tempdir().unwrap();
+/// let store = Store::open(StoreConfig::new(dir.path()))?;
+/// let cart = Coordinate::new("cart:1", "shop")?;
+/// let added = EventKind::custom(0x1, 1);
+/// // Returns once the event is fsynced (the default sync cadence).
+/// let receipt = store.append(&cart, added, &serde_json::json!({ "sku": "apple" }))?;
+/// assert_eq!(receipt.entity_sequence, 1);
+/// // Compare-and-swap: the next append must follow sequence 1.
+/// let opts = AppendOptions::new().with_cas(store.entity_sequence("cart:1"));
+/// store.append_with_options(&cart, added, &serde_json::json!({ "sku": "pear" }), opts)?;
+/// let newest = store.stream_range("cart:1", StreamRange::all().backwards().limit(1));
+/// assert_eq!(newest[0].entity_sequence, 2);
+/// assert_eq!(store.count(&Region::all().with_kind(added)), 2);
+/// store.close()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Store<M = ReadWrite> {
     shared: Arc<Shared>,
     tx: Option<flume::Sender<Command>>,
