@@ -277,6 +277,9 @@ fn generate(imp: &ItemImpl, m: &Model) -> TokenStream {
         #imp
 
         #[doc = #doc]
+        // Public so a public aggregate's `Command` is nameable; a command
+        // type the user kept private stays private in its variant.
+        #[allow(private_interfaces)]
         pub enum #enum_name { #(#variants,)* }
 
         #(#froms)*
