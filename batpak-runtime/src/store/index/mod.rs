@@ -1,9 +1,9 @@
 //! The in-memory index of visible events. The primary index is one compact
 //! `Record` per event in commit order (which is also event-id order, so lookups
 //! by id are binary searches); entity and scope names are interned once, in
-//! one buffer each ([`names`]), and everything else refers to them by dense
+//! one buffer each (`names`), and everything else refers to them by dense
 //! ids: a coordinate is a pair of them, an entity's events are a list of
-//! positions that needs no allocation for a single event ([`lists`]), and
+//! positions that needs no allocation for a single event (`lists`), and
 //! secondary indexes hold `u32` positions into the primary one. An entity of
 //! one event costs about 80 bytes besides its name. The writer resolves and
 //! defines coordinates here, so the index holds the store's only copy of each
