@@ -5,8 +5,8 @@
 
 use crate::domain;
 
+use crate::cli::batpak;
 use batpak::prelude::*;
-use std::process::Command;
 
 /// `Account` as a later build might define it: the same kinds and versions,
 /// `Deposited` with another shape (drift). It keeps the other variants, so
@@ -24,13 +24,6 @@ mod drifted {
         #[batpak(id = 3)]
         Withdrawn { cents: u64 },
     }
-}
-
-fn batpak(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_batpak"))
-        .args(args)
-        .output()
-        .expect("run the batpak binary")
 }
 
 #[test]

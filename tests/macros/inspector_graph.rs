@@ -4,29 +4,13 @@
 
 use crate::domain;
 
+use crate::cli::{batpak, stdout};
 use batpak::event::EventId;
 use batpak::prelude::*;
 use batpak::store::BatchAppendItem;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::process::{Command, Output, Stdio};
-
-fn batpak(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_batpak"))
-        .args(args)
-        .output()
-        .expect("run the batpak binary")
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).expect("UTF-8")
-}
+use std::process::{Command, Stdio};
 
 /// The chain's events: the root, then the reactions; `other` is outside it.
 struct Chain {

@@ -4,28 +4,11 @@
 
 use crate::domain;
 
+use crate::cli::{batpak, stdout};
 use batpak::gate::{Bypass, Denial, DenialCode, FnGate, GateSet};
 use batpak::prelude::*;
 use serde_json::Value;
-use std::process::{Command, Output};
-
-fn batpak(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_batpak"))
-        .args(args)
-        .output()
-        .expect("run the batpak binary")
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).expect("UTF-8")
-}
+use std::process::Output;
 
 fn json(out: &Output) -> Value {
     serde_json::from_str(&stdout(out)).expect("one JSON document")

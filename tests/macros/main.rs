@@ -6,6 +6,7 @@
 #[path = "../../examples/domain/mod.rs"]
 mod domain;
 
+mod cli;
 mod compile_pass;
 mod families;
 mod fixtures;

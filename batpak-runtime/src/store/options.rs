@@ -157,13 +157,24 @@ impl BatchAppendItem {
         options: AppendOptions,
         causation: CausationRef,
     ) -> Result<Self, StoreError> {
+        let options = options.with_causation_unless_none(causation);
+        Self::public(coordinate, kind, encode_json(payload)?, options)
+    }
+
+    /// An application's item: refuses the library's reserved kinds and names.
+    fn public(
+        coordinate: Coordinate,
+        kind: EventKind,
+        payload: EncodedPayload,
+        options: AppendOptions,
+    ) -> Result<Self, StoreError> {
         check_public_kind(kind)?;
         check_public_coordinate(&coordinate)?;
         Ok(Self {
             coordinate,
             kind,
-            payload: encode_json(payload)?,
-            options: options.with_causation_unless_none(causation),
+            payload,
+            options,
             system: false,
         })
     }
@@ -178,21 +189,14 @@ impl BatchAppendItem {
         bytes: impl Into<Vec<u8>>,
         options: AppendOptions,
     ) -> Result<Self, StoreError> {
-        check_public_kind(kind)?;
-        check_public_coordinate(&coordinate)?;
-        Ok(Self {
-            coordinate,
-            kind,
-            payload: EncodedPayload {
-                codec: crate::event::Codec::Bytes,
-                schema_version: 0,
-                bytes: bytes.into(),
-                shape: None,
-                family: None,
-            },
-            options,
-            system: false,
-        })
+        let payload = EncodedPayload {
+            codec: crate::event::Codec::Bytes,
+            schema_version: 0,
+            bytes: bytes.into(),
+            shape: None,
+            family: None,
+        };
+        Self::public(coordinate, kind, payload, options)
     }
 
     /// A raw item for `coordinate` with `options` (their causation included):
