@@ -168,6 +168,13 @@ impl Store<ReadWrite> {
         self.append_item(item)
     }
 
+    /// Removes a reviewed cut from the quarantine (see
+    /// [`VerifyReport::quarantined`](super::VerifyReport::quarantined)); a
+    /// `verify` is clean again once none is left.
+    pub fn discard_quarantined(&self, cut: &super::QuarantinedCut) -> Result<(), StoreError> {
+        super::log::quarantine::discard(&*self.shared.io, &self.shared.config.data_dir, cut)
+    }
+
     /// Holds `entity`'s stripe of the in-process command lock (see
     /// `Store::execute`).
     pub(crate) fn lock_entity(&self, entity: &str) -> std::sync::MutexGuard<'_, ()> {

@@ -7,8 +7,8 @@
 //! write) keep no file: zeros hold nothing to recover.
 //!
 //! Quarantined cuts are reported by `Store::verify` (which is not clean
-//! while any is present) and by `batpak verify`; an operator removes the
-//! files once reviewed.
+//! while any is present) and by `batpak verify`; once reviewed, an operator
+//! removes them with `Store::discard_quarantined` (or deletes the files).
 
 use super::io::{LogFile, LogIo};
 use crate::store::error::{IoOp, LogPosition, StoreError};
@@ -126,4 +126,27 @@ pub(crate) fn list(io: &dyn LogIo, data_dir: &Path) -> Result<Vec<QuarantinedCut
     }
     cuts.sort_by(|a, b| (a.at, &a.file).cmp(&(b.at, &b.file)));
     Ok(cuts)
+}
+
+/// Removes a reviewed cut (its `.cut` and `.txt` files) from the quarantine.
+pub(crate) fn discard(
+    io: &dyn LogIo,
+    data_dir: &Path,
+    cut: &QuarantinedCut,
+) -> Result<(), StoreError> {
+    let qdir = dir_of(data_dir);
+    if cut.file.parent() != Some(qdir.as_path()) {
+        let e = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a quarantined cut");
+        return Err(StoreError::io(IoOp::Remove, &cut.file, e));
+    }
+    for path in [cut.file.clone(), cut.file.with_extension("txt")] {
+        match io.remove(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StoreError::io(IoOp::Remove, &path, e))
+            }
+            _ => {}
+        }
+    }
+    io.sync_dir(&qdir)
+        .map_err(|e| StoreError::io(IoOp::Sync, &qdir, e))
 }
