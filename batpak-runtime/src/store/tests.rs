@@ -154,7 +154,9 @@ fn fill(dir: &std::path::Path, config: StoreConfig) -> Vec<String> {
     let store = Store::open(config).unwrap();
     let entities: Vec<String> = (0..20).map(|i| format!("e{i}")).collect();
     for i in 0..400u32 {
-        let c = Coordinate::new(&entities[(i % 20) as usize], format!("s{}", i % 3)).unwrap();
+        // Each entity lives in one scope (the store refuses a second one).
+        let e = i % 20;
+        let c = Coordinate::new(&entities[e as usize], format!("s{}", e % 3)).unwrap();
         let kind = if i % 4 == 0 {
             EventKind::custom(0x3, 2)
         } else {
