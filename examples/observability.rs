@@ -28,19 +28,41 @@ struct Handle(String, Arc<Mutex<Values>>);
 
 impl CounterFn for Handle {
     fn increment(&self, value: u64) {
-        *self.1.lock().unwrap().counters.entry(self.0.clone()).or_default() += value;
+        *self
+            .1
+            .lock()
+            .unwrap()
+            .counters
+            .entry(self.0.clone())
+            .or_default() += value;
     }
     fn absolute(&self, value: u64) {
-        self.1.lock().unwrap().counters.insert(self.0.clone(), value);
+        self.1
+            .lock()
+            .unwrap()
+            .counters
+            .insert(self.0.clone(), value);
     }
 }
 
 impl GaugeFn for Handle {
     fn increment(&self, value: f64) {
-        *self.1.lock().unwrap().gauges.entry(self.0.clone()).or_default() += value;
+        *self
+            .1
+            .lock()
+            .unwrap()
+            .gauges
+            .entry(self.0.clone())
+            .or_default() += value;
     }
     fn decrement(&self, value: f64) {
-        *self.1.lock().unwrap().gauges.entry(self.0.clone()).or_default() -= value;
+        *self
+            .1
+            .lock()
+            .unwrap()
+            .gauges
+            .entry(self.0.clone())
+            .or_default() -= value;
     }
     fn set(&self, value: f64) {
         self.1.lock().unwrap().gauges.insert(self.0.clone(), value);
@@ -114,7 +136,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for (name, samples) in &values.histograms {
         let max = samples.iter().copied().fold(0.0, f64::max);
-        println!("  histogram {name}: {} samples, max {max:.6}", samples.len());
+        println!(
+            "  histogram {name}: {} samples, max {max:.6}",
+            samples.len()
+        );
     }
     Ok(())
 }
