@@ -118,6 +118,54 @@ pub(crate) fn create_temporary(io: &dyn LogIo, path: &Path) -> io::Result<Box<dy
     io.create_new(path)
 }
 
+/// `O_NOATIME` where its value is the generic Linux one.
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "powerpc64",
+        target_arch = "loongarch64",
+        target_arch = "s390x"
+    )
+))]
+const O_NOATIME: Option<i32> = Some(0o1_000_000);
+#[cfg(not(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "powerpc64",
+        target_arch = "loongarch64",
+        target_arch = "s390x"
+    )
+)))]
+const O_NOATIME: Option<i32> = None;
+
+/// Opens the file at `path` for reading without updating its access time
+/// where the system allows it (Linux, for the file's owner): a reader
+/// polling files a writer keeps changing would otherwise dirty their inodes,
+/// which costs the disk a metadata write now and then. Elsewhere, or for
+/// another user's files, a plain open.
+pub(crate) fn open_quietly(path: &Path) -> io::Result<File> {
+    #[cfg(unix)]
+    if let Some(flag) = O_NOATIME {
+        use std::os::unix::fs::OpenOptionsExt;
+        match OpenOptions::new().read(true).custom_flags(flag).open(path) {
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
+            other => return other,
+        }
+    }
+    let _ = O_NOATIME;
+    File::open(path)
+}
+
 /// The real implementation, straight over `std::fs`.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct StdIo;
@@ -134,13 +182,16 @@ impl LogIo for StdIo {
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        std::fs::read(path)
+        use std::io::Read;
+        let mut all = Vec::new();
+        open_quietly(path)?.read_to_end(&mut all)?;
+        Ok(all)
     }
 
     fn read_head(&self, path: &Path, bytes: usize) -> io::Result<Vec<u8>> {
         use std::io::Read;
         let mut head = Vec::with_capacity(bytes);
-        File::open(path)?
+        open_quietly(path)?
             .take(bytes as u64)
             .read_to_end(&mut head)?;
         Ok(head)

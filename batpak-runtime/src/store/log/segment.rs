@@ -212,5 +212,5 @@ pub(crate) fn open_append(
 /// [`LogIo`]: readers map the file, and a map must see the real file.
 pub fn open_read(dir: &Path, id: u64) -> Result<File, StoreError> {
     let path = segment_path(dir, id);
-    File::open(&path).map_err(|e| StoreError::io(IoOp::Open, &path, e))
+    super::io::open_quietly(&path).map_err(|e| StoreError::io(IoOp::Open, &path, e))
 }

@@ -24,7 +24,7 @@ use crate::store::config::{IndexTopology, FRAME_BYTES_HARD_MAX};
 use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};
 use crate::store::index::Index;
 use crate::store::log::frame::{self, FrameRead};
-use crate::store::log::io::{LogIo, StdIo};
+use crate::store::log::io::{open_quietly, LogIo, StdIo};
 use crate::store::log::reader::read_exact_at;
 use crate::store::log::segment::{self, SegmentHeader, SEGMENT_HEADER_BYTES};
 use crate::store::log::watermark;
@@ -224,7 +224,7 @@ impl Follower {
     fn open(&mut self) -> Result<Option<u64>, StoreError> {
         let path = segment::segment_path(&self.dir, self.at.segment);
         if self.reading.is_none() {
-            let file = match File::open(&path) {
+            let file = match open_quietly(&path) {
                 Ok(file) => file,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                 Err(e) => return Err(StoreError::io(IoOp::Open, &path, e)),
