@@ -2,8 +2,9 @@
 //! read through the in-memory index.
 //!
 //! `Store<ReadWrite>` (the default) owns the directory's lock and a writer thread;
-//! `Store<ReadOnly>` serves the same reads from a scan of the segments and never
-//! writes a byte into the data directory.
+//! `Store<ReadOnly>` serves the same reads from a scan of the segments, takes no
+//! lock, never writes a byte into the data directory, and follows a writer in
+//! another process on `refresh` (`follow`).
 
 // The model: types every layer of the store shares.
 pub(crate) mod codec;

@@ -208,3 +208,63 @@ fn a_second_writer_is_still_locked_out() {
     ));
     writer.close().unwrap();
 }
+
+/// A reader loaded from the index snapshot follows on after the segments it
+/// lists, with the names the active segment already defines.
+#[test]
+fn a_reader_opened_from_the_snapshot_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mapped = config(dir.path()).with_enable_mmap_index(true);
+    let writer = Store::open(mapped.clone()).unwrap();
+    for i in 0..30 {
+        writer
+            .append(&coord(&format!("e{}", i % 4)), K, &i)
+            .unwrap();
+    }
+    writer.close().unwrap();
+    let reader = Store::open_read_only(mapped.clone()).unwrap();
+    assert!(reader.diagnostics().recovery.from_snapshot);
+    let writer = Store::open(mapped).unwrap();
+    for i in 30..60 {
+        writer
+            .append(&coord(&format!("e{}", i % 6)), K, &i)
+            .unwrap();
+    }
+    assert_eq!(reader.refresh().unwrap(), 30);
+    assert_eq!(payloads(&reader), payloads(&writer));
+}
+
+/// A log cut below what a reader applied (only damage or a salvage does
+/// that) is a typed error from refresh and from reads, never a crash.
+#[test]
+fn a_log_cut_under_a_reader_is_a_typed_error() {
+    use crate::store::{CorruptionKind, LogPosition};
+    let dir = tempfile::tempdir().unwrap();
+    let writer = Store::open(config(dir.path())).unwrap();
+    for i in 0..5 {
+        writer.append(&coord("a"), K, &i).unwrap();
+    }
+    writer.close().unwrap();
+    let reader = reader(dir.path());
+    let entries = reader.query(&Region::all());
+    let last = entries.last().unwrap().frame;
+    let path = crate::store::log::segment::segment_path(dir.path(), last.segment);
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(last.offset).unwrap();
+    let cut = LogPosition {
+        segment: last.segment,
+        offset: last.offset,
+    };
+    match reader.refresh() {
+        Err(StoreError::Corrupt {
+            at,
+            kind: CorruptionKind::SegmentLength { actual, .. },
+        }) => assert_eq!((at, actual), (cut, last.offset)),
+        other => panic!("expected a cut segment, got {other:?}"),
+    }
+    assert!(matches!(
+        reader.get(entries.last().unwrap().event_id),
+        Err(StoreError::Corrupt { at, .. }) if at == cut
+    ));
+    assert!(reader.get(entries[0].event_id).unwrap().is_some());
+}

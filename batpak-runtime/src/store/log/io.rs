@@ -6,12 +6,13 @@
 //! write. Each method states what durability it promises, because that is
 //! exactly what a fault-injecting implementation is allowed to take away.
 //!
-//! Two things stay outside the seam on purpose. Reads through memory maps
-//! (`reader`, and the snapshot's map in `snapshot::load`) and the directory
-//! lock (`lock`) use the files directly: a fault-injecting implementation runs
-//! over a real directory, so the maps and the `flock` see the same files the
-//! seam wrote, and what it simulates (lost or failed writes) happens on the
-//! write side. Read-only stores, which never write, always use [`StdIo`], and
+//! Two things stay outside the seam on purpose. Reads by frame position
+//! (`reader`'s maps and positioned reads, the snapshot's map in
+//! `snapshot::load`, a follower's reads in `recovery::follow`) and the
+//! directory lock (`lock`) use the files directly: a fault-injecting
+//! implementation runs over a real directory, so they and the `flock` see the
+//! same files the seam wrote, and what it simulates (lost or failed writes)
+//! happens on the write side. Read-only stores, which never write, always use [`StdIo`], and
 //! so do the read paths that do not hold the store's seam (statistics and
 //! `verify` list and scan the segments through it).
 

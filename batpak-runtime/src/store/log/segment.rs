@@ -1,6 +1,7 @@
 //! Segment files: `<20-digit id>.bpk` in the data directory, each a 32-byte header
 //! followed by frames. Only the writer thread creates, appends to or truncates them,
-//! through the store's [`LogIo`]; readers map them read-only. A version 2 header
+//! through the store's [`LogIo`]; readers map them read-only, or read them by
+//! position (read-only stores). A version 2 header
 //! links a segment to its predecessor's final length (and, after compaction, to
 //! its own), so that recovery can tell a complete sealed segment from one cut
 //! exactly at a frame boundary, whose frames all check.
