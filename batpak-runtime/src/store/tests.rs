@@ -154,7 +154,8 @@ fn fill(dir: &std::path::Path, config: StoreConfig) -> Vec<String> {
     let store = Store::open(config).unwrap();
     let entities: Vec<String> = (0..20).map(|i| format!("e{i}")).collect();
     for i in 0..400u32 {
-        let c = Coordinate::new(&entities[(i % 20) as usize], format!("s{}", i % 3)).unwrap();
+        // One scope per entity: an entity is one stream, in one scope.
+        let c = Coordinate::new(&entities[(i % 20) as usize], format!("s{}", i % 20 % 3)).unwrap();
         let kind = if i % 4 == 0 {
             EventKind::custom(0x3, 2)
         } else {
