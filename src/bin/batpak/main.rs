@@ -1,7 +1,7 @@
 //! `batpak`: inspect a data directory from the command line. It opens the store
-//! read-only (a shared lock; it never writes a byte) and renders events as JSON
-//! through the directory's own schema ledger, so it needs none of the
-//! application's types.
+//! read-only (no lock, so it runs beside a writer; it never writes a byte) and
+//! renders events as JSON through the directory's own schema ledger, so it
+//! needs none of the application's types.
 //!
 //! ```text
 //! batpak info DIR
@@ -81,10 +81,6 @@ impl From<StoreError> for Failure {
 
 fn explain(e: &StoreError) -> String {
     match e {
-        StoreError::StoreLocked { data_dir } => format!(
-            "{} is open for writing by another process; close it first",
-            data_dir.display()
-        ),
         StoreError::Io { source, path, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             format!("{} does not exist", path.display())
         }
