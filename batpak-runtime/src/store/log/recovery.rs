@@ -156,8 +156,7 @@ pub(crate) struct Recovered {
     pub seed: WriterSeed,
     pub report: RecoveryReport,
     pub chain_break: Option<ChainBreak>,
-    /// Where a following scan stopped, to read on from there (read-only
-    /// stores; `None` for other scans).
+    /// Where a following scan (a read-only store's) stopped, to read on.
     pub follower: Option<follow::Follower>,
 }
 
@@ -171,9 +170,8 @@ pub(crate) struct ScanOptions {
     pub topology: IndexTopology,
     /// Also cut damage before the durable watermark (`RecoveryMode::Salvage`).
     pub salvage: bool,
-    /// Keep what a read-only store needs to follow the log on: a fence still
-    /// open at the end stays pending (its writer may yet commit it), and the
-    /// resume point stays where the scan stopped reading.
+    /// Keep what a read-only store needs to follow on: a fence open at the
+    /// end stays pending (its writer may commit it), the resume point stays.
     pub follow: bool,
 }
 
@@ -259,8 +257,7 @@ pub(crate) fn scan_with(
     dir: &Path,
     opts: ScanOptions,
 ) -> Result<Recovered, StoreError> {
-    // The mark first: a writer in another process may rotate meanwhile, and
-    // a mark read after the listing could name a segment the listing lacks.
+    // The mark first, or a live writer's later mark may name an unlisted segment.
     let mark = watermark::load(io, dir)?.map(|(_, m)| m);
     let ids = segment::list_segments_with(io, dir)?;
     check_sealed(io, dir, &ids, mark)?;
@@ -408,9 +405,9 @@ impl Scan<'_> {
         }
         let len = offset as u64;
         self.seed.active_segment = Some((id, len));
-        let mut head = [0; SEGMENT_HEADER_BYTES as usize];
-        head.copy_from_slice(&bytes[..SEGMENT_HEADER_BYTES as usize]);
-        self.active_head = Some(head);
+        self.active_head = bytes
+            .get(..SEGMENT_HEADER_BYTES as usize)
+            .and_then(|h| h.try_into().ok());
         Ok(())
     }
 
