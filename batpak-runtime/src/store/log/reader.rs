@@ -222,7 +222,13 @@ impl SegmentFiles {
             .metadata()
             .map_err(|e| StoreError::io(IoOp::Read, &path, e))?
             .len();
-        let mut bytes = vec![0; usize::try_from(len).unwrap_or(0)];
+        if len > u64::from(u32::MAX) {
+            // The index keeps offsets in 32 bits: no store wrote this file.
+            let at = LogPosition { segment, offset: 0 };
+            let kind = CorruptionKind::BadSegmentHeader;
+            return Err(StoreError::Corrupt { at, kind });
+        }
+        let mut bytes = vec![0; len as usize];
         read_exact_at(&file, &mut bytes, 0).map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
         let mut found = HashMap::new();
         let mut at = SEGMENT_HEADER_BYTES as usize;
