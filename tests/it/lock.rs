@@ -1,5 +1,7 @@
-//! One owner per data directory: a second open, in this process or another,
-//! gets `StoreLocked`; closing (or the owner process dying) releases the lock.
+//! One writer per data directory: a second read-write open, in this process
+//! or another, gets `StoreLocked`; closing (or the owner process dying)
+//! releases the lock. Read-only opens take no lock: they neither wait for a
+//! writer nor hold one up.
 
 use crate::support::{
     child_args, config, coord, open, say, spawn_gate, store_gate, tempdir, Child, KIND_A,
@@ -21,21 +23,28 @@ fn second_open_in_this_process_is_locked() {
     let store = open(config(dir.path()));
     store.append(&coord("e", "s"), KIND_A, &1).expect("append");
     expect_locked(Store::open(config(dir.path())), dir.path());
-    expect_locked(Store::open_read_only(config(dir.path())), dir.path());
-    // The failed opens did not disturb the owner.
+    let reader = Store::open_read_only(config(dir.path())).expect("a reader beside the writer");
+    assert_eq!(reader.stream("e").len(), 1);
+    // The failed open and the reader did not disturb the owner.
     store.append(&coord("e", "s"), KIND_A, &2).expect("append");
+    assert_eq!(reader.refresh().expect("refresh"), 1);
+    assert_eq!(reader.stream("e").len(), 2);
     store.close().expect("close");
 
     let readers = [
         Store::open_read_only(config(dir.path())).expect("first reader"),
         Store::open_read_only(config(dir.path())).expect("second reader"),
     ];
-    expect_locked(Store::open(config(dir.path())), dir.path());
+    // Readers hold no lock: a writer opens beside them.
+    let store = open(config(dir.path()));
+    store.append(&coord("e", "s"), KIND_A, &3).expect("append");
+    drop(store);
     assert_eq!(readers[1].stream("e").len(), 2);
+    assert_eq!(readers[1].refresh().expect("refresh"), 1);
     drop(readers);
 
     let store = open(config(dir.path()));
-    assert_eq!(store.stream("e").len(), 2);
+    assert_eq!(store.stream("e").len(), 3);
     drop(store);
     // Dropping without close releases the lock as well.
     open(config(dir.path())).close().expect("close");
@@ -70,13 +79,21 @@ fn second_process_is_locked_out_until_close() {
     let dir = tempdir();
     let store = open(config(dir.path()));
     assert_eq!(probe(dir.path(), 0), "locked");
-    assert_eq!(probe(dir.path(), 1), "locked");
+    assert_eq!(
+        probe(dir.path(), 1),
+        "opened",
+        "a writer does not block readers"
+    );
     store.close().expect("close");
     assert_eq!(probe(dir.path(), 0), "opened");
 
     let reader = Store::open_read_only(config(dir.path())).expect("reader");
-    assert_eq!(probe(dir.path(), 0), "locked", "a reader blocks writers");
-    assert_eq!(probe(dir.path(), 1), "opened", "readers share");
+    assert_eq!(
+        probe(dir.path(), 0),
+        "opened",
+        "a reader does not block writers"
+    );
+    assert_eq!(probe(dir.path(), 1), "opened", "nor other readers");
     drop(reader);
 }
 
@@ -101,7 +118,8 @@ fn a_killed_owner_releases_the_lock() {
     let child = Child::spawn(HOLDER_TEST, dir.path(), 0);
     assert_eq!(child.next_line().as_deref(), Some("holding"));
     expect_locked(Store::open(config(dir.path())), dir.path());
-    expect_locked(Store::open_read_only(config(dir.path())), dir.path());
+    let reader = Store::open_read_only(config(dir.path())).expect("a reader beside the owner");
+    assert_eq!(reader.stream("e").len(), 1);
     child.kill();
     let store = open(config(dir.path()));
     assert_eq!(store.stream("e").len(), 1);

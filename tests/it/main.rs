@@ -14,6 +14,7 @@ mod matrix;
 mod model;
 mod names;
 mod read_only;
+mod readers;
 mod reads;
 mod recovery;
 mod repair;

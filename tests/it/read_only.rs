@@ -194,16 +194,24 @@ fn read_only_leaves_an_unfinished_batch_alone() {
 }
 
 #[test]
-fn read_only_open_of_an_owned_directory_is_locked() {
+fn read_only_open_beside_a_writer_takes_no_lock_and_writes_nothing() {
     let _gate = store_gate();
     let dir = tempdir();
     fill(dir.path());
     let store = open(config(dir.path()));
-    match Store::open_read_only(config(dir.path())) {
+    let before = listing(dir.path());
+    let reader = Store::open_read_only(config(dir.path())).expect("read-only beside the writer");
+    assert_eq!(reader.query(&Region::all()).len(), 20);
+    assert_eq!(reader.refresh().expect("refresh"), 0);
+    drop(reader);
+    assert_eq!(
+        listing(dir.path()),
+        before,
+        "a reader wrote into the data dir"
+    );
+    match Store::open(config(dir.path())) {
         Err(StoreError::StoreLocked { data_dir }) => assert_eq!(data_dir, dir.path()),
-        other => panic!("expected StoreLocked, got {other:?}"),
+        other => panic!("a second writer: expected StoreLocked, got {other:?}"),
     }
     store.close().expect("close");
-    let reader = Store::open_read_only(config(dir.path())).expect("read-only after close");
-    assert_eq!(reader.query(&Region::all()).len(), 20);
 }

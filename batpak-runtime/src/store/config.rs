@@ -143,6 +143,11 @@ pub struct StoreConfig {
     /// The time event ids and timestamps are stamped from (the system's by
     /// default; a `ManualClock` makes a test's ids repeatable).
     pub clock: std::sync::Arc<dyn crate::event::Clock>,
+    /// A read-only store refreshes from the log every this long, on a
+    /// thread of its own, following a writer in another process (`None`:
+    /// only when [`Store::refresh`](super::Store::refresh) is called).
+    /// Read-write stores ignore it.
+    pub follow_interval: Option<std::time::Duration>,
     /// Signs every receipt (cargo feature `signing`).
     #[cfg(feature = "signing")]
     pub signing_key: Option<super::signing::ReceiptSigner>,
@@ -167,6 +172,7 @@ impl StoreConfig {
             subscription_capacity: 1024,
             recovery: RecoveryMode::TornTailOnly,
             clock: std::sync::Arc::new(crate::event::SystemClock),
+            follow_interval: None,
             #[cfg(feature = "signing")]
             signing_key: None,
         }
@@ -244,6 +250,15 @@ impl StoreConfig {
     /// [`ManualClock`](crate::event::ManualClock) for repeatable tests).
     pub fn with_clock(mut self, clock: std::sync::Arc<dyn crate::event::Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Makes a read-only store refresh from the log every `interval` on a
+    /// thread of its own, so it follows a writer in another process with at
+    /// most about that much delay past the writer's sync (see
+    /// [`Store::refresh`](super::Store::refresh)).
+    pub fn with_follow_interval(mut self, interval: std::time::Duration) -> Self {
+        self.follow_interval = Some(interval);
         self
     }
 

@@ -7,7 +7,7 @@
 //! today's types against them (`store::registry`).
 
 use super::codec::EncodedPayload;
-use super::error::{CorruptionKind, StoreError};
+use super::error::{CorruptionKind, LogPosition, StoreError};
 use super::index::Index;
 use super::locking;
 use super::log::frame::Frame;
@@ -91,18 +91,26 @@ pub(crate) fn load(
     };
     for at in locations {
         let entry = files.with_frame(at, |frame| match frame {
-            Frame::Event(ev) => Some(serde_json::from_slice::<LedgerEntry>(ev.payload)),
+            Frame::Event(ev) => Some(parse_entry(ev.payload, at)),
             _ => None,
         })?;
-        let Some(entry) = entry else {
-            continue;
-        };
-        let entry = entry.map_err(|_| StoreError::Corrupt {
-            at,
-            kind: CorruptionKind::BadBody,
-        })?;
-        let shape = Arc::new(KnownShape::new(entry.shape));
-        registry.record(EventKind::from_raw(entry.kind), entry.version, shape);
+        if let Some(entry) = entry {
+            record(registry, entry?);
+        }
     }
     Ok(())
+}
+
+/// The ledger entry in the payload of the event at `at`.
+pub(crate) fn parse_entry(payload: &[u8], at: LogPosition) -> Result<LedgerEntry, StoreError> {
+    serde_json::from_slice(payload).map_err(|_| StoreError::Corrupt {
+        at,
+        kind: CorruptionKind::BadBody,
+    })
+}
+
+/// Records a ledger entry read from the log in the registry.
+pub(crate) fn record(registry: &SchemaRegistry, entry: LedgerEntry) {
+    let shape = Arc::new(KnownShape::new(entry.shape));
+    registry.record(EventKind::from_raw(entry.kind), entry.version, shape);
 }

@@ -2,8 +2,9 @@
 //! read through the in-memory index.
 //!
 //! `Store<ReadWrite>` (the default) owns the directory's lock and a writer thread;
-//! `Store<ReadOnly>` serves the same reads from a scan of the segments and never
-//! writes a byte into the data directory.
+//! `Store<ReadOnly>` serves the same reads from a scan of the segments, takes no
+//! lock, never writes a byte into the data directory, and follows a writer in
+//! another process on `refresh` (`follow`).
 
 // The model: types every layer of the store shares.
 pub(crate) mod codec;
@@ -27,6 +28,7 @@ mod cache;
 mod compact;
 pub mod delivery;
 mod fence;
+mod follow;
 mod observe;
 mod outbox;
 mod projection;
@@ -71,6 +73,7 @@ pub use typed::TypedRead;
 use log::io::{LogIo, StdIo};
 use log::lock::DirLock;
 use log::reader::SegmentFiles;
+use log::recovery::follow::Follower;
 use log::{recovery, snapshot};
 use std::marker::PhantomData;
 use std::path::Path;
@@ -161,6 +164,11 @@ fn recover_quietly(
         match snapshot::load(io, &config.data_dir, config.index_topology)? {
             Ok(Some(mut rec)) => {
                 rec.report.events = rec.index.len() as u64;
+                if !repair {
+                    let dir = &config.data_dir;
+                    let topology = config.index_topology;
+                    rec.follower = Some(Follower::after_snapshot(dir, &rec.seed, topology));
+                }
                 return Ok(rec);
             }
             Ok(None) => {}
@@ -172,6 +180,8 @@ fn recover_quietly(
         check_chains: false,
         topology: config.index_topology,
         salvage: config.recovery == RecoveryMode::Salvage,
+        // A scan that does not repair opens a read-only store, which follows.
+        follow: !repair,
     };
     let mut rec = recovery::scan_with(io, &config.data_dir, opts)?;
     rec.report.snapshot_rejected = rejected;
@@ -215,9 +225,14 @@ fn shared_from(
 ) -> Arc<Shared> {
     let index = std::mem::replace(&mut rec.index, index::Index::new(config.index_topology));
     let visible = index.last_sequence();
+    let files = if read_only {
+        SegmentFiles::positioned(&config.data_dir)
+    } else {
+        SegmentFiles::new(&config.data_dir)
+    };
     Arc::new(Shared {
         index: RwLock::new(index),
-        files: SegmentFiles::new(&config.data_dir),
+        files,
         io,
         frontier: frontier::FrontierCell::new(visible),
         subscribers: Default::default(),
@@ -229,6 +244,8 @@ fn shared_from(
         schemas: Default::default(),
         recycler: Default::default(),
         entity_locks: Default::default(),
+        follower: Mutex::new(rec.follower.take()),
+        follow_error: Mutex::new(None),
     })
 }
 
@@ -278,9 +295,14 @@ impl Store<ReadWrite> {
 }
 
 impl Store<ReadOnly> {
-    /// Opens an existing store for reading only. It takes a shared lock (so a
-    /// writer cannot open the directory meanwhile), scans the segments without
-    /// repairing anything, and never writes into the data directory.
+    /// Opens an existing store for reading only, alongside a writer in
+    /// another process or none. It takes no lock (a writer opening meanwhile
+    /// is not held up, and a second writer still gets `StoreLocked` from the
+    /// first), scans the segments without repairing anything, and never
+    /// creates or writes a file in the data directory. It sees what was
+    /// there when it opened; [`refresh`](Store::refresh), or a background
+    /// thread with [`StoreConfig::with_follow_interval`], follows the writer
+    /// on (docs/format.md, "Readers in other processes").
     pub fn open_read_only(config: StoreConfig) -> Result<Self, StoreError> {
         Self::open_read_only_with_cache(config, Box::new(NoCache))
     }
@@ -291,18 +313,21 @@ impl Store<ReadOnly> {
         cache: Box<dyn ProjectionCache>,
     ) -> Result<Self, StoreError> {
         let config = config.normalized();
-        let dir = config.data_dir.clone();
-        let lock = DirLock::shared(&dir)?;
+        log::lock::existing_dir(&config.data_dir)?;
         let io: Arc<dyn LogIo> = Arc::new(StdIo);
-        let mut rec = recover(&config, &*io, false)?;
+        let mut rec = follow::recover(&config)?;
         let shared = shared_from(config, io, &mut rec, true);
-        ledger::load(&shared.schemas, &shared.index, &shared.files)?;
+        follow::load_ledger(&shared)?;
+        let thread = match shared.config.follow_interval {
+            Some(interval) => Some(follow::spawn(Arc::clone(&shared), interval)?),
+            None => None,
+        };
         Ok(Self {
             shared,
             tx: None,
-            thread: None,
+            thread,
             cache,
-            lock: Some(lock),
+            lock: None,
             _mode: PhantomData,
         })
     }
@@ -320,7 +345,8 @@ impl Store<ReadOnly> {
 
 impl<M> Store<M> {
     /// Stops the writer after it has drained the mailbox (cancelling a live
-    /// visibility fence), fsyncs, and releases the directory lock.
+    /// visibility fence), fsyncs, and releases the directory lock; stops a
+    /// read-only store's refresh thread.
     pub fn close(mut self) -> Result<(), StoreError> {
         self.shutdown()
     }
@@ -335,6 +361,8 @@ impl<M> Store<M> {
             }
         }
         if let Some(thread) = self.thread.take() {
+            // A read-only store's refresh thread may be waiting out its interval.
+            thread.thread().unpark();
             if thread.join().is_err() && result.is_ok() {
                 result = Err(StoreError::WriterStopped);
             }

@@ -4,11 +4,13 @@
 use super::frontier::Watermark;
 use super::index::{Index, IndexEntry};
 use super::locking;
+use super::log::frame::EventFrame;
 use super::log::io::StdIo;
 use super::log::quarantine::{self, QuarantinedCut};
 use super::log::recovery::{self, ChainBreak, RecoveryReport, TruncatedTail};
 use super::log::segment;
 use super::replay::{JsonValueInput, ReplayInput, StoredPayload};
+use super::writer::shared::Shared;
 use super::{CorruptionKind, DecodeError, Frontier, LogPosition, Store, StoreError};
 use crate::coordinate::Region;
 use crate::event::{Codec, CorrelationId, Event, EventHeader, EventId, EventKind};
@@ -68,6 +70,50 @@ pub struct Diagnostics {
     pub frontier: Frontier,
     /// Whether the writer thread has stopped (closed, failed or panicked).
     pub writer_stopped: bool,
+    /// Where a read-only store reads on from at its next refresh (`None` in
+    /// a read-write store).
+    pub follow_position: Option<LogPosition>,
+    /// The last error of a read-only store's background refresh, if the
+    /// refresh after it has not succeeded yet.
+    pub follow_error: Option<String>,
+}
+
+/// Runs `f` on the frame of event `event_id`, which its index entry placed
+/// at `at`, checked and parsed once. When the frame there is not the event
+/// (compaction moved it), the index is asked where it lives now, once. The
+/// index of a read-only store cannot learn that from the writer, which lives
+/// in another process: it first finds the segment's frames again
+/// ([`SegmentFiles::relocate`](super::log::reader::SegmentFiles::relocate)).
+pub(crate) fn read_event<R>(
+    shared: &Shared,
+    at: LogPosition,
+    event_id: u128,
+    mut f: impl FnMut(&EventFrame<'_>) -> R,
+) -> Result<R, StoreError> {
+    let first = shared.files.with_event(at, event_id, &mut f);
+    if let Ok(Some(found)) = first {
+        return Ok(found);
+    }
+    let located = || {
+        let index = locking::read(&shared.index);
+        index
+            .position_of(event_id)
+            .map(|p| index.record(p).location())
+    };
+    if shared.read_only {
+        let segment = located().unwrap_or(at).segment;
+        shared.files.relocate(segment, &shared.index)?;
+    }
+    let moved = |now: LogPosition| StoreError::Corrupt {
+        at: now,
+        kind: CorruptionKind::BadBody,
+    };
+    match located() {
+        Some(now) if now != at || shared.read_only => {
+            shared.files.with_event(now, event_id, f)?.ok_or(moved(now))
+        }
+        _ => first?.ok_or(moved(at)),
+    }
 }
 
 impl<M> Store<M> {
@@ -106,24 +152,8 @@ impl<M> Store<M> {
         for family in I::family_checks() {
             family.run(&self.shared.schemas, Some(entry.kind))?;
         }
-        let decoded = match self.decode_at::<I>(entry.frame, entry) {
-            Ok(Some(decoded)) => decoded,
-            // The entry may predate a compaction that moved the frame: ask the
-            // index where the event lives now, once.
-            first => match self.current_location(entry.event_id.get()) {
-                Some(at) if at != entry.frame => {
-                    self.decode_at::<I>(at, entry)?.ok_or(StoreError::Corrupt {
-                        at,
-                        kind: CorruptionKind::BadBody,
-                    })?
-                }
-                _ => first?.ok_or(StoreError::Corrupt {
-                    at: entry.frame,
-                    kind: CorruptionKind::BadBody,
-                })?,
-            },
-        };
-        let (header, payload) = decoded;
+        let read = |ev: &EventFrame<'_>| self.decode_frame::<I>(ev);
+        let (header, payload) = read_event(&self.shared, entry.frame, entry.event_id.get(), read)?;
         let payload = payload.map_err(|e| e.at_event(header.event_id))?;
         Ok(Event {
             header,
@@ -132,40 +162,26 @@ impl<M> Store<M> {
         })
     }
 
-    /// Reads the frame at `at` once (one CRC check, one parse) and decodes its
-    /// payload with `I`; `None` when the frame there is not the entry's event.
-    #[allow(clippy::type_complexity)]
-    fn decode_at<I: ReplayInput>(
+    /// Decodes an event frame's header, and its payload with `I`.
+    fn decode_frame<I: ReplayInput>(
         &self,
-        at: LogPosition,
-        entry: &IndexEntry,
-    ) -> Result<Option<(EventHeader, Result<I::Payload, DecodeError>)>, StoreError> {
-        self.shared
-            .files
-            .with_event(at, entry.event_id.get(), |ev| {
-                let header = ev.header();
-                let shape = match header.codec {
-                    Codec::Postcard if I::USES_SHAPES => {
-                        self.shared.schemas.shape(ev.kind, ev.schema_version)
-                    }
-                    _ => None,
-                };
-                let payload = I::decode(StoredPayload {
-                    kind: ev.kind,
-                    schema_version: ev.schema_version,
-                    codec: header.codec,
-                    bytes: ev.payload,
-                    shape: shape.as_deref(),
-                });
-                (header, payload)
-            })
-    }
-
-    fn current_location(&self, event_id: u128) -> Option<LogPosition> {
-        let index = self.index();
-        index
-            .position_of(event_id)
-            .map(|p| index.record(p).location())
+        ev: &EventFrame<'_>,
+    ) -> (EventHeader, Result<I::Payload, DecodeError>) {
+        let header = ev.header();
+        let shape = match header.codec {
+            Codec::Postcard if I::USES_SHAPES => {
+                self.shared.schemas.shape(ev.kind, ev.schema_version)
+            }
+            _ => None,
+        };
+        let payload = I::decode(StoredPayload {
+            kind: ev.kind,
+            schema_version: ev.schema_version,
+            codec: header.codec,
+            bytes: ev.payload,
+            shape: shape.as_deref(),
+        });
+        (header, payload)
     }
 
     /// Every visible event of an entity, in order.
@@ -330,6 +346,10 @@ impl<M> Store<M> {
             recovery: locking::lock(&self.shared.report).clone(),
             frontier: self.frontier(),
             writer_stopped: self.shared.frontier.is_writer_stopped(),
+            follow_position: locking::lock(&self.shared.follower)
+                .as_ref()
+                .map(|f| f.position()),
+            follow_error: locking::lock(&self.shared.follow_error).clone(),
         }
     }
 
@@ -347,6 +367,7 @@ impl<M> Store<M> {
                 check_chains: true,
                 topology: super::IndexTopology::minimal(),
                 salvage: false,
+                follow: false,
             },
         )?;
         Ok(VerifyReport {

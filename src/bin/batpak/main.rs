@@ -1,7 +1,8 @@
 //! `batpak`: inspect a data directory from the command line. It opens the store
-//! read-only (a shared lock; it never writes a byte) and renders events as JSON
-//! through the directory's own schema ledger, so it needs none of the
-//! application's types. `docs/inspector.md` describes every command.
+//! read-only (no lock, so it runs beside a writer; it never writes a byte) and
+//! renders events as JSON through the directory's own schema ledger, so it
+//! needs none of the application's types. `docs/inspector.md` describes every
+//! command.
 //!
 //! This module dispatches commands and owns the usage text and exit codes;
 //! each command lives in a module of its own (`info`, `tail`, `verify`,
@@ -141,10 +142,6 @@ impl From<StoreError> for Failure {
 /// A store error as an operator reads it: what happened and what to do.
 fn explain(e: &StoreError) -> String {
     match e {
-        StoreError::StoreLocked { data_dir } => format!(
-            "{} is open for writing by another process; close it first",
-            data_dir.display()
-        ),
         StoreError::Io { source, path, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             format!("{} does not exist", path.display())
         }

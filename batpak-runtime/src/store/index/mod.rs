@@ -179,6 +179,21 @@ impl Index {
         }
     }
 
+    /// Moves the records of `segment` to where `find` says their events'
+    /// frames are now (a read-only store re-reading a segment that a writer
+    /// in another process compacted); a record it does not find stays.
+    pub(crate) fn relocate(&mut self, segment: u64, find: impl Fn(u128) -> Option<u32>) {
+        for r in self
+            .records
+            .iter_mut()
+            .filter(|r| u64::from(r.segment) == segment)
+        {
+            if let Some(to) = find(r.event_id()) {
+                r.offset = to;
+            }
+        }
+    }
+
     pub(crate) fn record(&self, pos: u32) -> &Record {
         &self.records[pos as usize]
     }

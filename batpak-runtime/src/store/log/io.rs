@@ -6,12 +6,13 @@
 //! write. Each method states what durability it promises, because that is
 //! exactly what a fault-injecting implementation is allowed to take away.
 //!
-//! Two things stay outside the seam on purpose. Reads through memory maps
-//! (`reader`, and the snapshot's map in `snapshot::load`) and the directory
-//! lock (`lock`) use the files directly: a fault-injecting implementation runs
-//! over a real directory, so the maps and the `flock` see the same files the
-//! seam wrote, and what it simulates (lost or failed writes) happens on the
-//! write side. Read-only stores, which never write, always use [`StdIo`], and
+//! Two things stay outside the seam on purpose. Reads by frame position
+//! (`reader`'s maps and positioned reads, the snapshot's map in
+//! `snapshot::load`, a follower's reads in `recovery::follow`) and the
+//! directory lock (`lock`) use the files directly: a fault-injecting
+//! implementation runs over a real directory, so they and the `flock` see the
+//! same files the seam wrote, and what it simulates (lost or failed writes)
+//! happens on the write side. Read-only stores, which never write, always use [`StdIo`], and
 //! so do the read paths that do not hold the store's seam (statistics and
 //! `verify` list and scan the segments through it).
 
@@ -118,6 +119,54 @@ pub(crate) fn create_temporary(io: &dyn LogIo, path: &Path) -> io::Result<Box<dy
     io.create_new(path)
 }
 
+/// `O_NOATIME` where its value is the generic Linux one.
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "powerpc64",
+        target_arch = "loongarch64",
+        target_arch = "s390x"
+    )
+))]
+const O_NOATIME: Option<i32> = Some(0o1_000_000);
+#[cfg(not(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "powerpc64",
+        target_arch = "loongarch64",
+        target_arch = "s390x"
+    )
+)))]
+const O_NOATIME: Option<i32> = None;
+
+/// Opens the file at `path` for reading without updating its access time
+/// where the system allows it (Linux, for the file's owner): a reader
+/// polling files a writer keeps changing would otherwise dirty their inodes,
+/// which costs the disk a metadata write now and then. Elsewhere, or for
+/// another user's files, a plain open.
+pub(crate) fn open_quietly(path: &Path) -> io::Result<File> {
+    #[cfg(unix)]
+    if let Some(flag) = O_NOATIME {
+        use std::os::unix::fs::OpenOptionsExt;
+        match OpenOptions::new().read(true).custom_flags(flag).open(path) {
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
+            other => return other,
+        }
+    }
+    let _ = O_NOATIME;
+    File::open(path)
+}
+
 /// The real implementation, straight over `std::fs`.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct StdIo;
@@ -134,13 +183,16 @@ impl LogIo for StdIo {
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        std::fs::read(path)
+        use std::io::Read;
+        let mut all = Vec::new();
+        open_quietly(path)?.read_to_end(&mut all)?;
+        Ok(all)
     }
 
     fn read_head(&self, path: &Path, bytes: usize) -> io::Result<Vec<u8>> {
         use std::io::Read;
         let mut head = Vec::with_capacity(bytes);
-        File::open(path)?
+        open_quietly(path)?
             .take(bytes as u64)
             .read_to_end(&mut head)?;
         Ok(head)

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 mod chains;
-
+pub(crate) mod follow;
 mod tail;
 
 /// The last event of an entity: its entity sequence and chained hash.
@@ -156,6 +156,8 @@ pub(crate) struct Recovered {
     pub seed: WriterSeed,
     pub report: RecoveryReport,
     pub chain_break: Option<ChainBreak>,
+    /// Where a following scan (a read-only store's) stopped, to read on.
+    pub follower: Option<follow::Follower>,
 }
 
 /// How to scan.
@@ -168,6 +170,9 @@ pub(crate) struct ScanOptions {
     pub topology: IndexTopology,
     /// Also cut damage before the durable watermark (`RecoveryMode::Salvage`).
     pub salvage: bool,
+    /// Keep what a read-only store needs to follow on: a fence open at the
+    /// end stays pending (its writer may commit it), the resume point stays.
+    pub follow: bool,
 }
 
 struct Pending {
@@ -222,6 +227,10 @@ struct Scan<'a> {
     /// Where the newest segment stops decoding: (segment, offset, whether
     /// the damage lies before the watermark).
     tail: Option<(u64, u64, bool)>,
+    /// A fence open at the end, kept pending for a follower.
+    kept_fence: Option<OpenUnit>,
+    /// The header of the segment the scan ended in, as it read it.
+    active_head: Option<[u8; SEGMENT_HEADER_BYTES as usize]>,
 }
 
 fn corrupt(segment: u64, offset: u64, kind: CorruptionKind) -> StoreError {
@@ -248,8 +257,9 @@ pub(crate) fn scan_with(
     dir: &Path,
     opts: ScanOptions,
 ) -> Result<Recovered, StoreError> {
-    let ids = segment::list_segments_with(io, dir)?;
+    // The mark first, or a live writer's later mark may name an unlisted segment.
     let mark = watermark::load(io, dir)?.map(|(_, m)| m);
+    let ids = segment::list_segments_with(io, dir)?;
     check_sealed(io, dir, &ids, mark)?;
     if !opts.salvage {
         tail::check_mark(io, dir, &ids, mark)?;
@@ -272,6 +282,8 @@ pub(crate) fn scan_with(
         defined: IdSet::default(),
         mark,
         tail: None,
+        kept_fence: None,
+        active_head: None,
     };
     scan.report.durable_mark = mark.map(|m| LogPosition {
         segment: m.segment,
@@ -282,11 +294,15 @@ pub(crate) fn scan_with(
         scan.segment(dir, id, newest)?;
     }
     scan.finish(dir)?;
+    let follower = opts
+        .follow
+        .then(|| follow::Follower::after_scan(dir, &mut scan));
     Ok(Recovered {
         index: scan.index,
         seed: scan.seed,
         report: scan.report,
         chain_break: scan.chain_break,
+        follower,
     })
 }
 
@@ -389,6 +405,9 @@ impl Scan<'_> {
         }
         let len = offset as u64;
         self.seed.active_segment = Some((id, len));
+        self.active_head = bytes
+            .get(..SEGMENT_HEADER_BYTES as usize)
+            .and_then(|h| h.try_into().ok());
         Ok(())
     }
 
@@ -560,11 +579,16 @@ impl Scan<'_> {
             self.index.forget_names_since(batch.index_names_before);
         }
         if let Some(fence) = self.fence.take() {
-            // Crashed inside a fence: its writes never committed and stay hidden.
+            // Crashed inside a fence: its writes never committed and stay
+            // hidden (a follower keeps it pending: its writer may be alive).
             self.report.unterminated_fence = true;
             self.report.discarded_fence_events += fence.events.len() as u64;
-            self.rollback(fence.undo);
             self.seed.unterminated_fence = Some(fence.id);
+            if self.opts.follow {
+                self.kept_fence = Some(fence);
+            } else {
+                self.rollback(fence.undo);
+            }
         }
         if let Some(at) = cut {
             self.cut(dir, at, unfinished)?;

@@ -1,6 +1,7 @@
 //! Segment files: `<20-digit id>.bpk` in the data directory, each a 32-byte header
 //! followed by frames. Only the writer thread creates, appends to or truncates them,
-//! through the store's [`LogIo`]; readers map them read-only. A version 2 header
+//! through the store's [`LogIo`]; readers map them read-only, or read them by
+//! position (read-only stores). A version 2 header
 //! links a segment to its predecessor's final length (and, after compaction, to
 //! its own), so that recovery can tell a complete sealed segment from one cut
 //! exactly at a frame boundary, whose frames all check.
@@ -212,5 +213,5 @@ pub(crate) fn open_append(
 /// [`LogIo`]: readers map the file, and a map must see the real file.
 pub fn open_read(dir: &Path, id: u64) -> Result<File, StoreError> {
     let path = segment_path(dir, id);
-    File::open(&path).map_err(|e| StoreError::io(IoOp::Open, &path, e))
+    super::io::open_quietly(&path).map_err(|e| StoreError::io(IoOp::Open, &path, e))
 }

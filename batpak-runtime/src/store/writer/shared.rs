@@ -11,6 +11,7 @@ use crate::store::ledger::SchemaRegistry;
 use crate::store::locking::EntityLocks;
 use crate::store::log::io::LogIo;
 use crate::store::log::reader::SegmentFiles;
+use crate::store::log::recovery::follow::Follower;
 use crate::store::log::recovery::RecoveryReport;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
@@ -33,4 +34,9 @@ pub(crate) struct Shared {
     pub recycler: Recycler,
     /// Serializes `Store::execute` per entity within the process.
     pub entity_locks: EntityLocks,
+    /// Where a read-only store reads on from (`None` in read-write stores).
+    pub follower: Mutex<Option<Follower>>,
+    /// The last error of a read-only store's background refresh, cleared by
+    /// the next that succeeds.
+    pub follow_error: Mutex<Option<String>>,
 }

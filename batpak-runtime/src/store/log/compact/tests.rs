@@ -30,6 +30,7 @@ fn resume_point(dir: &Path) -> (u64, u128) {
         check_chains: false,
         topology: IndexTopology::default(),
         salvage: false,
+        follow: false,
     };
     let seed = scan(dir, opts).unwrap().seed;
     (seed.next_sequence, seed.last_event_id)

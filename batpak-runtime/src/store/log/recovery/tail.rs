@@ -177,7 +177,11 @@ impl Scan<'_> {
         if salvaged && !self.opts.salvage {
             return Err(corrupt(at.segment, at.offset, CorruptionKind::BadProtocol));
         }
-        self.resume_past(cut);
+        if !self.opts.follow {
+            // A follower reads these bytes later, when a live writer has
+            // finished them: it must not count them as seen.
+            self.resume_past(cut);
+        }
         self.seed.active_segment = Some((at.segment, at.offset));
         let mut tail = TruncatedTail {
             at,
