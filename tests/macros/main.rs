@@ -11,6 +11,7 @@ mod compile_pass;
 mod families;
 mod fixtures;
 mod inspector;
+mod inspector_follow;
 mod inspector_graph;
 mod inspector_ops;
 mod projections;

@@ -13,6 +13,8 @@ pub(crate) struct Parsed {
     pub dir: String,
     /// `--json` was given.
     pub json: bool,
+    /// `-f` / `--follow` was given (`tail`).
+    pub follow: bool,
     values: Vec<(&'static str, String)>,
 }
 
@@ -41,11 +43,14 @@ impl Parsed {
 pub(crate) fn parse(args: &[String], flags: &[&'static str]) -> Result<Parsed, Failure> {
     let mut dir = None;
     let mut json = false;
+    let mut follow = false;
     let mut values: Vec<(&'static str, String)> = Vec::new();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         if arg == "--json" {
             json = true;
+        } else if arg == "-f" || arg == "--follow" {
+            follow = true;
         } else if let Some(flag) = flags.iter().find(|f| **f == arg) {
             let value = rest
                 .next()
@@ -63,7 +68,12 @@ pub(crate) fn parse(args: &[String], flags: &[&'static str]) -> Result<Parsed, F
         }
     }
     let dir = dir.ok_or_else(|| Failure::Usage("missing DIR".into()))?;
-    Ok(Parsed { dir, json, values })
+    Ok(Parsed {
+        dir,
+        json,
+        follow,
+        values,
+    })
 }
 
 /// Opens `dir` read-only, saying so on the progress line.

@@ -27,7 +27,9 @@ usage: batpak <command> DIR [options]
 
 commands:
   info DIR                                 segments, events, entities, kinds, versions, size
-  tail DIR [--entity E] [--kind K] [-n N]  the last N events (default 10) as JSON lines
+  tail DIR [--entity E] [--kind K] [-n N] [-f]
+                                           the last N events (default 10) as JSON lines;
+                                           -f: then follow the live log (Ctrl-C stops)
   verify DIR                               check every frame, hash chain and ledger entry
   schema DIR                               the families and versions the log describes
   schema check DIR --against SNAPSHOTS     whether this release's snapshots (a schemas/
