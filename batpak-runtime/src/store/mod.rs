@@ -139,6 +139,7 @@ fn recover(
     io: &dyn LogIo,
     repair: bool,
 ) -> Result<recovery::Recovered, StoreError> {
+    let _span = observe::span("batpak.open");
     let timer = observe::Timer::start();
     let rec = recover_quietly(config, io, repair)?;
     let r = &rec.report;

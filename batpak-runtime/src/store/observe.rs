@@ -31,6 +31,29 @@ impl Timer {
     }
 }
 
+/// A `tracing` span around a long operation (open, compaction, backup),
+/// entered until the guard drops; nothing without the feature.
+#[cfg(feature = "tracing")]
+pub(crate) type Span = tracing::span::EnteredSpan;
+/// A `tracing` span around a long operation; nothing without the feature.
+#[cfg(not(feature = "tracing"))]
+#[derive(Debug)]
+pub(crate) struct Span;
+
+/// Enters the span `name` (`batpak.open`, `batpak.compact`, `batpak.backup`).
+#[inline]
+pub(crate) fn span(name: &'static str) -> Span {
+    #[cfg(feature = "tracing")]
+    {
+        tracing::info_span!(target: "batpak", "operation", name).entered()
+    }
+    #[cfg(not(feature = "tracing"))]
+    {
+        let _ = name;
+        Span
+    }
+}
+
 /// A store finished opening.
 #[inline]
 pub(crate) fn opened(

@@ -323,6 +323,7 @@ impl Writer {
             Command::CommitFence { reply } => self.commit_fence(reply),
             Command::CancelFence { reply } => self.cancel_fence(reply),
             Command::Backup { dest, reply } => {
+                let _span = observe::span("batpak.backup");
                 let timer = observe::Timer::start();
                 let result = self.after_sync(|w| {
                     let (io, dir) = (&*w.shared.io, &w.config.data_dir);
@@ -332,6 +333,7 @@ impl Writer {
                 let _ = reply.send(result);
             }
             Command::Compact { reply } => {
+                let _span = observe::span("batpak.compact");
                 let timer = observe::Timer::start();
                 let result = self.after_sync(|w| {
                     let live = Live {
