@@ -127,9 +127,9 @@ fn main() {
     });
     summary.at_most(
         "count(kind) over 1,000,000 events",
-        count.as_secs_f64() * 1e3,
-        "ms",
-        1.0,
+        count.as_secs_f64() * 1e6,
+        "us",
+        1000.0,
     );
     summary.figure(
         "by_fact(kind).len(), the list it replaces",

@@ -68,7 +68,7 @@ impl<M> Store<M> {
         let positions = index.entity_positions(entity);
         let tip = positions
             .last()
-            .map_or(0, |&p| index.entry(p).entity_sequence);
+            .map_or(0, |&p| index.record(p).entity_sequence());
         let start = positions.partition_point(|&p| index.record(p).sequence() <= after);
         let entries = index.entries(
             positions[start..]

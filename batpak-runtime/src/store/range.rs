@@ -146,7 +146,7 @@ impl<M> Store<M> {
     ) -> Vec<IndexEntry> {
         let index = super::locking::read(&self.shared.index);
         let positions = index.entity_positions(entity);
-        let seq = |p: &u32| index.entry(*p).entity_sequence;
+        let seq = |p: &u32| index.record(*p).entity_sequence();
         let start = positions.partition_point(|p| seq(p) < from);
         let end = positions.partition_point(|p| seq(p) <= to);
         let window = &positions[start..end.max(start)];

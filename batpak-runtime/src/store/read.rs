@@ -250,7 +250,7 @@ impl<M> Store<M> {
         index
             .entity_positions(entity)
             .last()
-            .map_or(0, |&p| index.entry(p).entity_sequence)
+            .map_or(0, |&p| index.record(p).entity_sequence())
     }
 
     /// A number that grows whenever the entity gains a visible event; `None` for
