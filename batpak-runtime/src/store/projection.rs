@@ -43,16 +43,7 @@ fn now_ms() -> u64 {
 impl<M> Store<M> {
     /// The entity's visible events of the kinds projection `T` folds, in order.
     fn relevant_entries<T: EventSourced>(&self, entity: &str, after: u64) -> Vec<IndexEntry> {
-        let kinds = T::relevant_event_kinds();
-        let index = super::locking::read(&self.shared.index);
-        let positions = index.entity_positions(entity);
-        let start = positions.partition_point(|&p| index.record(p).sequence() <= after);
-        index.entries(
-            positions[start..]
-                .iter()
-                .copied()
-                .filter(|&p| kinds.contains(&index.record(p).kind())),
-        )
+        self.entity_tail(entity, after, T::relevant_event_kinds()).0
     }
 
     /// At one instant: the entity's visible events of `kinds` after global
@@ -66,9 +57,7 @@ impl<M> Store<M> {
     ) -> (Vec<IndexEntry>, u64) {
         let index = super::locking::read(&self.shared.index);
         let positions = index.entity_positions(entity);
-        let tip = positions
-            .last()
-            .map_or(0, |&p| index.record(p).entity_sequence());
+        let tip = index.entity_tip(entity);
         let start = positions.partition_point(|&p| index.record(p).sequence() <= after);
         let entries = index.entries(
             positions[start..]

@@ -246,11 +246,7 @@ impl<M> Store<M> {
     /// the next append to follow it. Answered from the index, without
     /// building the stream.
     pub fn entity_sequence(&self, entity: &str) -> u64 {
-        let index = self.index();
-        index
-            .entity_positions(entity)
-            .last()
-            .map_or(0, |&p| index.record(p).entity_sequence())
+        self.index().entity_tip(entity)
     }
 
     /// A number that grows whenever the entity gains a visible event; `None` for

@@ -209,6 +209,13 @@ impl Index {
             .map_or(&[][..], |e| self.entity_events.get(e))
     }
 
+    /// The entity sequence of `entity`'s last visible event, 0 when it has none.
+    pub(crate) fn entity_tip(&self, entity: &str) -> u64 {
+        self.entity_positions(entity)
+            .last()
+            .map_or(0, |&p| self.record(p).entity_sequence())
+    }
+
     /// The positions of the events of entity `entity` (an id), in commit order.
     pub(crate) fn entity_events(&self, entity: u32) -> &[u32] {
         self.entity_events.get(entity)
