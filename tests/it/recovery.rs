@@ -3,7 +3,7 @@
 
 use crate::support::{
     child_args, config, coord, crash_round, open, payload, say, spawn_gate, store_gate, tempdir,
-    KillPoint, Rng, KIND_A, KIND_B, KIND_C,
+    verify_intact, KillPoint, Rng, KIND_A, KIND_B, KIND_C,
 };
 use batpak::coordinate::Region;
 use batpak::event::EventId;
@@ -112,9 +112,10 @@ fn check_reopened(store: &Store, known: &mut HashMap<EventId, Known>, round: u64
         known.len(),
         "round {round}"
     );
-    let report = store.verify().expect("verify after recovery");
-    assert!(report.is_clean(), "round {round}: {report:?}");
-    assert_eq!(report.torn_tail, None, "round {round}: tail left torn");
+    // A kill inside a write leaves a torn tail the open cut and kept in the
+    // quarantine (so `is_clean` is false until it is reviewed); nothing else
+    // may be wrong.
+    verify_intact(store);
     unknown
 }
 
