@@ -242,5 +242,6 @@ fn typed_reactor_does_not_duplicate_reactions_across_sigkill() {
         assert_eq!(causes.len(), 1, "job {n} has {} reactions", causes.len());
         assert_eq!(causes[0], Some(jobs[n]), "reaction to job {n} points at it");
     }
-    assert!(store.verify().expect("verify").is_clean());
+    // Kills inside a write leave torn tails in the quarantine; nothing else.
+    verify_intact(&store);
 }
