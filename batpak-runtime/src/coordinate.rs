@@ -84,6 +84,11 @@ pub fn audit_entity(entity: &str) -> String {
     format!("{RESERVED_PREFIX}:audit:{entity}")
 }
 
+/// The entity of `entity`'s retention stream (see [`Coordinate::retention`]).
+pub fn retention_entity(entity: &str) -> String {
+    format!("{RESERVED_PREFIX}:retention:{entity}")
+}
+
 /// The two names of a coordinate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NamePart {
@@ -191,6 +196,16 @@ impl Coordinate {
     pub fn audit(&self) -> Self {
         Self {
             entity: Arc::from(audit_entity(&self.entity)),
+            scope: Arc::clone(&self.scope),
+        }
+    }
+
+    /// The coordinate of this entity's retention stream: the cuts recorded
+    /// for it (`$batpak:retention:<entity>`, same scope; see
+    /// `Store::truncate_before`).
+    pub fn retention(&self) -> Self {
+        Self {
+            entity: Arc::from(retention_entity(&self.entity)),
             scope: Arc::clone(&self.scope),
         }
     }

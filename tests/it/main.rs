@@ -18,6 +18,7 @@ mod readers;
 mod reads;
 mod recovery;
 mod repair;
+mod retention;
 mod segments;
 mod support;
 mod tickets;

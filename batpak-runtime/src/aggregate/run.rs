@@ -18,6 +18,10 @@ const KEYS_PER_LOOKUP: usize = 16;
 struct Cached<A> {
     /// Global sequence of the last event folded into `state`.
     position: u64,
+    /// The entity's retention floor when `state` was folded (see
+    /// `Store::truncate_before`): a state from before a cut is not served.
+    #[serde(default)]
+    floor: u64,
     state: A,
 }
 
@@ -70,9 +74,11 @@ impl<M> Store<M> {
             version: A::cache_version(),
             entity: entity.to_owned(),
         };
+        let floor = self.retention_floor(entity);
         let cached: Option<Cached<A>> = self
             .cached(&key)
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+            .and_then(|bytes| serde_json::from_slice::<Cached<A>>(&bytes).ok())
+            .filter(|c| c.floor == floor);
         let (mut state, after) = cached.map_or((A::default(), 0), |c| (c.state, c.position));
         let (entries, sequence) =
             self.entity_tail(entity, after, <A::Event as EventFamily>::KIND_LIST);
@@ -83,6 +89,7 @@ impl<M> Store<M> {
         if let Some(last) = entries.last() {
             let record = Cached {
                 position: last.sequence,
+                floor,
                 state,
             };
             if let Ok(bytes) = serde_json::to_vec(&record) {

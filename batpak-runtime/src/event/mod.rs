@@ -22,6 +22,10 @@ pub mod system {
     pub const DENIAL: EventKind = EventKind::reserved(0x0, 0x001);
     /// A recorded policy bypass.
     pub const BYPASS: EventKind = EventKind::reserved(0x0, 0x002);
+    /// A retention cut: `Store::truncate_before`, `Store::tombstone` or a
+    /// retention policy applied by `Store::compact`, on the entity's
+    /// retention stream.
+    pub const RETENTION: EventKind = EventKind::reserved(0x0, 0x003);
 }
 
 use crate::coordinate::Coordinate;

@@ -4,6 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+mod retention;
+pub use retention::RetentionPolicy;
+
 /// Hard upper bound on one frame, whatever the configuration says (the frame
 /// length word has 24 bits).
 pub const FRAME_BYTES_HARD_MAX: usize = (1 << 24) - 1;
@@ -148,6 +151,8 @@ pub struct StoreConfig {
     /// only when [`Store::refresh`](super::Store::refresh) is called).
     /// Read-write stores ignore it.
     pub follow_interval: Option<std::time::Duration>,
+    /// Retention policies `Store::compact` applies (docs/retention.md).
+    pub retention: Vec<RetentionPolicy>,
     /// Signs every receipt (cargo feature `signing`).
     #[cfg(feature = "signing")]
     pub signing_key: Option<super::signing::ReceiptSigner>,
@@ -173,6 +178,7 @@ impl StoreConfig {
             recovery: RecoveryMode::TornTailOnly,
             clock: std::sync::Arc::new(crate::event::SystemClock),
             follow_interval: None,
+            retention: Vec::new(),
             #[cfg(feature = "signing")]
             signing_key: None,
         }
@@ -262,7 +268,15 @@ impl StoreConfig {
         self
     }
 
-    /// Sets what a read-write open may cut from a damaged log.
+    /// Adds a retention policy, applied by `Store::compact` (and
+    /// `Store::apply_retention`); several policies over one entity cut as
+    /// far as the furthest of them.
+    pub fn with_retention_policy(mut self, policy: RetentionPolicy) -> Self {
+        self.retention.push(policy);
+        self
+    }
+
+    /// What a read-write open may cut from a damaged log (see [`RecoveryMode`]).
     pub fn with_recovery(mut self, mode: RecoveryMode) -> Self {
         self.recovery = mode;
         self

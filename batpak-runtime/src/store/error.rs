@@ -229,6 +229,20 @@ pub enum StoreError {
     ReadOnly,
     /// A cursor worker's handler panicked and its restart policy gave up.
     HandlerPanicked,
+    /// The entity was tombstoned (`Store::tombstone`): its name is never
+    /// written again.
+    Tombstoned {
+        /// The entity.
+        entity: String,
+    },
+    /// A retention request that cannot be carried out (`Store::truncate_before`,
+    /// `Store::tombstone`, a retention policy).
+    InvalidRetention {
+        /// The entity (or policy selector) it named.
+        entity: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
 }
 
 /// Why a stored payload could not be decoded by a replay input.
@@ -464,6 +478,13 @@ impl fmt::Display for StoreError {
             ),
             Self::ReadOnly => write!(f, "the store is open read-only"),
             Self::HandlerPanicked => write!(f, "the cursor handler panicked"),
+            Self::Tombstoned { entity } => write!(
+                f,
+                "entity {entity} was tombstoned: its name is never written again"
+            ),
+            Self::InvalidRetention { entity, reason } => {
+                write!(f, "retention of {entity} refused: {reason}")
+            }
         }
     }
 }

@@ -105,7 +105,8 @@ fn shape(dir: &std::path::Path) -> (Vec<(u64, u64)>, Vec<u8>) {
 /// open), finding frames a compaction moved.
 pub(super) fn load_ledger(shared: &Shared) -> Result<(), StoreError> {
     let len = locking::read(&shared.index).len();
-    load_ledger_range(shared, 0..len)
+    load_ledger_range(shared, 0..len)?;
+    super::retention::load(&shared.index, &shared.files)
 }
 
 /// Reads the schema ledger's entries among index positions `range`.
@@ -157,6 +158,11 @@ fn publish(shared: &Shared, new: Range<usize>) -> Result<u64, StoreError> {
         return Ok(0);
     }
     load_ledger_range(shared, new.clone())?;
+    let cuts = {
+        let index = locking::read(&shared.index);
+        new.clone()
+            .any(|p| index.record(p as u32).kind() == crate::event::system::RETENTION)
+    };
     let (entries, last) = {
         let index = locking::read(&shared.index);
         let entries = if shared.subscribers.is_empty() {
@@ -174,6 +180,10 @@ fn publish(shared: &Shared, new: Range<usize>) -> Result<u64, StoreError> {
     });
     if !entries.is_empty() {
         shared.subscribers.notify(&entries);
+    }
+    if cuts {
+        // The writer recorded a retention cut: take the cut events out here too.
+        super::retention::load(&shared.index, &shared.files)?;
     }
     Ok(new.len() as u64)
 }

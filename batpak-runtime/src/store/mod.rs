@@ -35,6 +35,7 @@ mod projection;
 mod range;
 mod read;
 pub mod replay;
+mod retention;
 mod ticket;
 mod typed;
 mod write;
@@ -42,7 +43,8 @@ mod write;
 pub use cache::{CacheKey, NativeCache, NoCache, ProjectionCache};
 pub use compact::CompactReport;
 pub use config::{
-    IndexTopology, RecoveryMode, StoreConfig, SyncConfig, SyncMode, FRAME_BYTES_HARD_MAX,
+    IndexTopology, RecoveryMode, RetentionPolicy, StoreConfig, SyncConfig, SyncMode,
+    FRAME_BYTES_HARD_MAX,
 };
 pub use delivery::cursor::{
     AtLeastOnce, Cursor, CursorWorkerAction, CursorWorkerConfig, CursorWorkerHandle, RestartPolicy,
@@ -64,6 +66,7 @@ pub use outbox::Outbox;
 pub use projection::{Freshness, ProjectionWatch};
 pub use range::{StreamIter, StreamRange};
 pub use read::{Diagnostics, StoreStats, VerifyReport};
+pub use retention::{EntityRetention, RetentionCut, RetentionRecord};
 pub use signing::{key_id, receipt_message};
 #[cfg(feature = "signing")]
 pub use signing::{verify_receipt, ReceiptSigner};
@@ -272,6 +275,7 @@ impl Store<ReadWrite> {
         let capacity = config.writer_channel_capacity;
         let shared = shared_from(config, io, &mut rec, false);
         ledger::load(&shared.schemas, &shared.index, &shared.files)?;
+        retention::load(&shared.index, &shared.files)?;
         let writer = Writer::new(Arc::clone(&shared), rec.seed)?;
         let (tx, rx) = flume::bounded(capacity);
         let thread = std::thread::Builder::new()

@@ -31,6 +31,10 @@ struct Cached<T> {
     /// Global sequence of the last event folded into `state`.
     position: u64,
     saved_at_ms: u64,
+    /// The entity's retention floor when `state` was folded: a state folded
+    /// before a cut (`Store::truncate_before`) is never served after it.
+    #[serde(default)]
+    floor: u64,
     state: T,
 }
 
@@ -117,10 +121,12 @@ impl<M> Store<M> {
             version: T::schema_version(),
             entity: entity.to_owned(),
         };
+        let floor = self.retention_floor(entity);
         let cached: Option<Cached<T>> = self
             .cache
             .get(&key)
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+            .and_then(|bytes| serde_json::from_slice::<Cached<T>>(&bytes).ok())
+            .filter(|c| c.floor == floor);
         if let (Some(c), Freshness::MaybeStale { max_stale_ms }) = (&cached, freshness) {
             if now_ms().saturating_sub(c.saved_at_ms) <= *max_stale_ms {
                 return Ok(cached.map(|c| c.state));
@@ -152,6 +158,7 @@ impl<M> Store<M> {
         let record = Cached {
             position,
             saved_at_ms: now_ms(),
+            floor,
             state,
         };
         if let Ok(bytes) = serde_json::to_vec(&record) {

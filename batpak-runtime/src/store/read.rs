@@ -7,6 +7,7 @@ use super::locking;
 use super::log::frame::EventFrame;
 use super::log::io::StdIo;
 use super::log::quarantine::{self, QuarantinedCut};
+use super::log::reader::SegmentFiles;
 use super::log::recovery::{self, ChainBreak, RecoveryReport, TruncatedTail};
 use super::log::segment;
 use super::replay::{JsonValueInput, ReplayInput, StoredPayload};
@@ -59,6 +60,13 @@ pub struct StoreStats {
     pub segments: u64,
     /// Bytes of all segment files.
     pub segment_bytes: u64,
+    /// Entities whose stream a retention cut shortened (tombstoned ones
+    /// included).
+    pub truncated_entities: u64,
+    /// Of those, the tombstoned ones.
+    pub tombstoned_entities: u64,
+    /// Retention policies configured (applied by `compact`).
+    pub retention_policies: u64,
 }
 
 /// What the store knows about its own health.
@@ -303,17 +311,20 @@ impl<M> Store<M> {
 
     /// Counts of events, entities, segments and bytes.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
-        let (events, system_events, entities) = {
+        let (events, system_events, entities, truncated, tombstoned) = {
             let index = self.index();
             let system = index
                 .records()
                 .iter()
                 .filter(|r| r.kind().is_reserved())
                 .count();
+            let floors = || index.floors().filter(|(_, f)| f.before > 1 || f.tombstone);
             (
                 index.len() as u64,
                 system as u64,
                 index.entity_count() as u64,
+                floors().count() as u64,
+                floors().filter(|(_, f)| f.tombstone).count() as u64,
             )
         };
         let dir = &self.shared.config.data_dir;
@@ -333,6 +344,9 @@ impl<M> Store<M> {
             entities,
             segments: ids.len() as u64,
             segment_bytes: bytes,
+            truncated_entities: truncated,
+            tombstoned_entities: tombstoned,
+            retention_policies: self.shared.config.retention.len() as u64,
         })
     }
 
@@ -366,11 +380,17 @@ impl<M> Store<M> {
                 follow: false,
             },
         )?;
+        let files = SegmentFiles::positioned(&config.data_dir);
+        let cut_break = super::retention::verify::check(&rec, &files)?;
+        let first_break = [rec.chain_break, cut_break]
+            .into_iter()
+            .flatten()
+            .min_by_key(|b| b.at);
         Ok(VerifyReport {
             segments: rec.report.segments,
             frames: rec.report.frames,
             events: rec.report.events,
-            first_break: rec.chain_break,
+            first_break,
             torn_tail: rec.report.torn_tail_ignored,
             pending_cut: rec.report.pending_cut,
             quarantined: quarantine::list(&StdIo, &config.data_dir)?,

@@ -86,6 +86,16 @@ impl Index {
         Some(self.names_of(first).1)
     }
 
+    /// Every entity's id and name.
+    pub(crate) fn entity_names(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
+        self.entities.iter()
+    }
+
+    /// The first coordinate naming entity `entity` (an id the index gave).
+    pub(crate) fn first_coord_of(&self, entity: u32) -> u32 {
+        self.entity_coords[entity as usize]
+    }
+
     /// The id of the entity named `name`.
     pub(crate) fn entity_id(&self, name: &str) -> Option<u32> {
         self.entities.get(name)

@@ -28,6 +28,8 @@ pub(crate) use record::{Record, RecordFields, ENTITY_SEQUENCE_MAX};
 use std::collections::HashMap;
 
 mod count;
+mod floors;
+pub(crate) use floors::Floor;
 
 /// A visible event as returned by queries: everything but the payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +83,8 @@ pub(crate) struct Index {
     by_kind: IdMap<u16, Vec<u32>>,
     by_correlation: HashMap<u128, Vec<u32>>,
     by_causation: HashMap<u128, Vec<u32>>,
+    /// Retention floors by entity id (`floors`).
+    floors: HashMap<u32, Floor>,
 }
 
 impl Index {
@@ -99,6 +103,7 @@ impl Index {
             by_kind: HashMap::default(),
             by_correlation: HashMap::new(),
             by_causation: HashMap::new(),
+            floors: HashMap::new(),
         }
     }
 
@@ -209,11 +214,20 @@ impl Index {
             .map_or(&[][..], |e| self.entity_events.get(e))
     }
 
-    /// The entity sequence of `entity`'s last visible event, 0 when it has none.
+    /// The entity sequence of `entity`'s last event, 0 when it has none: its
+    /// last visible one, or, when a retention cut took them all, the last
+    /// one cut (sequences are never given out again).
     pub(crate) fn entity_tip(&self, entity: &str) -> u64 {
-        self.entity_positions(entity)
+        let Some(id) = self.entity_id(entity) else {
+            return 0;
+        };
+        let visible = self
+            .entity_events
+            .get(id)
             .last()
-            .map_or(0, |&p| self.record(p).entity_sequence())
+            .map_or(0, |&p| self.record(p).entity_sequence());
+        let cut = self.floor(id).map_or(0, |f| f.before - 1);
+        visible.max(cut)
     }
 
     /// The positions of the events of entity `entity` (an id), in commit order.

@@ -13,6 +13,13 @@
 //! its sequence and id out again. A region holding it is left whole until a
 //! later event is written; any other region can go, because the last event
 //! stays and outranks all of its events (sequences and ids grow along the log).
+//!
+//! Events below their entity's retention floor (`Store::truncate_before`,
+//! `Store::tombstone`, retention policies) go too: the floors come with the
+//! call, by entity name, and a batch that loses some of its events gets a
+//! begin marker with the new count (none left: both markers go). The log's
+//! last event is never below a floor: the retention record that set the
+//! floor was written after it.
 
 use super::frame::{self, Frame, FrameRead};
 use super::io::{create_temporary, LogIo};
@@ -38,13 +45,20 @@ pub struct CompactReport {
     /// that holds the log's last event are not among them: they stay until a
     /// later event is written, because recovery resumes after the last event.
     pub events_dropped: u64,
+    /// Of `events_dropped`, the events below a retention floor.
+    pub events_cut: u64,
 }
+
+/// The retention floors compaction applies, by entity name: events with an
+/// entity sequence below the floor go.
+pub(crate) type Floors = HashMap<String, u64>;
 
 /// One segment's plan: the bytes to keep and where kept frames move.
 struct Rewrite {
     bytes: Vec<u8>,
     moved: HashMap<u32, u32>,
     dropped: u64,
+    cut: u64,
 }
 
 /// What compaction needs to know about a frame.
@@ -53,8 +67,11 @@ enum Mark {
     FenceBegin(u64),
     FenceCancel(u64),
     Name,
-    /// An event and its global sequence.
-    Event(u64),
+    /// An event, its global sequence, and whether it is below its floor.
+    Event(u64, bool),
+    /// A batch's begin marker: its id and item count.
+    BatchBegin(u64, u64),
+    BatchCommit(u64),
     Other,
 }
 
@@ -66,25 +83,43 @@ fn plan(
     dir: &Path,
     id: u64,
     last_sequence: u64,
+    floors: &Floors,
 ) -> Result<Option<Rewrite>, StoreError> {
     let path = segment::segment_path(dir, id);
     let old = io
         .read(&path)
         .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
     let header = segment::check_header(id, &old)?;
-    let frames = marks(id, &old)?;
-    let gone = dropped_regions(&frames, last_sequence);
+    let frames = marks(id, &old, floors)?;
+    let mut gone = dropped_regions(&frames, last_sequence);
+    for (g, (_, _, mark)) in gone.iter_mut().zip(&frames) {
+        *g |= matches!(mark, Mark::Event(_, true));
+    }
     if !gone.contains(&true) {
         return Ok(None);
     }
+    let counts = batch_counts(&frames, &gone);
     let mut bytes = vec![0; SEGMENT_HEADER_BYTES as usize];
     let mut moved = HashMap::new();
-    let mut dropped = 0;
-    for ((offset, extent, mark), gone) in frames.iter().zip(&gone) {
+    let (mut dropped, mut cut) = (0, 0);
+    for (i, ((offset, extent, mark), gone)) in frames.iter().zip(&gone).enumerate() {
         // Name frames stay: later frames of the segment may use the names.
         if *gone && *mark != Mark::Name {
-            dropped += u64::from(matches!(mark, Mark::Event(_)));
+            if let Mark::Event(_, below) = mark {
+                dropped += 1;
+                cut += u64::from(*below);
+            }
             continue;
+        }
+        match (mark, counts.get(&i)) {
+            // A batch that lost every event loses its markers too.
+            (Mark::BatchBegin(..) | Mark::BatchCommit(_), Some(0)) => continue,
+            (Mark::BatchBegin(batch, items), Some(&kept)) if kept != *items => {
+                moved.insert(*offset as u32, bytes.len() as u32);
+                frame::put_marker(&mut bytes, frame::TYPE_BATCH_BEGIN, *batch, Some(kept));
+                continue;
+            }
+            _ => {}
         }
         moved.insert(*offset as u32, bytes.len() as u32);
         bytes.extend_from_slice(&old[*offset..offset + extent]);
@@ -101,12 +136,16 @@ fn plan(
         bytes,
         moved,
         dropped,
+        cut,
     }))
 }
 
-/// Every frame of segment `id` (its bytes `old`) as (offset, extent, mark).
-fn marks(id: u64, old: &[u8]) -> Result<Vec<(usize, usize, Mark)>, StoreError> {
+/// Every frame of segment `id` (its bytes `old`) as (offset, extent, mark),
+/// with each event checked against `floors` by its entity's name (defined
+/// by a name frame earlier in the segment).
+fn marks(id: u64, old: &[u8], floors: &Floors) -> Result<Vec<(usize, usize, Mark)>, StoreError> {
     let mut frames = Vec::new();
+    let mut names: HashMap<u32, u64> = HashMap::new();
     let mut at = SEGMENT_HEADER_BYTES as usize;
     while at < old.len() {
         let FrameRead::Frame(f, extent) = frame::read_frame(&old[at..], FRAME_BYTES_HARD_MAX)
@@ -122,14 +161,71 @@ fn marks(id: u64, old: &[u8]) -> Result<Vec<(usize, usize, Mark)>, StoreError> {
         let mark = match f {
             Frame::FenceBegin { fence_id } => Mark::FenceBegin(fence_id),
             Frame::FenceCancel { fence_id } => Mark::FenceCancel(fence_id),
-            Frame::Name { .. } => Mark::Name,
-            Frame::Event(ev) => Mark::Event(ev.sequence),
+            Frame::BatchBegin { batch_id, items } => Mark::BatchBegin(batch_id, items),
+            Frame::BatchCommit { batch_id } => Mark::BatchCommit(batch_id),
+            Frame::Name {
+                coord_id, entity, ..
+            } => {
+                if let Some(&floor) = floors.get(entity) {
+                    names.insert(coord_id, floor);
+                }
+                Mark::Name
+            }
+            Frame::Event(ev) => {
+                let below = names
+                    .get(&ev.coord_id)
+                    .is_some_and(|&floor| ev.entity_sequence < floor);
+                Mark::Event(ev.sequence, below)
+            }
             _ => Mark::Other,
         };
         frames.push((at, extent, mark));
         at += extent;
     }
     Ok(frames)
+}
+
+/// Whether segment `id` holds an event below a floor in `floors`.
+pub(crate) fn holds_cut(
+    io: &dyn LogIo,
+    dir: &Path,
+    id: u64,
+    floors: &Floors,
+) -> Result<bool, StoreError> {
+    let path = segment::segment_path(dir, id);
+    let bytes = io
+        .read(&path)
+        .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
+    segment::check_header(id, &bytes)?;
+    let frames = marks(id, &bytes, floors)?;
+    Ok(frames
+        .iter()
+        .any(|(_, _, mark)| matches!(mark, Mark::Event(_, true))))
+}
+
+/// For each batch begin and commit marker (by frame number), how many of the
+/// batch's events stay.
+fn batch_counts(frames: &[(usize, usize, Mark)], gone: &[bool]) -> HashMap<usize, u64> {
+    let mut counts = HashMap::new();
+    let mut open: Option<(usize, u64)> = None;
+    for (i, ((_, _, mark), gone)) in frames.iter().zip(gone).enumerate() {
+        match *mark {
+            Mark::BatchBegin(..) => open = Some((i, 0)),
+            Mark::Event(..) if !gone => {
+                if let Some((_, kept)) = &mut open {
+                    *kept += 1;
+                }
+            }
+            Mark::BatchCommit(_) => {
+                if let Some((begin, kept)) = open.take() {
+                    counts.insert(begin, kept);
+                    counts.insert(i, kept);
+                }
+            }
+            _ => {}
+        }
+    }
+    counts
 }
 
 /// Which frames go: a fence region from its begin to its cancel, wholly in
@@ -144,7 +240,7 @@ fn dropped_regions(frames: &[(usize, usize, Mark)], last_sequence: u64) -> Vec<b
                 open = Some((i, fence));
                 holds_last = false;
             }
-            Mark::Event(sequence) => holds_last |= sequence >= last_sequence,
+            Mark::Event(sequence, _) => holds_last |= sequence >= last_sequence,
             Mark::FenceCancel(fence) => {
                 if let Some((start, _)) = open.take().filter(|(_, f)| *f == fence) {
                     if !holds_last {
@@ -201,6 +297,7 @@ pub(crate) fn compact_sealed(
     dir: &Path,
     active: u64,
     last_sequence: u64,
+    floors: &Floors,
     live: &Live<'_>,
 ) -> Result<CompactReport, StoreError> {
     let mut report = CompactReport::default();
@@ -209,7 +306,7 @@ pub(crate) fn compact_sealed(
         .into_iter()
         .filter(|id| *id < active)
     {
-        let Some(rewrite) = plan(io, dir, id, last_sequence)? else {
+        let Some(rewrite) = plan(io, dir, id, last_sequence, floors)? else {
             continue;
         };
         if !snapshot_removed {
@@ -227,6 +324,7 @@ pub(crate) fn compact_sealed(
         report.segments_rewritten += 1;
         report.bytes_reclaimed += before - rewrite.bytes.len() as u64;
         report.events_dropped += rewrite.dropped;
+        report.events_cut += rewrite.cut;
     }
     Ok(report)
 }

@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 mod chains;
+pub(crate) use chains::ChainStart;
 pub(crate) mod follow;
 mod tail;
 
@@ -156,6 +157,9 @@ pub(crate) struct Recovered {
     pub seed: WriterSeed,
     pub report: RecoveryReport,
     pub chain_break: Option<ChainBreak>,
+    /// Entities whose first event in the log is above sequence 1 (checked
+    /// against retention records after the scan).
+    pub chain_starts: Vec<ChainStart>,
     /// Where a following scan (a read-only store's) stopped, to read on.
     pub follower: Option<follow::Follower>,
 }
@@ -302,6 +306,7 @@ pub(crate) fn scan_with(
         seed: scan.seed,
         report: scan.report,
         chain_break: scan.chain_break,
+        chain_starts: std::mem::take(&mut scan.tips.starts),
         follower,
     })
 }
@@ -491,7 +496,7 @@ impl Scan<'_> {
         let (entity, scope) = self.index.names_of(ev.coord_id);
         let undo = self.opts.check_chains.then(|| {
             let id = self.index.entity_of(ev.coord_id);
-            let (prev, broken) = self.tips.follow(id, (entity, scope), ev);
+            let (prev, broken) = self.tips.follow(id, (entity, scope), ev, at);
             if self.chain_break.is_none() {
                 self.chain_break = broken.map(|sequence_gap| ChainBreak {
                     at,

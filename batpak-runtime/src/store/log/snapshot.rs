@@ -266,6 +266,7 @@ fn parse(
             ..RecoveryReport::default()
         },
         chain_break: None,
+        chain_starts: Vec::new(),
         follower: None,
     })
 }

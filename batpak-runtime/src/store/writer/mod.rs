@@ -21,7 +21,7 @@ use crate::store::error::{IoOp, StoreError};
 use crate::store::index::{Link, Record};
 use crate::store::locking;
 use crate::store::log::backup::copy_segments;
-use crate::store::log::compact::{compact_sealed, Live};
+use crate::store::log::compact::{compact_sealed, holds_cut, CompactReport, Live};
 use crate::store::log::frame::{self, TYPE_FENCE_CANCEL};
 use crate::store::log::io::LogFile;
 use crate::store::log::recovery::{KeyUse, WriterSeed};
@@ -335,15 +335,7 @@ impl Writer {
             Command::Compact { reply } => {
                 let _span = observe::span("batpak.compact");
                 let timer = observe::Timer::start();
-                let result = self.after_sync(|w| {
-                    let live = Live {
-                        index: &w.shared.index,
-                        files: &w.shared.files,
-                    };
-                    let (io, dir) = (&*w.shared.io, &w.config.data_dir);
-                    let last_sequence = w.next_sequence.saturating_sub(1);
-                    compact_sealed(io, dir, w.segment_id, last_sequence, &live)
-                });
+                let result = self.compact();
                 if let Ok(r) = &result {
                     let (segments, events) = (r.segments_rewritten, r.events_dropped);
                     observe::compacted(segments, r.bytes_reclaimed, events, timer.elapsed());
@@ -415,12 +407,42 @@ impl Writer {
         observe::snapshot_done("index snapshot", saved, timer.elapsed());
     }
 
+    /// Syncs, then rewrites the sealed segments without their discarded
+    /// writes and the events below a retention floor. When the active
+    /// segment holds such events, it is sealed first (a new segment starts),
+    /// so compaction reaches every event a floor cut.
+    fn compact(&mut self) -> Result<CompactReport, StoreError> {
+        self.after_sync(|_| Ok(()))?;
+        let floors = locking::read(&self.shared.index).floors_by_name();
+        let (io, dir) = (&*self.shared.io, &self.config.data_dir);
+        if !floors.is_empty() && holds_cut(io, dir, self.segment_id, &floors)? {
+            self.rotate();
+        }
+        self.after_sync(|w| {
+            let live = Live {
+                index: &w.shared.index,
+                files: &w.shared.files,
+            };
+            let (io, dir) = (&*w.shared.io, &w.config.data_dir);
+            let last_sequence = w.next_sequence.saturating_sub(1);
+            compact_sealed(io, dir, w.segment_id, last_sequence, &floors, &live)
+        })
+    }
+
     /// Starts a new segment once the current one is full. Called only between
     /// commands, so a batch never spans two segments.
     fn maybe_rotate(&mut self) {
         if self.failure.is_some()
             || self.segment_len + (self.buf.len() as u64) < self.config.segment_max_bytes
         {
+            return;
+        }
+        self.rotate();
+    }
+
+    /// Seals the active segment and starts the next one.
+    fn rotate(&mut self) {
+        if self.failure.is_some() {
             return;
         }
         self.write_buf();

@@ -54,6 +54,13 @@ impl Writer {
                     scope: c.scope().to_owned(),
                 });
             }
+            if let Some(floor) = entity.and_then(|e| index.floor(e)) {
+                if floor.tombstone {
+                    return Err(StoreError::Tombstoned {
+                        entity: c.entity().to_owned(),
+                    });
+                }
+            }
             let tip = match entity {
                 Some(e) => load_tip(&index, &self.shared.files, &mut self.names, e)?,
                 None => None,
@@ -78,7 +85,14 @@ fn load_tip(
         return Ok(Some(tip));
     }
     let Some(&pos) = index.entity_events(entity).last() else {
-        return Ok(None);
+        // A retention cut may have taken every event: the chain and the
+        // sequences go on from the last one cut.
+        let tip = index.floor(entity).map(|f| Tip {
+            sequence: f.before - 1,
+            hash: f.hash,
+        });
+        names.set_tip(entity, tip);
+        return Ok(tip);
     };
     let record = index.record(pos);
     let at = record.location();

@@ -1,22 +1,49 @@
 //! Hash chains during a scan that checks them (`Store::verify`): each
 //! entity's tip as the scan reaches it, by entity id. Other scans keep none:
 //! the writer finds a tip from the entity's last event in the index.
+//!
+//! An entity whose first event in the log has a sequence above 1 lost its
+//! start to a retention cut and compaction: its predecessor's hash is in a
+//! retention record later in the log, so such an event is kept as a
+//! [`ChainStart`] for the store to check against the records after the scan.
 
 use super::Tip;
+use crate::store::error::LogPosition;
 use crate::store::log::frame::{chain_hash, EventFrame};
+
+/// An entity's first event in the log, when its sequence is above 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainStart {
+    /// Where its frame is.
+    pub at: LogPosition,
+    /// The event.
+    pub event_id: u128,
+    /// Its entity.
+    pub entity: String,
+    /// Its entity sequence.
+    pub sequence: u64,
+    entity_id: u32,
+}
 
 /// Chain tips by entity id.
 #[derive(Debug, Default)]
-pub(super) struct Tips(Vec<Option<Tip>>);
+pub(super) struct Tips {
+    tips: Vec<Option<Tip>>,
+    pub(super) starts: Vec<ChainStart>,
+}
 
 impl Tips {
-    /// Sets the tip of entity `entity`.
+    /// Sets the tip of entity `entity` (a rollback to none forgets the
+    /// chain start it had).
     pub(super) fn set(&mut self, entity: u32, tip: Option<Tip>) {
         let i = entity as usize;
-        if self.0.len() <= i {
-            self.0.resize(i + 1, None);
+        if self.tips.len() <= i {
+            self.tips.resize(i + 1, None);
         }
-        self.0[i] = tip;
+        self.tips[i] = tip;
+        if tip.is_none() {
+            self.starts.retain(|s| s.entity_id != entity);
+        }
     }
 
     /// Moves entity `entity`'s tip (its names are `names`) to `ev`. Returns
@@ -28,16 +55,28 @@ impl Tips {
         entity: u32,
         names: (&str, &str),
         ev: &EventFrame<'_>,
+        at: LogPosition,
     ) -> (Option<Tip>, Option<bool>) {
-        let prev = self.0.get(entity as usize).copied().flatten();
-        let prev_hash = prev.map_or([0; 32], |t| t.hash);
-        let expected = chain_hash(&prev_hash, ev.hashed_header, names.0, names.1, ev.payload);
-        let sequence_gap = ev.entity_sequence != prev.map_or(0, |t| t.sequence) + 1;
-        let broken = (expected != ev.hash || sequence_gap).then_some(sequence_gap);
+        let prev = self.tips.get(entity as usize).copied().flatten();
         let tip = Tip {
             sequence: ev.entity_sequence,
             hash: ev.hash,
         };
+        if prev.is_none() && ev.entity_sequence > 1 {
+            self.set(entity, Some(tip));
+            self.starts.push(ChainStart {
+                at,
+                event_id: ev.event_id,
+                entity: names.0.to_owned(),
+                sequence: ev.entity_sequence,
+                entity_id: entity,
+            });
+            return (prev, None);
+        }
+        let prev_hash = prev.map_or([0; 32], |t| t.hash);
+        let expected = chain_hash(&prev_hash, ev.hashed_header, names.0, names.1, ev.payload);
+        let sequence_gap = ev.entity_sequence != prev.map_or(0, |t| t.sequence) + 1;
+        let broken = (expected != ev.hash || sequence_gap).then_some(sequence_gap);
         self.set(entity, Some(tip));
         (prev, broken)
     }
