@@ -114,7 +114,13 @@ fn truncate_and_tombstone_cut_reads_at_once_and_compaction_frees_their_bytes() {
     let all_before = store.stream("user:1");
     assert_eq!(all_before.len(), 60);
 
+    let mut cursor = store.cursor_guaranteed(&Region::entity("user:1"));
+    assert_eq!(cursor.poll(5).len(), 5);
     let cut = store.truncate_before("user:1", 41).unwrap();
+    // A cursor already past some cut events goes on at the first kept one.
+    let pulled = cursor.poll(100);
+    assert_eq!(pulled.len(), 20);
+    assert_eq!(pulled[0].entity_sequence, 41);
     assert_eq!((cut.before, cut.events_cut, cut.tombstone), (41, 40, false));
     let stream = store.stream("user:1");
     assert_eq!(stream.len(), 20);

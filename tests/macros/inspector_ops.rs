@@ -228,3 +228,43 @@ fn every_command_speaks_json() {
     let usage = batpak(&["verify", path, "--frob"]);
     assert_eq!(usage.status.code(), Some(2));
 }
+
+#[test]
+fn info_lists_retention_cuts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let alice = Coordinate::new("account:alice", "bank").unwrap();
+    let bob = Coordinate::new("account:bob", "bank").unwrap();
+    for cents in 1..=5 {
+        store
+            .append_typed(&alice, &domain::Account::Deposited { cents })
+            .unwrap();
+        store
+            .append_typed(&bob, &domain::Account::Deposited { cents })
+            .unwrap();
+    }
+    store.truncate_before("account:alice", 4).unwrap();
+    store.tombstone("account:bob").unwrap();
+    store.close().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let info = stdout(&batpak(&["info", path]));
+    for line in [
+        "retention: 2 entities cut (1 tombstoned)",
+        "  account:alice: starts at 4 (truncate_before 4)",
+        "  account:bob: tombstoned (tombstone)",
+    ] {
+        assert!(info.lines().any(|l| l == line), "{line}\n{info}");
+    }
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("  0x0003 batpak::Retention: 2 events")),
+        "{info}"
+    );
+    let json = json(&batpak(&["info", path, "--json"]));
+    assert_eq!(json["tombstoned_entities"], 1);
+    assert_eq!(json["retention"][0]["before"], 4);
+    assert_eq!(
+        json["retention"][0]["hash_at_cut"].as_str().unwrap().len(),
+        64
+    );
+}

@@ -1,5 +1,6 @@
-//! `batpak info DIR`: segments, size, events, entities, and every kind with
-//! its name, event count and the versions the ledger records.
+//! `batpak info DIR`: segments, size, events, entities, every kind with its
+//! name, event count and the versions the ledger records, and the retention
+//! cuts the log records (entity, where its stream starts, why).
 
 use crate::kinds::{hex, Kinds};
 use crate::progress::Progress;
@@ -24,6 +25,7 @@ pub(crate) fn run(args: &[String], progress: &Progress) -> Result<(), Failure> {
     }
     let names = Kinds::of(&store);
     let torn_tail = store.diagnostics().recovery.torn_tail_ignored;
+    let cuts = retention_cuts(&store)?;
 
     let kinds: Vec<serde_json::Value> = counts
         .iter()
@@ -47,6 +49,9 @@ pub(crate) fn run(args: &[String], progress: &Progress) -> Result<(), Failure> {
             "system_events": stats.system_events,
             "entities": stats.entities,
             "kinds": kinds,
+            "truncated_entities": stats.truncated_entities,
+            "tombstoned_entities": stats.tombstoned_entities,
+            "retention": cuts,
             "torn_tail_ignored": torn_tail.map(|at| at.to_string()),
         }));
         return Ok(());
@@ -72,8 +77,50 @@ pub(crate) fn run(args: &[String], progress: &Progress) -> Result<(), Failure> {
         };
         println!("  {}: {count} events ({detail})", names.hex_and_name(kind));
     }
+    if !cuts.is_empty() {
+        println!(
+            "retention: {} entities cut ({} tombstoned)",
+            stats.truncated_entities, stats.tombstoned_entities
+        );
+        for cut in &cuts {
+            let state = if cut["tombstone"] == true {
+                "tombstoned".to_owned()
+            } else {
+                format!("starts at {}", cut["before"])
+            };
+            let entity = cut["entity"].as_str().unwrap_or_default();
+            let reason = cut["reason"].as_str().unwrap_or_default();
+            println!("  {entity}: {state} ({reason})");
+        }
+    }
     if let Some(at) = torn_tail {
         println!("note: a torn tail at {at} was left alone (read-only); the next read-write open cuts it");
     }
     Ok(())
+}
+
+/// The latest retention record of each cut entity, as JSON objects.
+fn retention_cuts(
+    store: &batpak::store::Store<batpak::store::ReadOnly>,
+) -> Result<Vec<serde_json::Value>, Failure> {
+    let region = Region::all().with_kind(batpak::event::system::RETENTION);
+    let mut latest: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    for entry in store.query(&region) {
+        let Some(event) = store.get(entry.event_id)? else {
+            continue;
+        };
+        let record: batpak::store::RetentionRecord = serde_json::from_value(event.payload)
+            .map_err(|e| Failure::Failed(format!("a retention record does not parse: {e}")))?;
+        latest.insert(
+            record.entity.clone(),
+            json!({
+                "entity": record.entity,
+                "before": record.before,
+                "tombstone": record.tombstone,
+                "reason": record.reason,
+                "hash_at_cut": record.hash_at_cut,
+            }),
+        );
+    }
+    Ok(latest.into_values().collect())
 }

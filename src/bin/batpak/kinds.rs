@@ -10,10 +10,11 @@ use batpak::store::{ReadOnly, Store};
 use std::collections::BTreeMap;
 
 /// The library's own kinds and their names.
-const SYSTEM: [(EventKind, &str); 3] = [
+const SYSTEM: [(EventKind, &str); 4] = [
     (system::LEDGER, "batpak::SchemaLedger"),
     (system::DENIAL, "batpak::Denial"),
     (system::BYPASS, "batpak::Bypass"),
+    (system::RETENTION, "batpak::Retention"),
 ];
 
 /// At most this many close names in a usage error.
