@@ -248,6 +248,21 @@ fn a_read_only_store_stops_serving_a_cut_after_refresh() {
     reader.refresh().unwrap();
     assert_eq!(reader.stream("followed").len(), 3);
     assert_eq!(reader.retention("followed").unwrap().before, 8);
+    // The writer cuts more and compacts before the reader looks again.
+    for i in 11..=400 {
+        store.append(&e, KIND_A, &body("followed", i)).unwrap();
+    }
+    store.truncate_before("followed", 300).unwrap();
+    store.compact().unwrap();
+    reader.refresh().unwrap();
+    let stream = reader.stream("followed");
+    assert_eq!(stream.len(), 101);
+    for entry in &stream {
+        let event = reader.get(entry.event_id).unwrap().unwrap();
+        let marker = format!("<followed#{}>", entry.entity_sequence);
+        assert_eq!(event.payload["marker"], marker.as_str());
+    }
+    assert!(reader.verify().unwrap().is_clean());
     store.close().unwrap();
 }
 
