@@ -472,3 +472,51 @@ fn a_killed_retention_compaction_never_loses_a_kept_event() {
         "no kill landed inside a compaction of {calibration:?}"
     );
 }
+
+/// Policies recorded in the log hold for every process that compacts the
+/// store, after reopening too; the latest set replaces the one before.
+#[test]
+fn policies_recorded_in_the_log_hold_after_reopening() {
+    let _gate = store_gate();
+    let dir = tempdir();
+    const MINUTE_US: u64 = 60_000_000;
+    let clock = Arc::new(ManualClock::new(100_000 * MINUTE_US));
+    let store = open(config(dir.path()).with_clock(clock.clone()));
+    let stale = RetentionPolicy::new(Region::all()).with_max_count(1);
+    store.set_retention_policies(&[stale]).unwrap();
+    let by_count = RetentionPolicy::new(Region::entity_prefix("log-")).with_max_count(5);
+    let by_age = RetentionPolicy::new(Region::entity("audit:x").with_scope("ops"))
+        .with_max_age(Duration::from_secs(600));
+    store
+        .set_retention_policies(&[by_count.clone(), by_age.clone()])
+        .unwrap();
+    assert!(matches!(
+        store.set_retention_policies(&[RetentionPolicy::new(Region::all().with_kind(KIND_A))]),
+        Err(StoreError::InvalidRetention { .. })
+    ));
+    for minute in 0..20 {
+        store
+            .append(&coord("log-a", "ops"), KIND_A, &minute)
+            .unwrap();
+        store
+            .append(&coord("audit:x", "ops"), KIND_A, &minute)
+            .unwrap();
+        store
+            .append(&coord("other", "ops"), KIND_A, &minute)
+            .unwrap();
+        clock.advance(MINUTE_US);
+    }
+    store.close().unwrap();
+    let store = open(config(dir.path()).with_clock(clock.clone()));
+    assert_eq!(store.retention_policies().unwrap(), vec![by_count, by_age]);
+    assert_eq!(store.stats().unwrap().retention_policies, 2);
+    store.compact().unwrap();
+    let first = |entity: &str| store.stream(entity)[0].entity_sequence;
+    assert_eq!(store.stream("log-a").len(), 5);
+    assert_eq!(first("log-a"), 16);
+    // Now is minute 20: minutes 10..20 are at most ten minutes old.
+    assert_eq!(first("audit:x"), 11);
+    assert_eq!(store.stream("other").len(), 20);
+    assert!(store.verify().unwrap().is_clean());
+    store.close().unwrap();
+}

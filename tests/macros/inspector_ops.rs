@@ -245,6 +245,9 @@ fn info_lists_retention_cuts() {
     }
     store.truncate_before("account:alice", 4).unwrap();
     store.tombstone("account:bob").unwrap();
+    let policy =
+        batpak::store::RetentionPolicy::new(Region::entity_under("account")).with_max_count(100);
+    store.set_retention_policies(&[policy]).unwrap();
     store.close().unwrap();
     let path = dir.path().to_str().unwrap();
     let info = stdout(&batpak(&["info", path]));

@@ -26,6 +26,9 @@ pub mod system {
     /// retention policy applied by `Store::compact`, on the entity's
     /// retention stream.
     pub const RETENTION: EventKind = EventKind::reserved(0x0, 0x003);
+    /// The store's retention policies, recorded with
+    /// `Store::set_retention_policies` (the latest holds).
+    pub const RETENTION_POLICY: EventKind = EventKind::reserved(0x0, 0x004);
 }
 
 use crate::coordinate::Coordinate;

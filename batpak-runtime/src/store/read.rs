@@ -65,7 +65,8 @@ pub struct StoreStats {
     pub truncated_entities: u64,
     /// Of those, the tombstoned ones.
     pub tombstoned_entities: u64,
-    /// Retention policies configured (applied by `compact`).
+    /// Retention policies `compact` applies: those recorded in the log and
+    /// those of `StoreConfig`.
     pub retention_policies: u64,
 }
 
@@ -346,7 +347,7 @@ impl<M> Store<M> {
             segment_bytes: bytes,
             truncated_entities: truncated,
             tombstoned_entities: tombstoned,
-            retention_policies: self.shared.config.retention.len() as u64,
+            retention_policies: self.retention_policies()?.len() as u64,
         })
     }
 

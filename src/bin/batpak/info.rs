@@ -26,6 +26,18 @@ pub(crate) fn run(args: &[String], progress: &Progress) -> Result<(), Failure> {
     let names = Kinds::of(&store);
     let torn_tail = store.diagnostics().recovery.torn_tail_ignored;
     let cuts = retention_cuts(&store)?;
+    let policies: Vec<serde_json::Value> = store
+        .logged_retention_policies()?
+        .iter()
+        .map(|p| {
+            json!({
+                "entity": format!("{:?}", p.region.entity),
+                "scope": p.region.scope.as_deref(),
+                "max_age_s": p.max_age.map(|d| d.as_secs_f64()),
+                "max_count": p.max_count,
+            })
+        })
+        .collect();
 
     let kinds: Vec<serde_json::Value> = counts
         .iter()
@@ -52,6 +64,7 @@ pub(crate) fn run(args: &[String], progress: &Progress) -> Result<(), Failure> {
             "truncated_entities": stats.truncated_entities,
             "tombstoned_entities": stats.tombstoned_entities,
             "retention": cuts,
+            "retention_policies": policies,
             "torn_tail_ignored": torn_tail.map(|at| at.to_string()),
         }));
         return Ok(());
@@ -91,6 +104,12 @@ pub(crate) fn run(args: &[String], progress: &Progress) -> Result<(), Failure> {
             let entity = cut["entity"].as_str().unwrap_or_default();
             let reason = cut["reason"].as_str().unwrap_or_default();
             println!("  {entity}: {state} ({reason})");
+        }
+    }
+    if !policies.is_empty() {
+        println!("retention policies (recorded in the log):");
+        for p in &policies {
+            println!("  {p}");
         }
     }
     if let Some(at) = torn_tail {

@@ -10,11 +10,12 @@ use batpak::store::{ReadOnly, Store};
 use std::collections::BTreeMap;
 
 /// The library's own kinds and their names.
-const SYSTEM: [(EventKind, &str); 4] = [
+const SYSTEM: [(EventKind, &str); 5] = [
     (system::LEDGER, "batpak::SchemaLedger"),
     (system::DENIAL, "batpak::Denial"),
     (system::BYPASS, "batpak::Bypass"),
     (system::RETENTION, "batpak::Retention"),
+    (system::RETENTION_POLICY, "batpak::RetentionPolicy"),
 ];
 
 /// At most this many close names in a usage error.

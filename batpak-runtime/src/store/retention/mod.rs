@@ -8,6 +8,7 @@
 //! cut survives crashes and travels with the log. docs/retention.md has the
 //! rules.
 
+mod logged;
 mod policy;
 mod record;
 pub(crate) mod verify;

@@ -70,7 +70,8 @@ impl Store<ReadWrite> {
     /// cuts made.
     pub fn apply_retention(&self) -> Result<Vec<RetentionCut>, StoreError> {
         let config = &self.shared.config;
-        if let Some(problem) = config.retention.iter().find_map(RetentionPolicy::problem) {
+        let policies = self.retention_policies()?;
+        if let Some(problem) = policies.iter().find_map(RetentionPolicy::problem) {
             return Err(StoreError::InvalidRetention {
                 entity: "(policy)".to_owned(),
                 reason: problem,
@@ -79,7 +80,7 @@ impl Store<ReadWrite> {
         let planned = {
             let index = crate::store::locking::read(&self.shared.index);
             let now = config.clock.now_us();
-            plan(&config.retention, &index, &self.shared.files, now)?
+            plan(&policies, &index, &self.shared.files, now)?
         };
         if planned.is_empty() {
             return Ok(Vec::new());
