@@ -256,13 +256,8 @@ pub(crate) fn plan_cut(
     if floor.is_some_and(|f| before <= f.before) {
         return Ok(None);
     }
-    let last_cut = before - 1;
-    let positions = index.entity_positions(entity);
-    let i = positions.partition_point(|&p| index.record(p).entity_sequence() < last_cut);
-    let record = positions
-        .get(i)
-        .map(|&p| index.record(p))
-        .filter(|r| r.entity_sequence() == last_cut)
+    let record = index
+        .entity_record(entity, before - 1)
         .ok_or_else(|| invalid(entity, "the event before the cut is not in the index"))?;
     let at = record.location();
     let hash = files

@@ -79,15 +79,8 @@ pub(crate) fn check(
         }
     }
     for (entity, cuts) in &records {
-        let positions = index.entity_positions(entity);
         for (hash, before, here) in cuts {
-            let last_cut = before - 1;
-            let i = positions.partition_point(|&p| index.record(p).entity_sequence() < last_cut);
-            let Some(r) = positions
-                .get(i)
-                .map(|&p| index.record(p))
-                .filter(|r| r.entity_sequence() == last_cut)
-            else {
+            let Some(r) = index.entity_record(entity, before - 1) else {
                 continue;
             };
             let found = files.with_event(r.location(), r.event_id(), |ev| ev.hash)?;
