@@ -148,6 +148,10 @@ pub struct StoreConfig {
     /// only when [`Store::refresh`](super::Store::refresh) is called).
     /// Read-write stores ignore it.
     pub follow_interval: Option<std::time::Duration>,
+    /// Where the data keys of personal fields live (`None`: a
+    /// [`FileKeyStore`](super::FileKeyStore) in `keys/` of the data
+    /// directory). See docs/retention.md.
+    pub key_store: Option<std::sync::Arc<dyn super::keys::KeyStore>>,
     /// Signs every receipt (cargo feature `signing`).
     #[cfg(feature = "signing")]
     pub signing_key: Option<super::signing::ReceiptSigner>,
@@ -173,6 +177,7 @@ impl StoreConfig {
             recovery: RecoveryMode::TornTailOnly,
             clock: std::sync::Arc::new(crate::event::SystemClock),
             follow_interval: None,
+            key_store: None,
             #[cfg(feature = "signing")]
             signing_key: None,
         }
@@ -259,6 +264,14 @@ impl StoreConfig {
     /// [`Store::refresh`](super::Store::refresh)).
     pub fn with_follow_interval(mut self, interval: std::time::Duration) -> Self {
         self.follow_interval = Some(interval);
+        self
+    }
+
+    /// Keeps the data keys of personal fields in `keys` (a KMS, or a
+    /// [`FileKeyStore`](super::FileKeyStore) outside the data directory)
+    /// instead of `keys/` in the data directory.
+    pub fn with_key_store(mut self, keys: std::sync::Arc<dyn super::keys::KeyStore>) -> Self {
+        self.key_store = Some(keys);
         self
     }
 
