@@ -123,7 +123,11 @@ const CACHED_KEYS_MAX: usize = 4096;
 /// of payloads.
 pub(crate) struct KeyRing {
     store: Arc<dyn KeyStore>,
-    cache: RwLock<HashMap<KeyId, Arc<XChaCha20Poly1305>>>,
+    /// Keys by id; `None` for a key known to be missing, kept only by a
+    /// read-write store, whose process alone creates keys (a read-only store
+    /// asks again, since a writer in another process may create one).
+    cache: RwLock<HashMap<KeyId, Option<Arc<XChaCha20Poly1305>>>>,
+    remember_missing: bool,
 }
 
 impl fmt::Debug for KeyRing {
@@ -166,36 +170,42 @@ fn aad(id: KeyId, kind: EventKind, ordinal: u32) -> [u8; 22] {
 }
 
 impl KeyRing {
-    pub(crate) fn new(store: Arc<dyn KeyStore>) -> Self {
+    /// A ring over `store`; `read_write` when this process is the one that
+    /// creates and destroys keys.
+    pub(crate) fn new(store: Arc<dyn KeyStore>, read_write: bool) -> Self {
         KeyRing {
             store,
             cache: RwLock::new(HashMap::new()),
+            remember_missing: read_write,
         }
     }
 
     fn cipher(&self, id: KeyId, create: bool) -> io::Result<Option<Arc<XChaCha20Poly1305>>> {
-        if let Some(c) = locking::read(&self.cache).get(&id) {
-            return Ok(Some(Arc::clone(c)));
+        match locking::read(&self.cache).get(&id) {
+            Some(Some(c)) => return Ok(Some(Arc::clone(c))),
+            Some(None) if !create => return Ok(None),
+            _ => {}
         }
         let key = if create {
             Some(self.store.get_or_create(id)?)
         } else {
             self.store.get(id)?
         };
-        let Some(key) = key else { return Ok(None) };
-        let cipher = Arc::new(XChaCha20Poly1305::new(key.as_bytes().into()));
-        let mut cache = locking::write(&self.cache);
-        if cache.len() >= CACHED_KEYS_MAX {
-            cache.clear();
+        let cipher = key.map(|key| Arc::new(XChaCha20Poly1305::new(key.as_bytes().into())));
+        if cipher.is_some() || self.remember_missing {
+            let mut cache = locking::write(&self.cache);
+            if cache.len() >= CACHED_KEYS_MAX {
+                cache.clear();
+            }
+            cache.insert(id, cipher.clone());
         }
-        cache.insert(id, Arc::clone(&cipher));
-        Ok(Some(cipher))
+        Ok(cipher)
     }
 
     /// Destroys `subject`'s key durably and forgets it here.
     pub(crate) fn destroy(&self, subject: &str) -> io::Result<bool> {
         let id = KeyId::of(subject);
-        // Out of the cache first: no seal may use the key once destroy begins.
+        // Out of the cache first: no read may use the key once destroy begins.
         locking::write(&self.cache).remove(&id);
         let existed = self.store.destroy(id)?;
         locking::write(&self.cache).remove(&id);

@@ -240,7 +240,7 @@ fn shared_from(
         Arc::new(log::keys::FileKeyStore::with_io(Arc::clone(&io), dir))
     });
     Arc::new(Shared {
-        keys: keys::KeyRing::new(key_store),
+        keys: keys::KeyRing::new(key_store, !read_only),
         index: RwLock::new(index),
         files,
         io,

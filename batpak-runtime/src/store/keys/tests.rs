@@ -47,7 +47,7 @@ fn fields() -> Fields {
 }
 
 fn ring() -> KeyRing {
-    KeyRing::new(Arc::new(MemoryKeys::default()))
+    KeyRing::new(Arc::new(MemoryKeys::default()), true)
 }
 
 const KIND: EventKind = EventKind::custom(0x1, 1);
