@@ -225,6 +225,17 @@ fn forget_erases_personal_fields_from_the_store_and_every_backup() {
 
     assert_erased(&store, forgotten);
     assert!(store.verify().expect("verify").is_clean());
+    // The forget is recorded for replicas and audits, by key id only.
+    let records = store.stream(batpak::store::ERASURE_ENTITY);
+    assert_eq!(records.len(), 1, "one key destroyed, one record");
+    assert_eq!(records[0].kind, batpak::event::system::ERASURE);
+    let record = store
+        .get(records[0].event_id)
+        .expect("get")
+        .expect("visible")
+        .payload;
+    let key_id = batpak::store::KeyId::of(&entity(forgotten)).to_hex();
+    assert_eq!(record, serde_json::json!({ "key_id": key_id }));
     // A projection still folds every event, erased fields included.
     let card: Card = store
         .project(&entity(forgotten), &Freshness::Consistent)

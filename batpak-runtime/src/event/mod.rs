@@ -22,6 +22,9 @@ pub mod system {
     pub const DENIAL: EventKind = EventKind::reserved(0x0, 0x001);
     /// A recorded policy bypass.
     pub const BYPASS: EventKind = EventKind::reserved(0x0, 0x002);
+    /// A data subject forgotten by `Store::forget`: the key id of the
+    /// destroyed key (never the subject's name).
+    pub const ERASURE: EventKind = EventKind::reserved(0xD, 0x010);
 }
 
 use crate::coordinate::Coordinate;

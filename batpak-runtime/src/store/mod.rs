@@ -65,6 +65,7 @@ pub use options::{
     AppendOptions, AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate, ReceiptSignature,
 };
 pub use outbox::Outbox;
+pub use personal::{ErasureRecord, ERASURE_ENTITY};
 pub use projection::{Freshness, ProjectionWatch};
 pub use range::{StreamIter, StreamRange};
 pub use read::{Diagnostics, StoreStats, VerifyReport};

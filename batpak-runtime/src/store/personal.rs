@@ -6,10 +6,24 @@
 //! `store::keys`; the walk over a payload's bytes in `schema::personal`.
 
 use super::error::DecodeError;
-use super::keys::SealError;
+use super::keys::{KeyId, SealError};
+use super::ledger::SYSTEM_SCOPE;
+use super::write::Route;
 use super::{BatchAppendItem, ReadWrite, Store, StoreError};
-use crate::event::{Codec, EventKind};
+use crate::coordinate::Coordinate;
+use crate::event::{system, Codec, EventKind};
 use crate::schema::KnownShape;
+
+/// The entity whose stream records every `forget` (kind `system::ERASURE`).
+pub const ERASURE_ENTITY: &str = "$batpak:erasure";
+
+/// The payload of an erasure record: which key was destroyed. The subject's
+/// name is not recorded, since it may itself identify the person.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErasureRecord {
+    /// The destroyed key's id, 32 hex digits.
+    pub key_id: String,
+}
 
 impl Store<ReadWrite> {
     /// Seals the personal fields of a typed item that are still in clear.
@@ -47,12 +61,30 @@ impl Store<ReadWrite> {
     /// A later event with personal fields for the same subject gets a new key;
     /// the erased values stay erased. The writer's events are not touched:
     /// compaction rewrites no payload, and none needs rewriting.
+    ///
+    /// A destroyed key is recorded as a library system event (kind
+    /// `system::ERASURE`, entity `$batpak:erasure`, payload an
+    /// [`ErasureRecord`] with the key id), so replicas and audits see it. The
+    /// key is destroyed first: when the record cannot be written (a live
+    /// visibility fence, a stopped writer), the error comes back, the data is
+    /// erased all the same, and a later `forget` returns `false` and records
+    /// nothing.
     pub fn forget(&self, subject: &str) -> Result<bool, StoreError> {
         self.check_writer()?;
-        self.shared
+        let destroyed = self
+            .shared
             .keys
             .destroy(subject)
-            .map_err(|source| StoreError::KeyStore { source })
+            .map_err(|source| StoreError::KeyStore { source })?;
+        if destroyed {
+            let record = ErasureRecord {
+                key_id: KeyId::of(subject).to_hex(),
+            };
+            let coordinate = Coordinate::new(ERASURE_ENTITY, SYSTEM_SCOPE)?;
+            let item = BatchAppendItem::system(coordinate, system::ERASURE, &record)?;
+            self.enqueue_one(item, Route::Plain)?.wait()?;
+        }
+        Ok(destroyed)
     }
 }
 
