@@ -2,7 +2,7 @@
 //! (`#[batpak(personal)]`) and matches on: the value, or
 //! [`Personal::Erased`] once the data subject's key is gone. Its wire form is a
 //! tag and a body, and the store never writes the clear form: it finds each
-//! personal field's bytes by the payload's shape ([`rewrite`], the same walk
+//! personal field's bytes by the payload's shape (`rewrite`, the same walk
 //! the JSON transcoder makes) and seals them before the writer frames them,
 //! then opens them after a read, before the payload is decoded.
 //!
