@@ -24,6 +24,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// The identity of a data subject's key: the first 16 bytes of a blake3
@@ -128,6 +129,9 @@ pub(crate) struct KeyRing {
     /// asks again, since a writer in another process may create one).
     cache: RwLock<HashMap<KeyId, Option<Arc<XChaCha20Poly1305>>>>,
     remember_missing: bool,
+    /// Counts destructions, so a lookup that raced one does not put the
+    /// destroyed key back into the cache.
+    destroyed: AtomicU64,
 }
 
 impl fmt::Debug for KeyRing {
@@ -177,6 +181,7 @@ impl KeyRing {
             store,
             cache: RwLock::new(HashMap::new()),
             remember_missing: read_write,
+            destroyed: AtomicU64::new(0),
         }
     }
 
@@ -186,6 +191,7 @@ impl KeyRing {
             Some(None) if !create => return Ok(None),
             _ => {}
         }
+        let epoch = self.destroyed.load(Ordering::Acquire);
         let key = if create {
             Some(self.store.get_or_create(id)?)
         } else {
@@ -194,6 +200,9 @@ impl KeyRing {
         let cipher = key.map(|key| Arc::new(XChaCha20Poly1305::new(key.as_bytes().into())));
         if cipher.is_some() || self.remember_missing {
             let mut cache = locking::write(&self.cache);
+            if self.destroyed.load(Ordering::Acquire) != epoch {
+                return Ok(cipher);
+            }
             if cache.len() >= CACHED_KEYS_MAX {
                 cache.clear();
             }
@@ -206,10 +215,14 @@ impl KeyRing {
     pub(crate) fn destroy(&self, subject: &str) -> io::Result<bool> {
         let id = KeyId::of(subject);
         // Out of the cache first: no read may use the key once destroy begins.
+        self.destroyed.fetch_add(1, Ordering::AcqRel);
         locking::write(&self.cache).remove(&id);
-        let existed = self.store.destroy(id)?;
+        let existed = self.store.destroy(id);
+        // Again: a lookup that began before the count moved is not cached,
+        // but one may have finished in between.
+        self.destroyed.fetch_add(1, Ordering::AcqRel);
         locking::write(&self.cache).remove(&id);
-        Ok(existed)
+        existed
     }
 
     /// The payload with every personal field in clear sealed with `subject`'s
