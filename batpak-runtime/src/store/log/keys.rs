@@ -113,7 +113,11 @@ impl FileKeyStore {
         bytes.fill(0);
         written?;
         drop(file);
-        self.io.rename(&tmp, &self.path(id))?;
+        if let Err(e) = self.io.rename(&tmp, &self.path(id)) {
+            // The key was never used: leave no copy of it behind.
+            let _ = self.shred(&tmp);
+            return Err(e);
+        }
         self.io.sync_dir(&self.dir)?;
         Ok(key)
     }
