@@ -179,7 +179,13 @@ fn forget_erases_personal_fields_from_the_store_and_every_backup() {
     let data = root.path().join("data");
     let before = root.path().join("backup-before");
     let after = root.path().join("backup-after");
-    let config = || StoreConfig::new(&data).with_segment_max_bytes(16 << 10);
+    // Small segments, so compaction has sealed ones to rewrite; the index
+    // snapshot, so its file is scanned too.
+    let config = || {
+        StoreConfig::new(&data)
+            .with_segment_max_bytes(16 << 10)
+            .with_enable_mmap_index(true)
+    };
     let forgotten = 1;
 
     let store = Store::open(config()).expect("open");
@@ -258,6 +264,19 @@ fn forget_erases_personal_fields_from_the_store_and_every_backup() {
     let reopened = Store::open(config()).expect("reopen");
     assert_erased(&reopened, forgotten);
     reopened.close().expect("close");
+    // Closed, the store has written its index snapshot: scan again.
+    assert!(
+        data.join("index.snap").exists(),
+        "the index snapshot is scanned"
+    );
+    for n in 0..SUBJECTS {
+        for value in personal_values(n) {
+            assert!(
+                holding(&[&data], &value).is_empty(),
+                "subject {n} after close"
+            );
+        }
+    }
     let old_backup = Store::open_read_only(
         StoreConfig::new(&before).with_key_store(Arc::new(FileKeyStore::new(&keys))),
     )
