@@ -5,6 +5,11 @@
 //! and fsyncs its key), read throughput (typed reads back from the store), and
 //! `forget` of a subject with 10,000 events, with the read of its events
 //! afterwards.
+//!
+//! Most of a personal read's extra cost is Poly1305 on short messages: its
+//! AVX2 backend (picked at run time) is slower there than its portable one;
+//! built with `RUSTFLAGS="--cfg poly1305_force_soft"` the read costs about
+//! half as much.
 
 use batpak::event::TypedInput;
 use batpak::prelude::*;
