@@ -157,7 +157,7 @@ macro_rules! __assert_snapshots {
         .assert()
     };
 }
-pub use batpak_runtime::schema::{Apply, EventFamily, Schema};
+pub use batpak_runtime::schema::{Apply, EventFamily, Personal, Schema};
 
 /// Paths used by the code the derives generate. Not a public API: it may change
 /// in any release.
@@ -180,7 +180,7 @@ pub mod __private {
     pub use std::fmt;
     pub use std::option::Option;
     pub use std::result::Result;
-    pub use std::string::String;
+    pub use std::string::{String, ToString};
     pub use std::vec;
     pub use std::vec::Vec;
 

@@ -23,6 +23,10 @@ pub(crate) enum Place {
     Schema,
     /// On a struct deriving `Projection`.
     Projection,
+    /// On a field of an event (struct or variant).
+    EventField,
+    /// On a field of a type deriving `Schema`.
+    SchemaField,
     /// On a field, or on a variant of a `Schema` enum: no keys at all.
     Nowhere(&'static str),
 }
@@ -42,6 +46,8 @@ impl Place {
             Place::EventVariant => &["id", "version", "upcast_from", "retired"],
             Place::Schema => &["upcast_from"],
             Place::Projection => &["events", "variants", "cache_version"],
+            Place::EventField => &["personal", "subject"],
+            Place::SchemaField => &["personal"],
             Place::Nowhere(_) => &[],
         }
     }
@@ -55,6 +61,9 @@ impl Place {
             }
             Place::EventVariant if key == "category" => Some("; `category` goes on the enum"),
             Place::EventVariant if key == "name" => Some("; `name` goes on the enum"),
+            Place::SchemaField if key == "subject" => {
+                Some("; `subject` goes on a field of the event itself")
+            }
             _ => None,
         }
     }
@@ -82,6 +91,10 @@ pub(crate) struct BatpakAttrs {
     pub(crate) cache_version: Option<IntValue>,
     /// The `variants` keyword and the listed variants.
     pub(crate) variants: Option<(Path, Vec<Ident>)>,
+    /// The `personal` keyword of a field.
+    pub(crate) personal: Option<Path>,
+    /// The `subject` keyword of a field.
+    pub(crate) subject: Option<Path>,
     /// Keys written, valid or not.
     written: Vec<String>,
     /// An attribute did not parse, so any key may have been meant.
@@ -168,6 +181,8 @@ fn parse_key(
         "retired" => duplicate(cx, &out.retired, key, meta),
         "name" => duplicate(cx, &out.name, key, meta),
         "cache_version" => duplicate(cx, &out.cache_version, key, meta),
+        "personal" => duplicate(cx, &out.personal, key, meta),
+        "subject" => duplicate(cx, &out.subject, key, meta),
         // Repeatable: each one adds a family.
         "events" => false,
         _ => duplicate(cx, &out.variants, key, meta),
@@ -183,6 +198,8 @@ fn parse_key(
         "retired" => out.retired = flag(cx, meta, key)?,
         "name" => out.name = str_value(cx, meta, key, "Cart")?,
         "cache_version" => out.cache_version = int_value(cx, meta, key, "2")?,
+        "personal" => out.personal = flag(cx, meta, key)?,
+        "subject" => out.subject = flag(cx, meta, key)?,
         "events" => {
             if let Some(path) = path_value(cx, meta, key)? {
                 family(cx, &mut out.events, path);

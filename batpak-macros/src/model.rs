@@ -62,6 +62,8 @@ pub(crate) struct Field<'a> {
     pub(crate) serde: SerdeAttrs,
     /// The name serde writes for a named field.
     pub(crate) serde_name: Option<String>,
+    /// `personal` and `subject`.
+    pub(crate) attrs: BatpakAttrs,
 }
 
 impl<'a> Input<'a> {
@@ -85,7 +87,8 @@ impl<'a> Input<'a> {
                 (Body::Enum(variants), data.enum_token.span)
             }
             Data::Struct(data) => {
-                let (style, fields) = fields(cx, &data.fields, serde.rename_all);
+                let (style, fields) =
+                    fields(cx, &data.fields, serde.rename_all, field_place(derive));
                 (Body::Struct(style, fields), data.struct_token.span)
             }
             Data::Union(data) => (Body::Union, data.union_token.span),
@@ -136,7 +139,7 @@ fn variant<'a>(
         cx.error_spanned(with, message);
     }
     let rule = serde.rename_all.or(container.rename_all_fields);
-    let (style, fields) = fields(cx, &v.fields, rule);
+    let (style, fields) = fields(cx, &v.fields, rule, field_place(derive));
     let written = v.ident.unraw().to_string();
     let serde_name = serde
         .rename
@@ -154,10 +157,20 @@ fn variant<'a>(
     }
 }
 
+/// Where the fields of a derive's input sit.
+fn field_place(derive: Derive) -> Place {
+    match derive {
+        Derive::Event => Place::EventField,
+        Derive::Schema => Place::SchemaField,
+        Derive::Projection => Place::Nowhere("fields"),
+    }
+}
+
 fn fields<'a>(
     cx: &Ctxt,
     fields: &'a syn::Fields,
     rule: Option<RenameRule>,
+    place: Place,
 ) -> (Style, Vec<Field<'a>>) {
     let style = match fields {
         syn::Fields::Named(_) => Style::Named,
@@ -168,7 +181,7 @@ fn fields<'a>(
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            batpak_attrs(cx, &f.attrs, Place::Nowhere("fields"));
+            let attrs = batpak_attrs(cx, &f.attrs, place);
             let serde = serde_attrs(cx, &f.attrs);
             let serde_name = f.ident.as_ref().map(|ident| {
                 let written = ident.unraw().to_string();
@@ -189,6 +202,7 @@ fn fields<'a>(
                 ty: &f.ty,
                 serde,
                 serde_name,
+                attrs,
             }
         })
         .collect();

@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use syn::ext::IdentExt;
 use syn::{Ident, Path, Type};
 
+mod personal;
+
 /// Categories the library keeps for itself.
 const CATEGORY_SYSTEM: u128 = 0x0;
 const CATEGORY_LIBRARY: u128 = 0xD;
@@ -47,6 +49,8 @@ pub(crate) struct Kind<'a> {
     pub(crate) retired: bool,
     pub(crate) style: Style,
     pub(crate) fields: &'a [Field<'a>],
+    /// The position of the `#[batpak(subject)]` field.
+    pub(crate) subject: Option<usize>,
 }
 
 fn reject_generics(cx: &Ctxt, input: &Input, what: &str) {
@@ -169,6 +173,7 @@ fn struct_kind<'a>(
         retired: attrs.retired.is_some(),
         style,
         fields,
+        subject: personal::subject(cx, fields),
     }
 }
 
@@ -208,6 +213,7 @@ fn variant_kinds<'a>(
             retired: v.attrs.retired.is_some(),
             style: v.style,
             fields: &v.fields,
+            subject: personal::subject(cx, &v.fields),
         });
     }
     check_constants(cx, &kinds);
@@ -226,6 +232,7 @@ struct PartialKind<'a> {
     retired: bool,
     style: Style,
     fields: &'a [Field<'a>],
+    subject: Option<usize>,
 }
 
 fn category(cx: &Ctxt, input: &Input) -> Option<u8> {
@@ -308,6 +315,7 @@ fn version(cx: &Ctxt, attrs: &BatpakAttrs) -> u16 {
 
 /// Serde field attributes that batpak's own encoding of event fields would ignore.
 fn check_fields(cx: &Ctxt, fields: &[Field]) {
+    personal::check_personal(cx, fields);
     for f in fields {
         if let Some(with) = &f.serde.with {
             cx.error_spanned(
@@ -386,6 +394,7 @@ fn check_ids<'a>(cx: &Ctxt, partial: Vec<PartialKind<'a>>) -> Option<Vec<Kind<'a
             retired: k.retired,
             style: k.style,
             fields: k.fields,
+            subject: k.subject,
         });
     }
     kinds.sort_by_key(|k| k.id);
@@ -415,6 +424,7 @@ pub(crate) fn schema_type<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<SchemaT
     match &input.body {
         Body::Union => cx.error_at(input.keyword, "expected a struct or an enum, found a union"),
         Body::Struct(_, fields) => {
+            personal::check_personal(cx, fields);
             check_recursion(cx, input.ident, fields);
             if input.serde.transparent && fields.len() == 1 {
                 transparent = fields.first();
@@ -422,6 +432,7 @@ pub(crate) fn schema_type<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<SchemaT
         }
         Body::Enum(variants) => {
             for v in variants {
+                personal::check_personal(cx, &v.fields);
                 check_recursion(cx, input.ident, &v.fields);
             }
         }

@@ -20,6 +20,7 @@ pub mod testing;
 pub mod prelude {
     pub use crate::coordinate::{Coordinate, Region};
     pub use crate::event::{Event, EventKind};
+    pub use crate::schema::Personal;
     pub use crate::store::replay::{EventSourced, JsonValueInput, RawBytesInput};
     pub use crate::store::{AppendOptions, Store, StoreConfig, StoreError};
 }

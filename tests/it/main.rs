@@ -7,6 +7,7 @@ mod batches;
 mod bytes_lane;
 mod corruption;
 mod downstream;
+mod erasure;
 mod fences;
 mod idempotency;
 mod lock;

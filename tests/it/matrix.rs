@@ -62,6 +62,7 @@ mod enums;
 mod fields;
 mod kinds;
 mod names;
+mod personal;
 
 use crate::support::{say, spawn_gate, tempdir, Child};
 use batpak::coordinate::Coordinate;
@@ -206,6 +207,9 @@ fn rows() -> Vec<Row> {
         names::r13_rust_rename_wire_name_kept,
         names::r5_widen_rust_rename_wire_name_kept,
         names::r19_widen_wire_rename_only,
+        personal::r28_field_made_personal,
+        personal::r28_field_no_longer_personal,
+        personal::r28_made_personal_with_upcast,
     ]
 }
 

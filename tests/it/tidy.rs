@@ -32,6 +32,7 @@ const LAYERS: &[&[&str]] = &[
         "store::frontier",
         "store::locking",
         "store::registry",
+        "store::keys",
         "store::observe",
     ],
     &["store::log"],

@@ -540,3 +540,40 @@ mod private {
         fn apply(&mut self, _: &b::Stock, _: &batpak::EventMeta) {}
     }
 }
+
+/// Personal data: a personal field inside a nested schema type, in a tuple
+/// variant, a struct family whose subject is an integer field, and an enum
+/// where only some variants name a subject.
+pub mod personal {
+    use batpak::Personal;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Schema)]
+    pub struct Contact {
+        #[batpak(personal)]
+        pub phone: Personal<String>,
+        pub country: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+    #[batpak(category = 0x7, id = 1)]
+    pub struct Opened {
+        #[batpak(subject)]
+        pub account: u64,
+        #[batpak(personal)]
+        pub holder: Personal<String>,
+        pub contact: Contact,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+    #[batpak(category = 0x7)]
+    pub enum Ledger {
+        #[batpak(id = 2)]
+        Noted(
+            #[batpak(subject)] String,
+            #[batpak(personal)] Personal<Vec<u8>>,
+        ),
+        #[batpak(id = 3)]
+        Plain { amount: i64 },
+    }
+}

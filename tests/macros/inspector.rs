@@ -214,3 +214,61 @@ fn schema_check_reads_a_log_against_the_committed_snapshots() {
     assert_eq!(none.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&none.stdout).contains("no snapshots"));
 }
+
+/// A family with a personal field, for the inspector's view of erasure.
+mod members {
+    use batpak::Personal;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, batpak::Event)]
+    #[batpak(category = 0x9, id = 1, name = "InspectedMember")]
+    pub struct Joined {
+        #[batpak(personal)]
+        pub email: Personal<String>,
+        pub plan: String,
+    }
+}
+
+#[test]
+fn tail_shows_forgotten_personal_fields_as_erased_and_never_ciphertext() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    {
+        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+        for who in ["ada", "alan"] {
+            let c = Coordinate::new(format!("member:{who}"), "club").unwrap();
+            let e = members::Joined {
+                email: batpak::Personal::from(format!("{who}@example.org")),
+                plan: "gold".into(),
+            };
+            store.append_typed(&c, &e).unwrap();
+        }
+        assert!(store.forget("member:ada").unwrap());
+        store.close().unwrap();
+    }
+    let out = batpak(&["tail", path, "-n", "100"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let payloads: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| {
+            v["entity"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("member:"))
+        })
+        .map(|v| v["payload"].clone())
+        .collect();
+    assert_eq!(
+        payloads,
+        vec![
+            serde_json::json!({"email": "erased", "plan": "gold"}),
+            serde_json::json!({"email": {"value": "alan@example.org"}, "plan": "gold"}),
+        ],
+        "{text}"
+    );
+}

@@ -27,6 +27,7 @@ pub(crate) fn event(family: &Family) -> TokenStream {
     let encode_fn = encode_fn(family);
     let decode_fn = decode_fn(family);
     let shapes_fn = shapes_fn(family);
+    let subject_fn = subject_fn(family);
     quote! {
         const _: () = {
             #constants
@@ -41,6 +42,7 @@ pub(crate) fn event(family: &Family) -> TokenStream {
                 #encode_fn
                 #decode_fn
                 #shapes_fn
+                #subject_fn
             }
         };
     }
@@ -197,6 +199,35 @@ fn decode_fn(family: &Family) -> TokenStream {
             }
         }
     }
+}
+
+/// `subject()` when some kind declares a `#[batpak(subject)]` field; the
+/// trait's default (the entity) otherwise.
+fn subject_fn(family: &Family) -> Option<TokenStream> {
+    let p = private();
+    let arms: Vec<TokenStream> = family
+        .kinds
+        .iter()
+        .filter_map(|k| {
+            let member = &k.fields[k.subject?].member;
+            let path = path(family, k);
+            Some(quote! {
+                #path { #member: subject, .. } => #p::Option::Some(#p::ToString::to_string(subject)),
+            })
+        })
+        .collect();
+    if arms.is_empty() {
+        return None;
+    }
+    let rest = (arms.len() < family.kinds.len()).then(|| quote!(_ => #p::Option::None,));
+    Some(quote! {
+        fn subject(&self) -> #p::Option<#p::String> {
+            match self {
+                #(#arms)*
+                #rest
+            }
+        }
+    })
 }
 
 fn shapes_fn(family: &Family) -> TokenStream {

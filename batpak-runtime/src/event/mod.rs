@@ -29,6 +29,9 @@ pub mod system {
     /// The store's retention policies, recorded with
     /// `Store::set_retention_policies` (the latest holds).
     pub const RETENTION_POLICY: EventKind = EventKind::reserved(0x0, 0x004);
+    /// A data subject forgotten by `Store::forget`: the key id of the
+    /// destroyed key (never the subject's name).
+    pub const ERASURE: EventKind = EventKind::reserved(0xD, 0x010);
 }
 
 use crate::coordinate::Coordinate;

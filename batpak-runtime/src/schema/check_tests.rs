@@ -505,3 +505,26 @@ fn rule_25_unchanged_shapes_and_new_things_pass() {
         2
     );
 }
+
+#[test]
+fn rule_28_making_a_field_personal_or_not_breaks() {
+    let personal = |s: Shape| Shape::Personal(Box::new(s));
+    let r = field_change(one(Shape::String), one(personal(Shape::String)));
+    assert_finding(&r, 28, Verdict::Break);
+    assert!(!r.passes());
+    let r = field_change(one(personal(Shape::String)), one(Shape::String));
+    assert_finding(&r, 28, Verdict::Break);
+    // Inside a personal field the other rules apply.
+    let r = field_change(one(personal(Shape::U16)), one(personal(Shape::U32)));
+    assert_finding(&r, 5, Verdict::Ok);
+    assert!(r.passes(), "{}", lines(&r));
+    // As a new version with an upcaster from the clear shape, it passes.
+    let mut chained = k(1, "Moved", one(personal(Shape::String)));
+    chained.version = 2;
+    chained.versions = vec![(2, one(personal(Shape::String))), (1, one(Shape::String))];
+    let r = run(
+        vec![fam("P", 1, vec![k(1, "Moved", one(Shape::String))])],
+        vec![fam("P", 1, vec![chained])],
+    );
+    assert!(r.passes(), "{}", lines(&r));
+}

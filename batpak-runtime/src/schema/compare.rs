@@ -159,9 +159,9 @@ pub fn compare(old: &Shape, new: &Shape, path: &str, out: &mut Vec<Change>) {
         (Shape::Enum { variants: a, .. }, Shape::Enum { variants: b, .. }) => {
             compare_variants(a, b, path, out)
         }
-        (Shape::Option(a), Shape::Option(b)) | (Shape::Seq(a), Shape::Seq(b)) => {
-            compare(a, b, path, out)
-        }
+        (Shape::Option(a), Shape::Option(b))
+        | (Shape::Seq(a), Shape::Seq(b))
+        | (Shape::Personal(a), Shape::Personal(b)) => compare(a, b, path, out),
         (Shape::Array(a, n), Shape::Array(b, m)) => {
             if n != m {
                 push(
@@ -196,6 +196,23 @@ fn compare_kinds(old: &Shape, new: &Shape, path: &str, out: &mut Vec<Change>) {
     match (old, new) {
         (Shape::Array(..), Shape::Seq(_)) | (Shape::Seq(_), Shape::Array(..)) => {
             push(out, Verdict::Break, 9, path, became(old, new));
+        }
+        (Shape::Personal(_), _) | (_, Shape::Personal(_)) => {
+            let what = if matches!(new, Shape::Personal(_)) {
+                "field became personal"
+            } else {
+                "field is no longer personal"
+            };
+            push(
+                out,
+                Verdict::Break,
+                28,
+                path,
+                format!(
+                    "{what} ({}): stored bytes are sealed differently",
+                    became(old, new)
+                ),
+            );
         }
         (Shape::Option(_), _) | (_, Shape::Option(_)) => {
             push(out, Verdict::Break, 10, path, became(old, new));

@@ -17,6 +17,7 @@ pub fn describe(shape: &Shape) -> String {
         ),
         Shape::Map(k, v) => format!("Map<{}, {}>", describe(k), describe(v)),
         Shape::Struct { name, .. } | Shape::Enum { name, .. } => name.clone(),
+        Shape::Personal(s) => format!("Personal<{}>", describe(s)),
         Shape::Opaque(name) => format!("opaque {name}"),
         other => format!("{other:?}").to_lowercase(),
     }

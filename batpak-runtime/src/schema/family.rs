@@ -158,6 +158,13 @@ pub trait EventFamily: Sized + 'static {
     /// The kind of this value.
     fn kind(&self) -> EventKind;
 
+    /// The data subject whose key seals this value's personal fields: the
+    /// `#[batpak(subject)]` field, or `None` for the entity of the event's
+    /// coordinate.
+    fn subject(&self) -> Option<String> {
+        None
+    }
+
     /// Encodes the value's fields with postcard (kind and version travel in the header).
     fn encode_fields(&self) -> Result<Vec<u8>, SchemaError>;
 

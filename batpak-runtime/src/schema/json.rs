@@ -23,7 +23,7 @@ impl std::fmt::Display for TranscodeError {
 impl std::error::Error for TranscodeError {}
 
 /// Most nesting the transcoder follows (bounds recursion on hostile input).
-const DEPTH_MAX: usize = 64;
+pub(super) const DEPTH_MAX: usize = 64;
 
 /// Most values of one payload that take no bytes (units, unit structs, empty
 /// tuples, arrays of them). Every other value uses a byte, so the payload's
@@ -32,21 +32,29 @@ const DEPTH_MAX: usize = 64;
 /// billion. What serde writes (arrays of at most 32 items) fits easily.
 const ZERO_SIZED_VALUES_MAX: usize = 1 << 16;
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+pub(super) struct Reader<'a> {
+    pub(super) bytes: &'a [u8],
+    pub(super) pos: usize,
     zero_sized_left: usize,
 }
 
-impl Reader<'_> {
-    fn fail<T>(&self, expected: &'static str) -> Result<T, TranscodeError> {
+impl<'a> Reader<'a> {
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
+        Reader {
+            bytes,
+            pos: 0,
+            zero_sized_left: ZERO_SIZED_VALUES_MAX,
+        }
+    }
+
+    pub(super) fn fail<T>(&self, expected: &'static str) -> Result<T, TranscodeError> {
         Err(TranscodeError {
             offset: self.pos,
             expected,
         })
     }
 
-    fn byte(&mut self) -> Result<u8, TranscodeError> {
+    pub(super) fn byte(&mut self) -> Result<u8, TranscodeError> {
         let b = *self.bytes.get(self.pos).ok_or(TranscodeError {
             offset: self.pos,
             expected: "a byte",
@@ -55,7 +63,7 @@ impl Reader<'_> {
         Ok(b)
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8], TranscodeError> {
+    pub(super) fn take(&mut self, n: usize) -> Result<&[u8], TranscodeError> {
         let end = self.pos.checked_add(n).filter(|e| *e <= self.bytes.len());
         let Some(end) = end else {
             return self.fail("more bytes");
@@ -67,7 +75,7 @@ impl Reader<'_> {
 
     /// A LEB128 varint of at most `max_bits` bits in at most
     /// ceil(`max_bits` / 7) bytes, as postcard reads them.
-    fn varint(&mut self, max_bits: u32) -> Result<u128, TranscodeError> {
+    pub(super) fn varint(&mut self, max_bits: u32) -> Result<u128, TranscodeError> {
         let mut out: u128 = 0;
         let mut shift = 0;
         loop {
@@ -91,19 +99,19 @@ impl Reader<'_> {
         }
     }
 
-    fn f32(&mut self) -> Result<f32, TranscodeError> {
+    pub(super) fn f32(&mut self) -> Result<f32, TranscodeError> {
         let b = self.take(4)?;
         Ok(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    fn f64(&mut self) -> Result<f64, TranscodeError> {
+    pub(super) fn f64(&mut self) -> Result<f64, TranscodeError> {
         let b = self.take(8)?;
         Ok(f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
     }
 
     /// A length-prefixed UTF-8 string; on invalid UTF-8 the error points at
     /// the string's first byte, not past it.
-    fn string(&mut self) -> Result<String, TranscodeError> {
+    pub(super) fn string(&mut self) -> Result<String, TranscodeError> {
         let n = self.len()?;
         let start = self.pos;
         match std::str::from_utf8(self.take(n)?) {
@@ -116,13 +124,13 @@ impl Reader<'_> {
     }
 
     /// A string's length: at most the bytes left.
-    fn len(&mut self) -> Result<usize, TranscodeError> {
+    pub(super) fn len(&mut self) -> Result<usize, TranscodeError> {
         self.count(0)
     }
 
     /// A sequence's or map's length: every item takes a byte or, zero-sized,
     /// one of the budget, so a count beyond both cannot be right.
-    fn items(&mut self) -> Result<usize, TranscodeError> {
+    pub(super) fn items(&mut self) -> Result<usize, TranscodeError> {
         self.count(self.zero_sized_left)
     }
 
@@ -136,7 +144,7 @@ impl Reader<'_> {
     }
 
     /// Spends the budget of a value that took no bytes.
-    fn zero_sized(&mut self) -> Result<(), TranscodeError> {
+    pub(super) fn zero_sized(&mut self) -> Result<(), TranscodeError> {
         match self.zero_sized_left.checked_sub(1) {
             Some(left) => {
                 self.zero_sized_left = left;
@@ -210,12 +218,38 @@ fn value(r: &mut Reader<'_>, shape: &Shape, depth: usize) -> Result<Value, Trans
         Shape::Map(k, v) => map_value(r, k, v, d)?,
         Shape::Struct { fields, .. } => fields_value(r, fields, d)?,
         Shape::Enum { variants, .. } => enum_value(r, variants, d)?,
+        Shape::Personal(inner) => personal_value(r, inner, d)?,
         Shape::Opaque(_) => return r.fail("a shape the schema describes (this field is opaque)"),
     };
     if r.pos == start {
         r.zero_sized()?;
     }
     Ok(out)
+}
+
+/// A personal field as `serde_json` writes a `Personal<T>`: `{"value": v}`
+/// in clear, `"erased"` once its key is gone, and `"sealed"` for a value
+/// still encrypted (read without its key store): never the ciphertext.
+fn personal_value(
+    r: &mut Reader<'_>,
+    inner: &Shape,
+    depth: usize,
+) -> Result<Value, TranscodeError> {
+    use super::shape::{TAG_ERASED, TAG_SEALED, TAG_VALUE};
+    match u8::try_from(r.varint(32)?) {
+        Ok(TAG_VALUE) => {
+            let mut out = Map::new();
+            out.insert("value".to_owned(), value(r, inner, depth)?);
+            Ok(Value::Object(out))
+        }
+        Ok(TAG_ERASED) => Ok(Value::String("erased".to_owned())),
+        Ok(TAG_SEALED) => {
+            let n = r.len()?;
+            r.take(n)?;
+            Ok(Value::String("sealed".to_owned()))
+        }
+        _ => r.fail("a personal field's tag"),
+    }
 }
 
 /// `n` values of one shape, for sequences (length on the wire) and arrays

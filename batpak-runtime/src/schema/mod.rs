@@ -11,6 +11,7 @@ mod family;
 mod impls;
 pub mod json;
 mod log_check;
+pub mod personal;
 mod release;
 pub mod sample;
 mod shape;
@@ -27,6 +28,7 @@ pub use family::{
 };
 pub use impls::fields_of;
 pub use log_check::{check_log, Coverage, LoggedKind};
+pub use personal::Personal;
 pub use release::{
     BlessCommands, BlessMode, BlessReport, CheckOutcome, CheckReport, FixtureFailure,
     SnapshotError, Snapshots, BLESS_ENV,

@@ -45,6 +45,13 @@ pub struct VariantShape {
     pub fields: Fields,
 }
 
+/// The wire tag of a personal value in clear (`Shape::Personal`).
+pub const TAG_VALUE: u8 = 0;
+/// The wire tag of an erased personal value.
+pub const TAG_ERASED: u8 = 1;
+/// The wire tag of a sealed personal value.
+pub const TAG_SEALED: u8 = 2;
+
 /// The shape of a payload type. Integers keep width and sign because postcard
 /// encodes them differently; collections keep their element shapes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,6 +117,11 @@ pub enum Shape {
         /// Variants in declaration order.
         variants: Vec<VariantShape>,
     },
+    /// A personal field (`Personal<T>`, `#[batpak(personal)]`): a tag, then
+    /// the value in clear (0, only in memory), nothing (1, erased) or the
+    /// length-prefixed sealed value (2, what the store writes). See
+    /// `schema::personal`.
+    Personal(Box<Shape>),
     /// A field whose encoding the derive cannot see (`#[serde(with)]` or a
     /// hand-written `Serialize`): opaque, reported by the checker.
     Opaque(String),
@@ -124,6 +136,28 @@ pub struct EventShape {
     pub variant: Option<String>,
     /// The fields written for this version.
     pub fields: Fields,
+}
+
+impl Shape {
+    /// Whether a personal field lies anywhere inside this shape.
+    pub fn has_personal(&self) -> bool {
+        match self {
+            Shape::Personal(_) => true,
+            Shape::Option(s) | Shape::Seq(s) | Shape::Array(s, _) => s.has_personal(),
+            Shape::Tuple(items) => items.iter().any(Shape::has_personal),
+            Shape::Map(k, v) => k.has_personal() || v.has_personal(),
+            Shape::Struct { fields, .. } => fields.has_personal(),
+            Shape::Enum { variants, .. } => variants.iter().any(|v| v.fields.has_personal()),
+            _ => false,
+        }
+    }
+}
+
+impl Fields {
+    /// Whether a personal field lies anywhere inside these fields.
+    pub fn has_personal(&self) -> bool {
+        self.shapes().into_iter().any(Shape::has_personal)
+    }
 }
 
 impl EventShape {
@@ -156,12 +190,20 @@ pub struct KnownShape {
     pub shape: EventShape,
     /// `shape.fingerprint()`.
     pub fingerprint: [u8; 16],
+    /// Whether the shape holds a personal field (the store seals and opens
+    /// only payloads that do).
+    pub personal: bool,
 }
 
 impl KnownShape {
     /// Computes the fingerprint of `shape`.
     pub fn new(shape: EventShape) -> Self {
         let fingerprint = shape.fingerprint();
-        Self { shape, fingerprint }
+        let personal = shape.fields.has_personal();
+        Self {
+            shape,
+            fingerprint,
+            personal,
+        }
     }
 }

@@ -50,8 +50,8 @@ fn family(name: &str, kinds: &[(EventKind, &str, Fields)]) -> FamilySnapshot {
     }
 }
 
-/// The system event families: the schema ledger (category 0xD) and policy
-/// records (category 0x0).
+/// The system event families: the schema ledger and erasure records
+/// (category 0xD) and policy records (category 0x0).
 pub fn system_families() -> Vec<FamilySnapshot> {
     let ledger = named(&[
         ("kind", Shape::U16),
@@ -100,6 +100,14 @@ pub fn system_families() -> Vec<FamilySnapshot> {
         family(
             "batpak.Ledger",
             &[(system::LEDGER, "SchemaLedgerEntry", ledger)],
+        ),
+        family(
+            "batpak.Erasure",
+            &[(
+                system::ERASURE,
+                "Erasure",
+                named(&[("key_id", Shape::String)]),
+            )],
         ),
         family(
             "batpak.Policy",

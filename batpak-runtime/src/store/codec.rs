@@ -18,6 +18,9 @@ pub(crate) struct EncodedPayload {
     pub shape: Option<Arc<KnownShape>>,
     /// The judgement of a typed payload's family against the ledger.
     pub family: Option<FamilyCheck>,
+    /// The data subject whose key seals the payload's personal fields in
+    /// clear (`None`: none are, or they are sealed already).
+    pub subject: Option<Box<str>>,
 }
 
 /// A payload as stored, before a replay input decodes it.
@@ -86,6 +89,7 @@ pub(crate) fn encode_json<P: Serialize + ?Sized>(
         bytes,
         shape: None,
         family: None,
+        subject: None,
     })
 }
 

@@ -153,6 +153,10 @@ pub struct StoreConfig {
     pub follow_interval: Option<std::time::Duration>,
     /// Retention policies `Store::compact` applies (docs/retention.md).
     pub retention: Vec<RetentionPolicy>,
+    /// Where the data keys of personal fields live (`None`: a
+    /// [`FileKeyStore`](super::FileKeyStore) in `keys/` of the data
+    /// directory). See docs/retention.md.
+    pub key_store: Option<std::sync::Arc<dyn super::keys::KeyStore>>,
     /// Signs every receipt (cargo feature `signing`).
     #[cfg(feature = "signing")]
     pub signing_key: Option<super::signing::ReceiptSigner>,
@@ -179,6 +183,7 @@ impl StoreConfig {
             clock: std::sync::Arc::new(crate::event::SystemClock),
             follow_interval: None,
             retention: Vec::new(),
+            key_store: None,
             #[cfg(feature = "signing")]
             signing_key: None,
         }
@@ -273,6 +278,14 @@ impl StoreConfig {
     /// far as the furthest of them.
     pub fn with_retention_policy(mut self, policy: RetentionPolicy) -> Self {
         self.retention.push(policy);
+        self
+    }
+
+    /// Keeps the data keys of personal fields in `keys` (a KMS, or a
+    /// [`FileKeyStore`](super::FileKeyStore) outside the data directory)
+    /// instead of `keys/` in the data directory.
+    pub fn with_key_store(mut self, keys: std::sync::Arc<dyn super::keys::KeyStore>) -> Self {
+        self.key_store = Some(keys);
         self
     }
 

@@ -243,6 +243,19 @@ pub enum StoreError {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// The key store of personal data failed (a key could not be created,
+    /// read or destroyed); nothing was written.
+    KeyStore {
+        /// The key store's error.
+        source: std::io::Error,
+    },
+    /// A typed payload with personal fields does not follow its own shape
+    /// (a field with a hand-written `Serialize`), so its personal fields
+    /// cannot be found to be sealed; nothing was written.
+    Unsealable {
+        /// Where the walk over the payload stopped.
+        source: crate::schema::json::TranscodeError,
+    },
 }
 
 /// Why a stored payload could not be decoded by a replay input.
@@ -269,6 +282,8 @@ pub enum DecodeError {
     Transcode(TranscodeError),
     /// A postcard payload did not decode into the family.
     Schema(SchemaError),
+    /// The key store failed while personal fields were opened.
+    KeyStore(std::io::Error),
     /// The schema ledger refuses to read this (kind, version) with today's type
     /// (a `SchemaDrift` or `KindConflict`); it is returned as is.
     Refused(Box<StoreError>),
@@ -288,6 +303,7 @@ impl fmt::Display for DecodeError {
             Self::Transcode(e) => write!(f, "postcard payload: {e}"),
             Self::Schema(e) => write!(f, "typed payload: {e}"),
             Self::Refused(e) => write!(f, "{e}"),
+            Self::KeyStore(e) => write!(f, "key store: {e}"),
         }
     }
 }
@@ -299,6 +315,7 @@ impl std::error::Error for DecodeError {
             Self::Transcode(e) => Some(e),
             Self::Schema(e) => Some(e),
             Self::Refused(e) => Some(e.as_ref()),
+            Self::KeyStore(e) => Some(e),
             Self::Codec { .. } | Self::NoShape { .. } => None,
         }
     }
@@ -485,6 +502,10 @@ impl fmt::Display for StoreError {
             Self::InvalidRetention { entity, reason } => {
                 write!(f, "retention of {entity} refused: {reason}")
             }
+            Self::KeyStore { source } => write!(f, "key store of personal data: {source}"),
+            Self::Unsealable { source } => {
+                write!(f, "personal fields cannot be found in the payload: {source}")
+            }
         }
     }
 }
@@ -514,6 +535,8 @@ impl std::error::Error for StoreError {
             Self::Schema(e) => Some(e),
             Self::Serialize { source } => Some(source),
             Self::Decode { source, .. } => Some(source),
+            Self::KeyStore { source } => Some(source),
+            Self::Unsealable { source } => Some(source),
             _ => None,
         }
     }

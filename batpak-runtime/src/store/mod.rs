@@ -12,6 +12,7 @@ mod config;
 mod error;
 mod frontier;
 pub mod index;
+mod keys;
 mod locking;
 mod options;
 mod registry;
@@ -31,6 +32,7 @@ mod fence;
 mod follow;
 mod observe;
 mod outbox;
+mod personal;
 mod projection;
 mod range;
 mod read;
@@ -57,12 +59,15 @@ pub use error::{BatchProblem, CorruptionKind, DecodeError, IoOp, LogPosition, St
 pub use fence::VisibilityFence;
 pub use frontier::{Frontier, Watermark};
 pub use index::IndexEntry;
+pub use keys::{DataKey, KeyId, KeyStore};
+pub use log::keys::FileKeyStore;
 pub use log::quarantine::QuarantinedCut;
 pub use log::recovery::{ChainBreak, RecoveryReport, TruncatedTail, UnfinishedUnit};
 pub use options::{
     AppendOptions, AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate, ReceiptSignature,
 };
 pub use outbox::Outbox;
+pub use personal::{ErasureRecord, ERASURE_ENTITY};
 pub use projection::{Freshness, ProjectionWatch};
 pub use range::{StreamIter, StreamRange};
 pub use read::{Diagnostics, StoreStats, VerifyReport};
@@ -234,7 +239,12 @@ fn shared_from(
     } else {
         SegmentFiles::new(&config.data_dir)
     };
+    let key_store = config.key_store.clone().unwrap_or_else(|| {
+        let dir = log::keys::FileKeyStore::default_dir(&config.data_dir);
+        Arc::new(log::keys::FileKeyStore::with_io(Arc::clone(&io), dir))
+    });
     Arc::new(Shared {
+        keys: keys::KeyRing::new(key_store, !read_only),
         index: RwLock::new(index),
         files,
         io,

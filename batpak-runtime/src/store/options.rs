@@ -195,6 +195,7 @@ impl BatchAppendItem {
             bytes: bytes.into(),
             shape: None,
             family: None,
+            subject: None,
         };
         Self::public(coordinate, kind, payload, options)
     }

@@ -183,12 +183,21 @@ impl<M> Store<M> {
             }
             _ => None,
         };
-        let payload = I::decode(StoredPayload {
-            kind: ev.kind,
-            schema_version: ev.schema_version,
-            codec: header.codec,
-            bytes: ev.payload,
-            shape: shape.as_deref(),
+        let opened = super::personal::open_payload(
+            &self.shared.keys,
+            shape.as_deref(),
+            header.codec,
+            ev.kind,
+            ev.payload,
+        );
+        let payload = opened.and_then(|opened| {
+            I::decode(StoredPayload {
+                kind: ev.kind,
+                schema_version: ev.schema_version,
+                codec: header.codec,
+                bytes: opened.as_deref().unwrap_or(ev.payload),
+                shape: shape.as_deref(),
+            })
         });
         (header, payload)
     }

@@ -41,6 +41,7 @@ pub(crate) fn encode_typed<F: EventFamily>(
             bytes,
             shape,
             family: Some(FamilyCheck::of::<F>()),
+            subject: None,
         },
     ))
 }
@@ -54,7 +55,12 @@ impl BatchAppendItem {
         options: AppendOptions,
     ) -> Result<Self, StoreError> {
         super::options::check_public_coordinate(&coordinate)?;
-        let (kind, payload) = encode_typed(event)?;
+        let (kind, mut payload) = encode_typed(event)?;
+        if payload.shape.as_ref().is_some_and(|s| s.personal) {
+            let subject = event.subject();
+            let subject = subject.as_deref().unwrap_or(coordinate.entity());
+            payload.subject = Some(subject.into());
+        }
         Ok(Self {
             coordinate,
             kind,

@@ -62,10 +62,11 @@ impl Store<ReadWrite> {
     /// Sends one item on `route`; the writer validates it completely.
     pub(crate) fn enqueue_one(
         &self,
-        item: BatchAppendItem,
+        mut item: BatchAppendItem,
         route: Route,
     ) -> Result<AppendTicket, StoreError> {
         self.check_route(route)?;
+        self.seal_item(&mut item)?;
         let (reply, rx) = flume::bounded(1);
         self.send(Command::Append {
             items: Items::One(item),
@@ -80,10 +81,13 @@ impl Store<ReadWrite> {
     /// items before writing any of it.
     pub(crate) fn enqueue_batch(
         &self,
-        items: Vec<BatchAppendItem>,
+        mut items: Vec<BatchAppendItem>,
         route: Route,
     ) -> Result<BatchAppendTicket, StoreError> {
         self.check_route(route)?;
+        for item in &mut items {
+            self.seal_item(item)?;
+        }
         let (reply, rx) = flume::bounded(1);
         self.send(Command::Append {
             items: Items::Many(items),

@@ -10,8 +10,9 @@ use batpak::store::{ReadOnly, Store};
 use std::collections::BTreeMap;
 
 /// The library's own kinds and their names.
-const SYSTEM: [(EventKind, &str); 5] = [
+const SYSTEM: [(EventKind, &str); 6] = [
     (system::LEDGER, "batpak::SchemaLedger"),
+    (system::ERASURE, "batpak::Erasure"),
     (system::DENIAL, "batpak::Denial"),
     (system::BYPASS, "batpak::Bypass"),
     (system::RETENTION, "batpak::Retention"),

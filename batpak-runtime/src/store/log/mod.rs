@@ -4,7 +4,7 @@
 //! (`lock`), the open-time scan and repair (`recovery`), the index snapshot
 //! (`snapshot`), reading frames back by position (`reader`), compaction's
 //! rewrite (`compact`), backup's copy (`backup`), cursor-worker checkpoints
-//! (`checkpoint`), the durable watermark (`watermark`) and the quarantine that
+//! (`checkpoint`), the default key store of personal data (`keys`), the durable watermark (`watermark`) and the quarantine that
 //! keeps what a repair cuts (`quarantine`). It knows nothing of the writer thread or the `Store` API
 //! above it.
 
@@ -13,6 +13,7 @@ pub(crate) mod checkpoint;
 pub(crate) mod compact;
 pub(crate) mod frame;
 pub(crate) mod io;
+pub(crate) mod keys;
 pub(crate) mod lock;
 pub(crate) mod quarantine;
 pub(crate) mod reader;

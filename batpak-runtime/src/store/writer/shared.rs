@@ -7,6 +7,7 @@ use super::recycle::Recycler;
 use crate::store::config::StoreConfig;
 use crate::store::frontier::FrontierCell;
 use crate::store::index::Index;
+use crate::store::keys::KeyRing;
 use crate::store::ledger::SchemaRegistry;
 use crate::store::locking::EntityLocks;
 use crate::store::log::io::LogIo;
@@ -31,6 +32,8 @@ pub(crate) struct Shared {
     pub report: Mutex<RecoveryReport>,
     pub read_only: bool,
     pub schemas: SchemaRegistry,
+    /// The data keys of personal fields.
+    pub keys: KeyRing,
     pub recycler: Recycler,
     /// Serializes `Store::execute` per entity within the process.
     pub entity_locks: EntityLocks,

@@ -1,0 +1,13 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, batpak::Event)]
+#[batpak(category = 0x1)]
+enum Member {
+    #[batpak(id = 1)]
+    Joined {
+        #[batpak(personal)]
+        email: String,
+    },
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, batpak::Schema)]
+struct Address {
+    #[batpak(personal)]
+    street: String,
+}
+
+fn main() {}
