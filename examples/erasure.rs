@@ -2,7 +2,9 @@
 //! per data subject before they reach the log; `forget(subject)` destroys the
 //! key, and from then on every read, of the store and of its backups, gives
 //! those fields as `Personal::Erased` while the rest of each event, and every
-//! projection over it, stays. See docs/retention.md.
+//! projection over it, stays. Retention cuts whole events instead:
+//! `truncate_before` and `tombstone` take them out of every read at once, and
+//! `compact` removes their bytes. See docs/retention.md.
 //!
 //! Run with `cargo run --example erasure`.
 
@@ -99,6 +101,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     show(&store, "member:7")?;
     println!("member:8, untouched:");
     show(&store, "member:8")?;
+
+    // Retention: an activity log keeps its last three events; a closed
+    // account's log goes entirely, and its name is never used again.
+    let seen = EventKind::custom(0x4, 1);
+    for entity in ["activity:8", "activity:9"] {
+        let at = Coordinate::new(entity, "club")?;
+        for day in 1..=10 {
+            store.append(&at, seen, &serde_json::json!({ "day": day }))?;
+        }
+    }
+    let cut = store.truncate_before("activity:8", 8)?;
+    let first = store.stream("activity:8")[0].entity_sequence;
+    println!(
+        "activity:8: {} events cut, the stream starts at #{first}",
+        cut.events_cut
+    );
+    let gone = store.tombstone("activity:9")?;
+    println!("activity:9: tombstoned, {} events cut", gone.events_cut);
+    let report = store.compact()?;
+    println!(
+        "compact: {} cut events removed, {} bytes given back; verify clean: {}",
+        report.events_cut,
+        report.bytes_reclaimed,
+        store.verify()?.is_clean()
+    );
+    let refused = store.append(&Coordinate::new("activity:9", "club")?, seen, &1);
+    println!("a write to activity:9 now: {refused:?}");
     store.close()?;
 
     // The backup taken before the erasure holds only ciphertext, and the key
