@@ -35,6 +35,7 @@ mod projection;
 mod range;
 mod read;
 pub mod replay;
+mod replica;
 mod ticket;
 mod typed;
 mod write;
@@ -51,7 +52,9 @@ pub use delivery::reactor::{ReactionBatch, Reactor};
 pub use delivery::subscription::{
     Notification, ScanSubscriptionOps, Subscription, SubscriptionOps,
 };
-pub use error::{BatchProblem, CorruptionKind, DecodeError, IoOp, LogPosition, StoreError};
+pub use error::{
+    BatchProblem, CorruptionKind, DecodeError, IoOp, LogPosition, ReplicaProblem, StoreError,
+};
 pub use fence::VisibilityFence;
 pub use frontier::{Frontier, Watermark};
 pub use index::IndexEntry;
@@ -59,6 +62,7 @@ pub use log::quarantine::QuarantinedCut;
 pub use log::recovery::{ChainBreak, RecoveryReport, TruncatedTail, UnfinishedUnit};
 pub use options::{
     AppendOptions, AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate, ReceiptSignature,
+    ReplicatedEvent, ReplicatedName,
 };
 pub use outbox::Outbox;
 pub use projection::{Freshness, ProjectionWatch};
