@@ -50,11 +50,11 @@ pub struct ExportConfig {
 }
 
 impl ExportConfig {
-    /// Exports to `stream` with 1,024 publishes in flight.
+    /// Exports to `stream` with 4,096 publishes in flight.
     pub fn new(stream: StreamConfig) -> Self {
         Self {
             stream,
-            in_flight_max: 1024,
+            in_flight_max: 4096,
             read_events_max: 1024,
             retry_backoff_max: Duration::from_secs(2),
             checkpoint: None,
