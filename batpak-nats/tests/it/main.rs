@@ -32,38 +32,54 @@ pub struct Published {
     pub event_id: String,
 }
 
-/// Every message of `stream` on `url`, in stream order.
+/// Every message of `stream` on `url`, in stream order; retried for up to
+/// a minute while the server (or a cluster that lost a node) cannot answer.
 pub fn read_stream(url: &str, stream: &str) -> Vec<Published> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match try_read_stream(url, stream) {
+            Ok(all) => return all,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("reading the stream again: {e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("the stream could not be read: {e}"),
+        }
+    }
+}
+
+fn try_read_stream(url: &str, stream: &str) -> Result<Vec<Published>, async_nats::Error> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
-        .build()
-        .unwrap();
+        .build()?;
     rt.block_on(async {
         let servers: Vec<&str> = url.split(',').collect();
-        let client = async_nats::connect(servers).await.expect("connect");
+        let client = async_nats::connect(servers).await?;
         let js = jetstream::new(client);
-        let mut s = js.get_stream(stream).await.expect("stream");
-        let count = s.info().await.expect("info").state.messages;
+        let mut s = js.get_stream(stream).await?;
+        let count = s.info().await?.state.messages;
         let consumer = s
             .create_consumer(consumer::pull::OrderedConfig::default())
-            .await
-            .expect("consumer");
-        let mut messages = consumer.messages().await.expect("messages");
+            .await?;
+        let mut messages = consumer.messages().await?;
         let mut out = Vec::new();
         while (out.len() as u64) < count {
             let m = tokio::time::timeout(Duration::from_secs(10), messages.next())
-                .await
-                .expect("a message within 10 s")
-                .expect("more messages")
-                .expect("a message");
-            let h = m.message.headers.as_ref().expect("headers");
+                .await?
+                .ok_or("the consumer ended")??;
+            let h = m.message.headers.as_ref().ok_or("no headers")?;
+            let header = |name| {
+                h.get(name)
+                    .map(|v| v.as_str().to_owned())
+                    .ok_or("a header is missing")
+            };
             out.push(Published {
-                sequence: h.get("Batpak-Sequence").unwrap().as_str().parse().unwrap(),
-                event_id: h.get("Nats-Msg-Id").unwrap().as_str().to_owned(),
+                sequence: header("Batpak-Sequence")?.parse()?,
+                event_id: header("Nats-Msg-Id")?,
             });
         }
-        out
+        Ok(out)
     })
 }
 
