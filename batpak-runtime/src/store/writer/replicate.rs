@@ -15,7 +15,7 @@ use super::tips::load_tip;
 use super::{Done, Pub, Reply, Writer};
 use crate::event::id::is_clock_id;
 use crate::store::error::{LogPosition, ReplicaProblem, StoreError};
-use crate::store::index::{Link, Record, RecordFields, ENTITY_SEQUENCE_MAX};
+use crate::store::index::{Index, Link, Record, RecordFields, ENTITY_SEQUENCE_MAX};
 use crate::store::ledger::{self, LEDGER_KIND};
 use crate::store::locking;
 use crate::store::log::frame::{self, EventOut, COUNTER_MAX, TYPE_BATCH_BEGIN, TYPE_BATCH_COMMIT};
@@ -67,35 +67,7 @@ impl Writer {
             });
         }
         let index = locking::read(&self.shared.index);
-        // Coordinates this call defines, by id, beyond the index's: together
-        // they must continue its ids without a gap.
-        let count = index.coord_count();
-        let mut new_coords: BTreeMap<u32, (&str, &str)> = BTreeMap::new();
-        let all = names
-            .iter()
-            .map(|n| (n.coordinate_id, n.entity.as_str(), n.scope.as_str(), 0))
-            .chain(events.iter().map(|e| {
-                let sequence = e.header.position.sequence;
-                (
-                    e.coordinate_id,
-                    e.entity.as_str(),
-                    e.scope.as_str(),
-                    sequence,
-                )
-            }));
-        for (id, entity, scope, sequence) in all {
-            let known = match id < count {
-                true => index.names_of(id) == (entity, scope),
-                false => *new_coords.entry(id).or_insert((entity, scope)) == (entity, scope),
-            };
-            if !known {
-                return Err(refuse(sequence, ReplicaProblem::Coordinate));
-            }
-        }
-        let dense = new_coords.keys().zip(count..).all(|(id, want)| *id == want);
-        if !dense {
-            return Err(refuse(0, ReplicaProblem::Coordinate));
-        }
+        check_coordinates(&index, names, events)?;
         let mut last_sequence = self.next_sequence - 1;
         let mut last_id = self.clock.last();
         let mut running: HashMap<&str, Option<Tip>> = HashMap::new();
@@ -274,6 +246,49 @@ impl Writer {
         self.group.publish.push(Pub { record, link });
         self.unsynced_events += 1;
     }
+}
+
+/// Every coordinate `names` and `events` name is the index's with the same
+/// names, or new; and the new ones continue the index's ids without a gap.
+fn check_coordinates(
+    index: &Index,
+    names: &[ReplicatedName],
+    events: &[ReplicatedEvent],
+) -> Result<(), StoreError> {
+    let refuse = |sequence| StoreError::ReplicaRefused {
+        sequence,
+        reason: ReplicaProblem::Coordinate,
+    };
+    // Coordinates this call defines, by id, beyond the index's: together
+    // they must continue its ids without a gap.
+    let count = index.coord_count();
+    let mut new_coords: BTreeMap<u32, (&str, &str)> = BTreeMap::new();
+    let all = names
+        .iter()
+        .map(|n| (n.coordinate_id, n.entity.as_str(), n.scope.as_str(), 0))
+        .chain(events.iter().map(|e| {
+            let sequence = e.header.position.sequence;
+            (
+                e.coordinate_id,
+                e.entity.as_str(),
+                e.scope.as_str(),
+                sequence,
+            )
+        }));
+    for (id, entity, scope, sequence) in all {
+        let known = match id < count {
+            true => index.names_of(id) == (entity, scope),
+            false => *new_coords.entry(id).or_insert((entity, scope)) == (entity, scope),
+        };
+        if !known {
+            return Err(refuse(sequence));
+        }
+    }
+    let dense = new_coords.keys().zip(count..).all(|(id, want)| *id == want);
+    if !dense {
+        return Err(refuse(0));
+    }
+    Ok(())
 }
 
 /// The frame fields of a replicated event.
