@@ -33,6 +33,14 @@ pub enum Error {
         /// What the stream holds there (0 when the message is missing).
         stream_holds: u64,
     },
+    /// The stream's last message is not an event of the exported store (the
+    /// store's event at that sequence has another id, or none is there): a
+    /// stream of another store, or a store restored from an older backup.
+    /// Export it to a new stream.
+    ForeignStream {
+        /// The global sequence the stream's last message carries.
+        sequence: u64,
+    },
     /// The thread or runtime could not be started.
     Spawn(std::io::Error),
 }
@@ -74,6 +82,11 @@ impl std::fmt::Display for Error {
                 "the replica's last event (sequence {replica_sequence}) is not where the stream has it \
                  (the stream holds sequence {stream_holds} there): follow the stream it was built from"
             ),
+            Self::ForeignStream { sequence } => write!(
+                f,
+                "the stream's last message (sequence {sequence}) is not this store's event: \
+                 export to a new stream"
+            ),
             Self::Spawn(e) => write!(f, "could not start the worker: {e}"),
         }
     }
@@ -85,7 +98,9 @@ impl std::error::Error for Error {
             Self::Store(e) => Some(e),
             Self::Nats { source, .. } => Some(source.as_ref()),
             Self::Spawn(e) => Some(e),
-            Self::BadMessage { .. } | Self::StreamMismatch { .. } => None,
+            Self::BadMessage { .. } | Self::StreamMismatch { .. } | Self::ForeignStream { .. } => {
+                None
+            }
         }
     }
 }

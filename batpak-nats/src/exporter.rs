@@ -74,7 +74,7 @@ struct State {
     acked: AtomicU64,
     stop: AtomicBool,
     /// The last failure, cleared by the next success.
-    last_error: Mutex<Option<String>>,
+    last_error: Mutex<Option<Arc<Error>>>,
     changed: Condvar,
     changed_lock: Mutex<()>,
 }
@@ -133,8 +133,8 @@ where
     }
 
     /// The last failure (connection, publish) since the last success.
-    pub fn last_error(&self) -> Option<String> {
-        self.state.last_error.lock().ok().and_then(|e| e.clone())
+    pub fn last_error(&self) -> Option<Arc<Error>> {
+        lock(&self.state.last_error).clone()
     }
 
     /// Waits until the stream acked `sequence` (or later); false on timeout.
@@ -200,7 +200,7 @@ impl<M: 'static> Worker<M> {
         while !self.stopping() {
             let result = self.session(&mut backoff).await;
             if let Err(e) = result {
-                *lock(&self.state.last_error) = Some(e.to_string());
+                *lock(&self.state.last_error) = Some(Arc::new(e));
                 #[cfg(feature = "metrics")]
                 metrics::counter!("batpak.nats.export.retries").increment(1);
                 let wait = backoff.step();
@@ -221,11 +221,31 @@ impl<M: 'static> Worker<M> {
     async fn session(&self, backoff: &mut Backoff) -> Result<(), Error> {
         let ctx = runtime::connect(&self.config.stream, self.config.in_flight_max).await?;
         let mut stream = self.stream(&ctx).await?;
-        let position = last_position(&mut stream).await?;
+        let (position, last_id) = last_position(&mut stream).await?;
+        self.check_ours(position.sequence, last_id)?;
         self.acked(position.sequence);
         backoff.reset();
         *lock(&self.state.last_error) = None;
         self.publish_from(&ctx, position).await
+    }
+
+    /// That the stream's last message is this store's event `sequence`.
+    fn check_ours(&self, sequence: u64, event_id: Option<u128>) -> Result<(), Error> {
+        let Some(event_id) = event_id else {
+            return Ok(());
+        };
+        let ours = self
+            .store
+            .replicated_events(sequence.saturating_sub(1), 1)?;
+        match ours.first() {
+            Some(ev)
+                if ev.header.position.sequence == sequence
+                    && ev.header.event_id.get() == event_id =>
+            {
+                Ok(())
+            }
+            _ => Err(Error::ForeignStream { sequence }),
+        }
     }
 
     /// The stream, created when missing.
@@ -357,31 +377,35 @@ impl<M: 'static> Worker<M> {
     }
 }
 
-/// Where the stream stands, from its last message.
-async fn last_position(stream: &mut stream::Stream) -> Result<Position, Error> {
+/// Where the stream stands, from its last message, and that message's
+/// event id (`None` for an empty stream).
+async fn last_position(stream: &mut stream::Stream) -> Result<(Position, Option<u128>), Error> {
     let info = stream.info().await.map_err(nats(NatsOp::Stream))?;
     let last = info.state.last_sequence;
     if last == 0 {
-        return Ok(Position {
+        let empty = Position {
             stream_sequence: 0,
             sequence: 0,
             coordinates: 0,
-        });
+        };
+        return Ok((empty, None));
     }
     let msg = stream
         .get_raw_message(last)
         .await
         .map_err(nats(NatsOp::Get))?;
-    let (sequence, coordinates) =
-        message::sequence_of(&msg.headers).map_err(|header| Error::BadMessage {
-            stream_sequence: last,
-            header,
-        })?;
-    Ok(Position {
+    let bad = |header| Error::BadMessage {
+        stream_sequence: last,
+        header,
+    };
+    let (sequence, coordinates) = message::sequence_of(&msg.headers).map_err(bad)?;
+    let event_id = message::event_id_of(&msg.headers).map_err(bad)?;
+    let position = Position {
         stream_sequence: last,
         sequence,
         coordinates,
-    })
+    };
+    Ok((position, Some(event_id)))
 }
 
 fn read_checkpoint(path: &std::path::Path) -> u64 {

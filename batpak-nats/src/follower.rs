@@ -47,7 +47,7 @@ impl FollowConfig {
 
 struct State {
     stop: AtomicBool,
-    last_error: Mutex<Option<String>>,
+    last_error: Mutex<Option<Arc<Error>>>,
 }
 
 /// A running follower; stops on [`Follower::stop`] or drop.
@@ -95,7 +95,7 @@ impl Follower {
     }
 
     /// The last failure since the last success.
-    pub fn last_error(&self) -> Option<String> {
+    pub fn last_error(&self) -> Option<Arc<Error>> {
         lock(&self.state.last_error).clone()
     }
 
@@ -133,7 +133,7 @@ impl Worker {
         let mut backoff = Backoff::new(self.config.retry_backoff_max);
         while !self.stopping() {
             if let Err(e) = self.session(&mut backoff).await {
-                *lock(&self.state.last_error) = Some(e.to_string());
+                *lock(&self.state.last_error) = Some(Arc::new(e));
                 let wait = backoff.step();
                 let until = Instant::now() + wait;
                 while !self.stopping() && Instant::now() < until {

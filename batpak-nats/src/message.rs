@@ -147,6 +147,14 @@ pub(crate) fn decode(headers: Option<&HeaderMap>, payload: &[u8]) -> Result<Deco
     Ok(Decoded { names, event })
 }
 
+/// The event id a message carries.
+pub(crate) fn event_id_of(headers: &HeaderMap) -> Result<u128, BadHeader> {
+    headers
+        .get(EVENT_ID)
+        .and_then(|v| u128::from_str_radix(v.as_str(), 16).ok())
+        .ok_or(BadHeader(EVENT_ID))
+}
+
 /// The primary's sequence a message carries (the exporter's resume point).
 pub(crate) fn sequence_of(headers: &HeaderMap) -> Result<(u64, u32), BadHeader> {
     let get = |name: &'static str| {

@@ -50,7 +50,10 @@ fn export(dir: &str, stream: StreamConfig) -> i32 {
     println!("ready");
     loop {
         std::thread::sleep(Duration::from_secs(1));
-        let error = exporter.last_error().unwrap_or_default();
+        let error = exporter
+            .last_error()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         println!(
             "acked {} lag {} {error}",
             exporter.acked_sequence(),
@@ -71,7 +74,10 @@ fn follow(dir: &str, stream: StreamConfig) -> i32 {
     println!("ready");
     loop {
         std::thread::sleep(Duration::from_secs(1));
-        let error = follower.last_error().unwrap_or_default();
+        let error = follower
+            .last_error()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         println!("applied {} {error}", follower.applied_sequence());
     }
 }

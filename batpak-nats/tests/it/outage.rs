@@ -71,3 +71,28 @@ fn losing_one_node_of_three_loses_nothing_and_duplicates_nothing() {
     let survivor = cluster.nodes[1].url();
     assert_eq!(read_stream(&survivor, "R3"), committed(&*store));
 }
+
+#[test]
+fn a_stream_of_another_store_is_refused() {
+    let server = Server::start();
+    let stream = StreamConfig::new(server.url(), "OTHER");
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = Arc::new(Store::open(StoreConfig::new(a.path())).unwrap());
+    let mut rng = Rng::seeded();
+    writes(&first, &mut rng, 0, 20);
+    let exporter = Exporter::start(Arc::clone(&first), ExportConfig::new(stream.clone())).unwrap();
+    assert!(exporter.wait_acked(first.frontier().visible, CATCH_UP));
+    exporter.stop();
+    let second = Arc::new(Store::open(StoreConfig::new(b.path())).unwrap());
+    writes(&second, &mut rng, 0, 40);
+    let exporter = Exporter::start(Arc::clone(&second), ExportConfig::new(stream)).unwrap();
+    eventually(CATCH_UP, "the exporter to refuse the stream", || {
+        matches!(
+            exporter.last_error().as_deref(),
+            Some(batpak_nats::Error::ForeignStream { .. })
+        )
+    });
+    assert_eq!(exporter.acked_sequence(), 0);
+    exporter.stop();
+    assert_eq!(read_stream(&server.url(), "OTHER"), committed(&*first));
+}
