@@ -22,7 +22,7 @@ const KIND: EventKind = EventKind::custom(0x1, 1);
 const EXPORT_EVENTS: u64 = 200_000;
 const LAG_RATE: u64 = 10_000;
 const LAG_SECONDS: u64 = 5;
-const APPENDERS: u64 = 8;
+const APPENDERS: u64 = 16;
 
 struct Server {
     child: Child,

@@ -2,9 +2,9 @@
 //! in commit order, to a JetStream stream, exactly once and without gaps.
 //!
 //! The stream itself is the checkpoint that counts. On every (re)start the
-//! exporter reads the stream's last message, whose `Batpak-Sequence` header
-//! names the last event published, and continues with the next committed
-//! event after it. Each publish carries `Nats-Expected-Last-Sequence` (the
+//! exporter reads the stream's last message, whose `Batpak-Event` header
+//! names the last event published (its sequence and id, which must be this
+//! store's), and continues with the next committed event after it. Each publish carries `Nats-Expected-Last-Sequence` (the
 //! stream sequence the previous event got or will get), so the server
 //! refuses a publish that does not directly follow what the stream holds:
 //! after a lost ack, a crash or a server restart, everything published out
@@ -398,8 +398,7 @@ async fn last_position(stream: &mut stream::Stream) -> Result<(Position, Option<
         stream_sequence: last,
         header,
     };
-    let (sequence, coordinates) = message::sequence_of(&msg.headers).map_err(bad)?;
-    let event_id = message::event_id_of(&msg.headers).map_err(bad)?;
+    let (sequence, coordinates, event_id) = message::position_of(&msg.headers).map_err(bad)?;
     let position = Position {
         stream_sequence: last,
         sequence,

@@ -196,7 +196,7 @@ impl Worker {
         }
         let replica_sequence = self.store.frontier().visible;
         let stream_holds = match stream.get_raw_message(count).await {
-            Ok(msg) => message::sequence_of(&msg.headers).map_or(0, |(s, _)| s),
+            Ok(msg) => message::position_of(&msg.headers).map_or(0, |(s, _, _)| s),
             Err(_) => 0,
         };
         if stream_holds != replica_sequence {

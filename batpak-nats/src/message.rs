@@ -13,25 +13,14 @@ use bytes::Bytes;
 
 pub(crate) const MSG_ID: &str = "Nats-Msg-Id";
 pub(crate) const EXPECTED_LAST_SEQUENCE: &str = "Nats-Expected-Last-Sequence";
-pub(crate) const EVENT_ID: &str = "Batpak-Event-Id";
-pub(crate) const SEQUENCE: &str = "Batpak-Sequence";
-const ENTITY_SEQUENCE: &str = "Batpak-Entity-Sequence";
-const ENTITY: &str = "Batpak-Entity";
-const SCOPE: &str = "Batpak-Scope";
-const COORDINATE: &str = "Batpak-Coordinate";
-pub(crate) const COORDINATES: &str = "Batpak-Coordinates";
-const NAMES: &str = "Batpak-Names";
-const KIND: &str = "Batpak-Kind";
-const SCHEMA_VERSION: &str = "Batpak-Schema-Version";
-const CODEC: &str = "Batpak-Codec";
-const FLAGS: &str = "Batpak-Flags";
-const HASH: &str = "Batpak-Hash";
-const CORRELATION: &str = "Batpak-Correlation-Id";
-const CAUSATION: &str = "Batpak-Causation-Id";
-const IDEMPOTENCY_KEY: &str = "Batpak-Idempotency-Key";
+/// The one header with the event's metadata, `key=value` pairs joined by
+/// `;`. One header rather than one per field: headers cost the client and
+/// the server per message (on loopback, 17 headers publish at about 30,000
+/// messages/s, 3 at about 75,000).
+pub(crate) const EVENT: &str = "Batpak-Event";
 
-/// A message of the stream that is not one an exporter writes: which header
-/// is missing or malformed.
+/// A message of the stream that is not one an exporter writes: the header
+/// or `Batpak-Event` field that is missing or malformed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadHeader(pub &'static str);
 
@@ -45,43 +34,44 @@ pub(crate) fn encode(
     names: &[ReplicatedName],
     coordinates: u32,
 ) -> (String, HeaderMap, Bytes) {
+    use std::fmt::Write;
     let h = &ev.header;
     let subject = event_subject(prefix, &ev.scope, &ev.entity, h.kind);
-    let mut headers = HeaderMap::new();
-    let id = hex128(h.event_id.get());
-    headers.insert(MSG_ID, id.as_str());
-    headers.insert(EVENT_ID, id.as_str());
-    headers.insert(SEQUENCE, h.position.sequence.to_string().as_str());
-    headers.insert(
-        ENTITY_SEQUENCE,
-        h.position.entity_sequence.to_string().as_str(),
+    let id = h.event_id.get();
+    let mut meta = String::with_capacity(320);
+    // Writing to a String cannot fail.
+    let _ = write!(
+        meta,
+        "id={id:032x};seq={};eseq={};entity={};scope={};coord={};coords={coordinates};\
+         kind={:04x};v={};codec={};flags={};hash=",
+        h.position.sequence,
+        h.position.entity_sequence,
+        encode_token(&ev.entity),
+        encode_token(&ev.scope),
+        ev.coordinate_id,
+        h.kind.raw(),
+        h.schema_version,
+        codec_name(h.codec),
+        h.flags.0,
     );
-    headers.insert(ENTITY, encode_token(&ev.entity).as_str());
-    headers.insert(SCOPE, encode_token(&ev.scope).as_str());
-    headers.insert(COORDINATE, ev.coordinate_id.to_string().as_str());
-    headers.insert(COORDINATES, coordinates.to_string().as_str());
-    headers.insert(KIND, format!("{:04x}", h.kind.raw()).as_str());
-    headers.insert(SCHEMA_VERSION, h.schema_version.to_string().as_str());
-    headers.insert(CODEC, codec_name(h.codec));
-    headers.insert(FLAGS, h.flags.0.to_string().as_str());
-    headers.insert(HASH, hex(&h.content_hash).as_str());
-    headers.insert(CORRELATION, hex128(h.correlation_id.get()).as_str());
+    for b in h.content_hash {
+        let _ = write!(meta, "{b:02x}");
+    }
+    let _ = write!(meta, ";corr={:032x}", h.correlation_id.get());
     if let Some(c) = h.causation_id {
-        headers.insert(CAUSATION, hex128(c.get()).as_str());
+        let _ = write!(meta, ";cause={:032x}", c.get());
     }
     if let Some(k) = ev.idempotency_key {
-        headers.insert(IDEMPOTENCY_KEY, hex128(k.get()).as_str());
+        let _ = write!(meta, ";key={:032x}", k.get());
     }
-    if !names.is_empty() {
-        let list: Vec<String> = names
-            .iter()
-            .map(|n| {
-                let (e, s) = (encode_token(&n.entity), encode_token(&n.scope));
-                format!("{}:{e}:{s}", n.coordinate_id)
-            })
-            .collect();
-        headers.insert(NAMES, list.join(",").as_str());
+    for (i, n) in names.iter().enumerate() {
+        let sep = if i == 0 { ";names=" } else { "," };
+        let (e, s) = (encode_token(&n.entity), encode_token(&n.scope));
+        let _ = write!(meta, "{sep}{}:{e}:{s}", n.coordinate_id);
     }
+    let mut headers = HeaderMap::new();
+    headers.insert(MSG_ID, format!("{id:032x}").as_str());
+    headers.insert(EVENT, meta);
     (subject, headers, Bytes::copy_from_slice(&ev.payload))
 }
 
@@ -91,80 +81,87 @@ pub(crate) struct Decoded {
     pub event: ReplicatedEvent,
 }
 
+/// The fields of a `Batpak-Event` header.
+struct Fields<'a>(Vec<(&'a str, &'a str)>);
+
+impl<'a> Fields<'a> {
+    fn of(headers: Option<&'a HeaderMap>) -> Result<Self, BadHeader> {
+        let meta = headers
+            .and_then(|h| h.get(EVENT))
+            .ok_or(BadHeader(EVENT))?
+            .as_str();
+        let pairs = meta
+            .split(';')
+            .map(|pair| pair.split_once('=').ok_or(BadHeader(EVENT)))
+            .collect::<Result<_, _>>()?;
+        Ok(Self(pairs))
+    }
+
+    fn opt(&self, key: &'static str) -> Option<&'a str> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    fn get(&self, key: &'static str) -> Result<&'a str, BadHeader> {
+        self.opt(key).ok_or(BadHeader(key))
+    }
+
+    fn num<T: std::str::FromStr>(&self, key: &'static str) -> Result<T, BadHeader> {
+        self.get(key)?.parse().map_err(|_| BadHeader(key))
+    }
+
+    fn hex128(&self, key: &'static str) -> Result<u128, BadHeader> {
+        u128::from_str_radix(self.get(key)?, 16).map_err(|_| BadHeader(key))
+    }
+
+    fn opt_hex128(&self, key: &'static str) -> Result<Option<u128>, BadHeader> {
+        self.opt(key).map(|_| self.hex128(key)).transpose()
+    }
+
+    fn name(&self, key: &'static str) -> Result<String, BadHeader> {
+        decode_token(self.get(key)?).ok_or(BadHeader(key))
+    }
+}
+
 /// The event a message of the stream carries.
 pub(crate) fn decode(headers: Option<&HeaderMap>, payload: &[u8]) -> Result<Decoded, BadHeader> {
-    let headers = headers.ok_or(BadHeader(SEQUENCE))?;
-    let get = |name: &'static str| headers.get(name).map(|v| v.as_str()).ok_or(BadHeader(name));
-    let num = |name: &'static str| -> Result<u64, BadHeader> {
-        get(name)?.parse().map_err(|_| BadHeader(name))
-    };
-    let id128 = |name: &'static str| -> Result<u128, BadHeader> {
-        u128::from_str_radix(get(name)?, 16).map_err(|_| BadHeader(name))
-    };
-    let opt128 = |name: &'static str| match headers.get(name) {
-        Some(_) => id128(name).map(Some),
-        None => Ok(None),
-    };
-    let name = |header: &'static str| decode_token(get(header)?).ok_or(BadHeader(header));
-    let event_id = id128(EVENT_ID)?;
-    let kind = u16::from_str_radix(get(KIND)?, 16).map_err(|_| BadHeader(KIND))?;
-    let codec = codec_of(get(CODEC)?).ok_or(BadHeader(CODEC))?;
-    let flags = u8::try_from(num(FLAGS)?).map_err(|_| BadHeader(FLAGS))?;
-    let hash = unhex32(get(HASH)?).ok_or(BadHeader(HASH))?;
-    let small = |h: &'static str| -> Result<u32, BadHeader> {
-        u32::try_from(num(h)?).map_err(|_| BadHeader(h))
-    };
-    let schema_version =
-        u16::try_from(num(SCHEMA_VERSION)?).map_err(|_| BadHeader(SCHEMA_VERSION))?;
+    let f = Fields::of(headers)?;
+    let event_id = f.hex128("id")?;
+    let kind = u16::from_str_radix(f.get("kind")?, 16).map_err(|_| BadHeader("kind"))?;
     let header = EventHeader {
         event_id: EventId::new(event_id),
-        correlation_id: CorrelationId::new(id128(CORRELATION)?),
-        causation_id: opt128(CAUSATION)?.map(EventId::new),
+        correlation_id: CorrelationId::new(f.hex128("corr")?),
+        causation_id: f.opt_hex128("cause")?.map(EventId::new),
         timestamp_us: batpak_runtime::event::id::timestamp_us(event_id),
         position: batpak_runtime::event::EventPosition {
-            sequence: num(SEQUENCE)?,
-            entity_sequence: num(ENTITY_SEQUENCE)?,
+            sequence: f.num("seq")?,
+            entity_sequence: f.num("eseq")?,
         },
         kind: EventKind::from_raw(kind),
-        schema_version,
-        codec,
-        flags: EventFlags(flags),
-        content_hash: hash,
+        schema_version: f.num("v")?,
+        codec: codec_of(f.get("codec")?).ok_or(BadHeader("codec"))?,
+        flags: EventFlags(f.num("flags")?),
+        content_hash: unhex32(f.get("hash")?).ok_or(BadHeader("hash"))?,
     };
     let event = ReplicatedEvent {
         header,
-        coordinate_id: small(COORDINATE)?,
-        entity: name(ENTITY)?,
-        scope: name(SCOPE)?,
-        idempotency_key: opt128(IDEMPOTENCY_KEY)?.map(IdempotencyKey::new),
+        coordinate_id: f.num("coord")?,
+        entity: f.name("entity")?,
+        scope: f.name("scope")?,
+        idempotency_key: f.opt_hex128("key")?.map(IdempotencyKey::new),
         payload: payload.to_vec(),
     };
-    let names = match headers.get(NAMES) {
-        Some(list) => parse_names(list.as_str()).ok_or(BadHeader(NAMES))?,
+    let names = match f.opt("names") {
+        Some(list) => parse_names(list).ok_or(BadHeader("names"))?,
         None => Vec::new(),
     };
-    small(COORDINATES)?;
     Ok(Decoded { names, event })
 }
 
-/// The event id a message carries.
-pub(crate) fn event_id_of(headers: &HeaderMap) -> Result<u128, BadHeader> {
-    headers
-        .get(EVENT_ID)
-        .and_then(|v| u128::from_str_radix(v.as_str(), 16).ok())
-        .ok_or(BadHeader(EVENT_ID))
-}
-
-/// The primary's sequence a message carries (the exporter's resume point).
-pub(crate) fn sequence_of(headers: &HeaderMap) -> Result<(u64, u32), BadHeader> {
-    let get = |name: &'static str| {
-        headers
-            .get(name)
-            .and_then(|v| v.as_str().parse::<u64>().ok())
-            .ok_or(BadHeader(name))
-    };
-    let coordinates = u32::try_from(get(COORDINATES)?).map_err(|_| BadHeader(COORDINATES))?;
-    Ok((get(SEQUENCE)?, coordinates))
+/// What the exporter resumes from: the global sequence a message carries,
+/// how many coordinates the stream has defined through it, and its event id.
+pub(crate) fn position_of(headers: &HeaderMap) -> Result<(u64, u32, u128), BadHeader> {
+    let f = Fields::of(Some(headers))?;
+    Ok((f.num("seq")?, f.num("coords")?, f.hex128("id")?))
 }
 
 fn parse_names(list: &str) -> Option<Vec<ReplicatedName>> {
@@ -198,14 +195,6 @@ fn codec_of(name: &str) -> Option<Codec> {
         "bytes" => Some(Codec::Bytes),
         _ => None,
     }
-}
-
-fn hex128(v: u128) -> String {
-    format!("{v:032x}")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex32(s: &str) -> Option<[u8; 32]> {

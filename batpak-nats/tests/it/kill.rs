@@ -84,6 +84,7 @@ fn read_stream_last(url: &str) -> Option<u64> {
         let mut s = js.get_stream("KILLS").await.ok()?;
         let last = s.info().await.ok()?.state.last_sequence;
         let msg = s.get_raw_message(last).await.ok()?;
-        msg.headers.get("Batpak-Sequence")?.as_str().parse().ok()
+        let meta = msg.headers.get("Batpak-Event")?.as_str();
+        super::field(meta, "seq")?.parse().ok()
     })
 }

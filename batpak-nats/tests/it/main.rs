@@ -69,18 +69,30 @@ fn try_read_stream(url: &str, stream: &str) -> Result<Vec<Published>, async_nats
                 .await?
                 .ok_or("the consumer ended")??;
             let h = m.message.headers.as_ref().ok_or("no headers")?;
-            let header = |name| {
-                h.get(name)
-                    .map(|v| v.as_str().to_owned())
-                    .ok_or("a header is missing")
-            };
-            out.push(Published {
-                sequence: header("Batpak-Sequence")?.parse()?,
-                event_id: header("Nats-Msg-Id")?,
-            });
+            let event_id = h
+                .get("Nats-Msg-Id")
+                .ok_or("no Nats-Msg-Id")?
+                .as_str()
+                .to_owned();
+            let meta = h.get("Batpak-Event").ok_or("no Batpak-Event")?.as_str();
+            let sequence = field(meta, "seq").ok_or("no seq")?.parse()?;
+            assert_eq!(
+                field(meta, "id"),
+                Some(event_id.as_str()),
+                "Nats-Msg-Id is the event id"
+            );
+            out.push(Published { sequence, event_id });
         }
         Ok(out)
     })
+}
+
+/// A field of a `Batpak-Event` header.
+pub fn field<'a>(meta: &'a str, key: &str) -> Option<&'a str> {
+    meta.split(';')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
 }
 
 /// What the stream must hold: every committed event of `store`, in order.
