@@ -293,8 +293,9 @@ impl<M: 'static> Worker<M> {
             for ev in events {
                 let names = self.skipped_names(&next, ev.coordinate_id);
                 next.coordinates = next.coordinates.max(ev.coordinate_id + 1);
+                let sequence = ev.header.position.sequence;
                 let (subject, mut headers, payload) =
-                    message::encode(prefix, &ev, &names, next.coordinates);
+                    message::encode(prefix, ev, &names, next.coordinates);
                 headers.insert(
                     EXPECTED_LAST_SEQUENCE,
                     next.stream_sequence.to_string().as_str(),
@@ -304,7 +305,7 @@ impl<M: 'static> Worker<M> {
                     .await
                     .map_err(nats(NatsOp::Publish))?;
                 next.stream_sequence += 1;
-                next.sequence = ev.header.position.sequence;
+                next.sequence = sequence;
                 in_flight.push_back((next.sequence, next.stream_sequence, ack));
             }
             // Keep the pipeline full: settle only what exceeds half the window.

@@ -3,7 +3,7 @@
 //! stored. The header names and formats are listed in docs/scale-out.md;
 //! this module is their only writer and reader.
 
-use crate::subject::{decode_token, encode_token, event_subject};
+use crate::subject::{decode_token, encode_token, kind_token};
 use async_nats::HeaderMap;
 use batpak_runtime::event::{
     Codec, CorrelationId, EventFlags, EventHeader, EventId, EventKind, IdempotencyKey,
@@ -30,13 +30,14 @@ pub struct BadHeader(pub &'static str);
 /// defined through this message.
 pub(crate) fn encode(
     prefix: &str,
-    ev: &ReplicatedEvent,
+    ev: ReplicatedEvent,
     names: &[ReplicatedName],
     coordinates: u32,
 ) -> (String, HeaderMap, Bytes) {
     use std::fmt::Write;
     let h = &ev.header;
-    let subject = event_subject(prefix, &ev.scope, &ev.entity, h.kind);
+    let (entity, scope) = (encode_token(&ev.entity), encode_token(&ev.scope));
+    let subject = format!("{prefix}.{scope}.{entity}.{}", kind_token(h.kind));
     let id = h.event_id.get();
     let mut meta = String::with_capacity(320);
     // Writing to a String cannot fail.
@@ -46,8 +47,8 @@ pub(crate) fn encode(
          kind={:04x};v={};codec={};flags={};hash=",
         h.position.sequence,
         h.position.entity_sequence,
-        encode_token(&ev.entity),
-        encode_token(&ev.scope),
+        entity,
+        scope,
         ev.coordinate_id,
         h.kind.raw(),
         h.schema_version,
@@ -72,7 +73,7 @@ pub(crate) fn encode(
     let mut headers = HeaderMap::new();
     headers.insert(MSG_ID, format!("{id:032x}").as_str());
     headers.insert(EVENT, meta);
-    (subject, headers, Bytes::copy_from_slice(&ev.payload))
+    (subject, headers, Bytes::from(ev.payload))
 }
 
 /// A message decoded: the coordinates to define first, and the event.
