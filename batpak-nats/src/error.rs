@@ -25,8 +25,8 @@ pub enum Error {
         header: BadHeader,
     },
     /// The replica's log does not match the stream: the message at the
-    /// replica's event count carries another primary sequence than the
-    /// replica's last (a replica of another stream, or a purged stream).
+    /// replica's event count is not the replica's last event (another
+    /// sequence or id: a replica of another stream, or a purged stream).
     StreamMismatch {
         /// The replica's last event's sequence.
         replica_sequence: u64,

@@ -8,7 +8,7 @@
 //! committed event once, in commit order, from stream sequence 1, so the
 //! replica's event count is the stream sequence of its last event. The
 //! follower checks that (the message there must carry the replica's last
-//! global sequence) and starts after it; a replica of another stream, or a
+//! event: its global sequence and id) and starts after it; a replica of another stream, or a
 //! stream purged since, is [`Error::StreamMismatch`].
 
 use crate::error::{nats, Error, NatsOp};
@@ -195,11 +195,18 @@ impl Worker {
             return Ok(1);
         }
         let replica_sequence = self.store.frontier().visible;
-        let stream_holds = match stream.get_raw_message(count).await {
-            Ok(msg) => message::position_of(&msg.headers).map_or(0, |(s, _, _)| s),
-            Err(_) => 0,
+        let last_id = self
+            .store
+            .replicated_events(replica_sequence.saturating_sub(1), 1)?
+            .first()
+            .map(|e| e.header.event_id.get());
+        let (stream_holds, stream_id) = match stream.get_raw_message(count).await {
+            Ok(msg) => {
+                message::position_of(&msg.headers).map_or((0, None), |(s, _, id)| (s, Some(id)))
+            }
+            Err(_) => (0, None),
         };
-        if stream_holds != replica_sequence {
+        if stream_holds != replica_sequence || stream_id != last_id {
             return Err(Error::StreamMismatch {
                 replica_sequence,
                 stream_holds,

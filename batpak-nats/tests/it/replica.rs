@@ -67,7 +67,9 @@ fn a_replica_equals_its_primary_and_a_promoted_one_takes_writes() {
     let exporter =
         Exporter::start(Arc::clone(&primary), ExportConfig::new(stream.clone())).unwrap();
     let replica = Arc::new(Store::open_replica(StoreConfig::new(rd.path())).unwrap());
-    let follower = Follower::start(Arc::clone(&replica), FollowConfig::new(stream)).unwrap();
+    let subscription = replica.subscribe_lossy(&Region::all());
+    let follower =
+        Follower::start(Arc::clone(&replica), FollowConfig::new(stream.clone())).unwrap();
     let mut rng = Rng::seeded();
     for step in 0..500 {
         workload_step(&primary, &mut rng, step);
@@ -80,6 +82,37 @@ fn a_replica_equals_its_primary_and_a_promoted_one_takes_writes() {
     );
     assert_equal(&primary, &replica);
     assert!(!replica.schema_ledger().is_empty());
+    // Cursors and subscriptions on the replica see what it applied.
+    let mut cursor = replica.cursor_guaranteed(&Region::all());
+    assert_eq!(cursor.poll(usize::MAX).len(), all(&primary).len());
+    let notified = std::iter::from_fn(|| subscription.try_recv()).count() as u64;
+    assert_eq!(
+        notified + subscription.dropped(),
+        all(&primary).len() as u64
+    );
+    // A second replica of this stream, fed from another stream's replica
+    // directory, is refused.
+    let other = tempfile::tempdir().unwrap();
+    {
+        let first = Store::open(StoreConfig::new(other.path())).unwrap();
+        first
+            .append(
+                &Coordinate::new("x", "y").unwrap(),
+                super::RAW,
+                &serde_json::json!({}),
+            )
+            .unwrap();
+        first.close().unwrap();
+    }
+    let foreign = Arc::new(Store::open_replica(StoreConfig::new(other.path())).unwrap());
+    let refused = Follower::start(Arc::clone(&foreign), FollowConfig::new(stream)).unwrap();
+    super::eventually(CATCH_UP, "the follower to refuse the stream", || {
+        matches!(
+            refused.last_error().as_deref(),
+            Some(batpak_nats::Error::StreamMismatch { .. })
+        )
+    });
+    refused.stop();
     let cart = Coordinate::new("acct:1", "bank").unwrap();
     assert!(matches!(
         replica.append(&cart, super::RAW, &serde_json::json!({})),
