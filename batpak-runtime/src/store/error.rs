@@ -256,6 +256,40 @@ pub enum StoreError {
         /// Where the walk over the payload stopped.
         source: crate::schema::json::TranscodeError,
     },
+    /// The store is a replica (`Store::open_replica`): it takes events only
+    /// from its primary through `Store::apply_replicated`. Promote it by
+    /// closing it and opening its directory with `Store::open`.
+    Replica,
+    /// A replicated event does not follow what the replica holds, so it was
+    /// refused with everything else of its call (nothing was written).
+    ReplicaRefused {
+        /// The global sequence of the refused event (0 for a name).
+        sequence: u64,
+        /// Why.
+        reason: ReplicaProblem,
+    },
+}
+
+/// Why a replica refused an event from its primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReplicaProblem {
+    /// The store was not opened as a replica.
+    NotAReplica,
+    /// Its global sequence or event id is not past the replica's last.
+    NotAfter,
+    /// Its coordinate id is neither known nor the next one, or is known
+    /// with other names.
+    Coordinate,
+    /// Its entity sequence does not follow the entity's last.
+    EntitySequence,
+    /// Its hash does not follow the entity's chain on the replica.
+    Hash,
+    /// Its fields are outside the frame format (an id not in the UUIDv7
+    /// layout, a sequence past the format's bound, a frame too large).
+    Format,
+    /// A schema-ledger event whose payload does not parse.
+    Ledger,
 }
 
 /// Why a stored payload could not be decoded by a replay input.
@@ -506,6 +540,15 @@ impl fmt::Display for StoreError {
             Self::Unsealable { source } => {
                 write!(f, "personal fields cannot be found in the payload: {source}")
             }
+            Self::Replica => write!(
+                f,
+                "the store is a replica and takes events only from its primary; promote it by \
+                 reopening its directory with Store::open"
+            ),
+            Self::ReplicaRefused { sequence, reason } => write!(
+                f,
+                "the replica refused event {sequence} from its primary: {reason:?}"
+            ),
         }
     }
 }

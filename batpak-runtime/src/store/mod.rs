@@ -37,6 +37,7 @@ mod projection;
 mod range;
 mod read;
 pub mod replay;
+mod replica;
 mod retention;
 mod ticket;
 mod typed;
@@ -55,7 +56,9 @@ pub use delivery::reactor::{ReactionBatch, Reactor};
 pub use delivery::subscription::{
     Notification, ScanSubscriptionOps, Subscription, SubscriptionOps,
 };
-pub use error::{BatchProblem, CorruptionKind, DecodeError, IoOp, LogPosition, StoreError};
+pub use error::{
+    BatchProblem, CorruptionKind, DecodeError, IoOp, LogPosition, ReplicaProblem, StoreError,
+};
 pub use fence::VisibilityFence;
 pub use frontier::{Frontier, Watermark};
 pub use index::IndexEntry;
@@ -65,6 +68,7 @@ pub use log::quarantine::QuarantinedCut;
 pub use log::recovery::{ChainBreak, RecoveryReport, TruncatedTail, UnfinishedUnit};
 pub use options::{
     AppendOptions, AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate, ReceiptSignature,
+    ReplicatedEvent, ReplicatedName,
 };
 pub use outbox::Outbox;
 pub use personal::{ErasureRecord, ERASURE_ENTITY};
@@ -254,6 +258,7 @@ fn shared_from(
         closed: AtomicBool::new(false),
         report: Mutex::new(std::mem::take(&mut rec.report)),
         read_only,
+        replica: AtomicBool::new(false),
         config,
         schemas: Default::default(),
         recycler: Default::default(),
@@ -277,6 +282,16 @@ impl Store<ReadWrite> {
         config: StoreConfig,
         io: Arc<dyn LogIo>,
     ) -> Result<Self, StoreError> {
+        Self::start(config, io, false)
+    }
+
+    /// Opens the store and starts its writer, as a replica's (which takes
+    /// only its primary's events) when `replica`.
+    pub(crate) fn start(
+        config: StoreConfig,
+        io: Arc<dyn LogIo>,
+        replica: bool,
+    ) -> Result<Self, StoreError> {
         let config = config.normalized();
         let dir = config.data_dir.clone();
         create_data_dir(&*io, &dir)?;
@@ -284,12 +299,21 @@ impl Store<ReadWrite> {
         let mut rec = recover(&config, &*io, true)?;
         let capacity = config.writer_channel_capacity;
         let shared = shared_from(config, io, &mut rec, false);
+        shared.replica.store(replica, Ordering::Release);
         ledger::load(&shared.schemas, &shared.index, &shared.files)?;
         retention::load(&shared.index, &shared.files)?;
-        let writer = Writer::new(Arc::clone(&shared), rec.seed)?;
+        let mut writer = Writer::new(Arc::clone(&shared), rec.seed)?;
+        if replica {
+            writer = writer.into_replica();
+        }
         let (tx, rx) = flume::bounded(capacity);
+        let name = if replica {
+            "batpak-replica"
+        } else {
+            "batpak-writer"
+        };
         let thread = std::thread::Builder::new()
-            .name("batpak-writer".into())
+            .name(name.into())
             .spawn(move || writer.run(rx))
             .map_err(|e| StoreError::io(IoOp::Spawn, &dir, e))?;
         Ok(Self {

@@ -1,10 +1,11 @@
 //! What callers hand to the write path ([`AppendOptions`], [`BatchAppendItem`],
-//! [`CausationRef`]) and what it hands back ([`AppendReceipt`]).
+//! [`CausationRef`]) and what it hands back ([`AppendReceipt`]); and what
+//! a primary hands its replicas ([`ReplicatedEvent`], [`ReplicatedName`]).
 
 use super::codec::{encode_json, EncodedPayload};
 use super::error::StoreError;
 use crate::coordinate::Coordinate;
-use crate::event::{CausationId, CorrelationId, EventId, EventKind, IdempotencyKey};
+use crate::event::{CausationId, CorrelationId, EventHeader, EventId, EventKind, IdempotencyKey};
 use serde::Serialize;
 
 /// Which watermark an append waits for before it returns.
@@ -271,4 +272,38 @@ pub(crate) fn check_public_kind(kind: EventKind) -> Result<(), StoreError> {
         return Err(StoreError::ReservedKind { kind });
     }
     Ok(())
+}
+
+/// One committed event as a replica needs it: every field its frame holds,
+/// so the replica writes the same frame and proves the same hash chain. Read
+/// from a primary with `Store::replicated_events`, written into a replica
+/// with `Store::apply_replicated`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicatedEvent {
+    /// Id, links, sequences, kind, schema version, codec, flags and hash.
+    pub header: EventHeader,
+    /// The store-wide id of its coordinate on the primary, which the hash
+    /// covers (docs/format.md, "Type 1: event").
+    pub coordinate_id: u32,
+    /// Entity name.
+    pub entity: String,
+    /// Scope name.
+    pub scope: String,
+    /// The key it was appended with, which the hash covers too.
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// The payload bytes as stored.
+    pub payload: Vec<u8>,
+}
+
+/// A coordinate the primary defined without a committed event to carry it
+/// (its first events were in a cancelled fence): a replica defines it too,
+/// so later coordinate ids stay the primary's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicatedName {
+    /// The coordinate id.
+    pub coordinate_id: u32,
+    /// Entity name.
+    pub entity: String,
+    /// Scope name.
+    pub scope: String,
 }

@@ -196,6 +196,24 @@ impl EventFrame<'_> {
     }
 }
 
+/// The flag byte (codec and flag bits) of an event with `codec` and
+/// `flags`, as [`put_event`] takes it: the inverse of
+/// [`EventFrame::codec`] and [`EventFrame::flags`]. A replica rebuilds its
+/// primary's frames from these.
+pub(crate) fn event_bits(codec: Codec, flags: EventFlags) -> u8 {
+    let mut b = codec as u8;
+    for (bit, flag) in [
+        (bits::SYSTEM, EventFlags::SYSTEM),
+        (bits::BATCH, EventFlags::BATCH),
+        (bits::FENCED, EventFlags::FENCED),
+    ] {
+        if flags.contains(flag) {
+            b |= bit;
+        }
+    }
+    b
+}
+
 /// A parsed frame body.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Frame<'a> {

@@ -67,8 +67,17 @@ fn describe(policy: &RetentionPolicy) -> String {
 impl Store<ReadWrite> {
     /// Applies the configured retention policies now (recording each cut),
     /// without compacting; [`Store::compact`] calls it first. Returns the
-    /// cuts made.
+    /// cuts made. A replica applies none of its own: its primary's cuts
+    /// reach it as records.
     pub fn apply_retention(&self) -> Result<Vec<RetentionCut>, StoreError> {
+        if self
+            .shared
+            .replica
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            // A replica's cuts are its primary's: they arrive as records.
+            return Ok(Vec::new());
+        }
         let config = &self.shared.config;
         let policies = self.retention_policies()?;
         if let Some(problem) = policies.iter().find_map(RetentionPolicy::problem) {

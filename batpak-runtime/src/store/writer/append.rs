@@ -75,6 +75,9 @@ impl Writer {
         if self.failure.is_some() {
             return Err(self.failure_error());
         }
+        if self.replica {
+            return Err(StoreError::Replica);
+        }
         match (self.fence.is_some(), fenced) {
             (true, false) => Err(StoreError::VisibilityFenceActive),
             (false, true) => Err(StoreError::VisibilityFenceCancelled),

@@ -3,7 +3,7 @@
 
 use crate::store::error::StoreError;
 use crate::store::log::compact::CompactReport;
-use crate::store::options::{AppendReceipt, BatchAppendItem};
+use crate::store::options::{AppendReceipt, BatchAppendItem, ReplicatedEvent, ReplicatedName};
 use flume::Sender;
 
 /// Reply channel of an append.
@@ -67,6 +67,13 @@ pub(crate) enum Command {
     },
     /// Look up idempotency keys (answered with the group, after its sync).
     Keys { keys: Vec<u128>, reply: KeysReply },
+    /// Write a primary's committed events into a replica, with their ids,
+    /// sequences and hashes (answered with the group, after its sync).
+    Replicate {
+        names: Vec<ReplicatedName>,
+        events: Vec<ReplicatedEvent>,
+        reply: Done,
+    },
     /// Cancel any live fence, sync, stop.
     Shutdown { reply: Done },
     /// Makes the writer panic (fault injection for unit tests).

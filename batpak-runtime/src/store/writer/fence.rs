@@ -28,7 +28,9 @@ pub(super) struct Fence {
 
 impl Writer {
     pub(super) fn begin_fence(&mut self, reply: Done) {
-        let result = if self.fence.is_some() {
+        let result = if self.replica {
+            Err(StoreError::Replica)
+        } else if self.fence.is_some() {
             Err(StoreError::VisibilityFenceActive)
         } else {
             let id = self.next_fence_id;

@@ -12,6 +12,7 @@ pub(crate) mod handoff;
 mod names;
 pub(crate) mod notify;
 mod recycle;
+mod replicate;
 pub(crate) mod shared;
 mod tips;
 
@@ -126,6 +127,8 @@ pub(crate) struct Writer {
     failure: Option<(IoOp, std::io::ErrorKind, String)>,
     /// Records how far the log is durable after each sync (`durable.mark`).
     mark: MarkWriter,
+    /// A replica's writer: refuses user writes, takes `Command::Replicate`.
+    replica: bool,
 }
 
 /// Marks the writer as stopped however its thread ends (return or panic).
@@ -181,6 +184,7 @@ impl Writer {
             group: Group::default(),
             failure: None,
             mark,
+            replica: false,
             shared,
         };
         if let Some(fence_id) = seed.unterminated_fence {
@@ -349,6 +353,11 @@ impl Writer {
                     .collect();
                 self.group.replies.push(Reply::Keys(reply, Ok(found)));
             }
+            Command::Replicate {
+                names,
+                events,
+                reply,
+            } => self.replicate(names, events, reply),
             Command::Shutdown { reply } => self.shutdown(reply),
             #[cfg(test)]
             Command::Crash => panic!("injected writer crash"),
@@ -625,6 +634,7 @@ fn refuse(command: Command, error: impl Fn() -> StoreError) {
         | Command::CommitFence { reply }
         | Command::CancelFence { reply }
         | Command::Backup { reply, .. }
+        | Command::Replicate { reply, .. }
         | Command::Shutdown { reply } => Reply::Done(reply, Err(error())).send(),
         Command::Compact { reply } => {
             let _ = reply.send(Err(error()));

@@ -31,6 +31,9 @@ pub(crate) struct Shared {
     pub closed: AtomicBool,
     pub report: Mutex<RecoveryReport>,
     pub read_only: bool,
+    /// The store is a replica (`Store::open_replica`): its writer takes only
+    /// its primary's events.
+    pub replica: AtomicBool,
     pub schemas: SchemaRegistry,
     /// The data keys of personal fields.
     pub keys: KeyRing,

@@ -75,7 +75,7 @@ impl Writer {
 /// The tip of entity `entity` (an id): the one `names` knows, or else the one
 /// read back into it from the entity's last record in `index` and that
 /// event's frame in `files`; `None` when the entity has no event.
-fn load_tip(
+pub(super) fn load_tip(
     index: &Index,
     files: &SegmentFiles,
     names: &mut Names,
