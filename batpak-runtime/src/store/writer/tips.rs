@@ -14,6 +14,7 @@ use crate::store::locking;
 use crate::store::log::reader::SegmentFiles;
 use crate::store::log::recovery::Tip;
 use crate::store::options::BatchAppendItem;
+use std::collections::HashMap;
 
 /// What validation learned about an item, for the write that follows.
 #[derive(Debug, Clone, Copy)]
@@ -33,19 +34,24 @@ impl Writer {
         known: &mut Vec<Known>,
     ) -> Result<(), StoreError> {
         let index = locking::read(&self.shared.index);
-        for (i, item) in items.iter().enumerate() {
+        // The scopes of the entities new to the store that earlier items of
+        // the command named.
+        let mut new_entities: HashMap<&str, &str> = HashMap::new();
+        for item in items {
             let c = &item.coordinate;
             let ids = index.coord_of(c.entity(), c.scope());
             let entity = ids.map(|(_, e)| e).or_else(|| index.entity_id(c.entity()));
             // One stream per entity name, in one scope: another scope is
             // refused, against the index and earlier items of the command.
+            // A known coordinate needs no look at earlier items: one naming
+            // its entity in another scope was refused against the index.
             let existing = match (ids, entity) {
+                (Some(_), _) => None,
                 (None, Some(e)) => index.scope_of_entity(e),
-                _ => items[..i]
-                    .iter()
-                    .map(|p| &p.coordinate)
-                    .find(|p| p.entity() == c.entity() && p.scope() != c.scope())
-                    .map(|p| p.scope()),
+                (None, None) => {
+                    let first = *new_entities.entry(c.entity()).or_insert(c.scope());
+                    (first != c.scope()).then_some(first)
+                }
             };
             if let Some(existing) = existing {
                 return Err(StoreError::ScopeMismatch {
