@@ -101,7 +101,7 @@ where
             changed: Condvar::new(),
             changed_lock: Mutex::new(()),
         });
-        let rt = runtime::build()?;
+        let rt = runtime::build_inline()?;
         let worker = Worker {
             store: Arc::clone(&store),
             state: Arc::clone(&state),
