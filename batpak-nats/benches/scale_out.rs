@@ -114,7 +114,7 @@ fn throughput(url: &str) {
     let exported = EXPORT_EVENTS as f64 / start.elapsed().as_secs_f64();
     exporter.stop();
     println!(
-        "export throughput: {exported:.0} events/s ({EXPORT_EVENTS} events, 4096 in flight); \
+        "export throughput: {exported:.0} events/s ({EXPORT_EVENTS} events, 16384 in flight); \
          local append rate (batches of 1000) {local:.0} events/s"
     );
 }

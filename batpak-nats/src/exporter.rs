@@ -50,11 +50,11 @@ pub struct ExportConfig {
 }
 
 impl ExportConfig {
-    /// Exports to `stream` with 4,096 publishes in flight.
+    /// Exports to `stream` with 16,384 publishes in flight.
     pub fn new(stream: StreamConfig) -> Self {
         Self {
             stream,
-            in_flight_max: 4096,
+            in_flight_max: 16384,
             read_events_max: 1024,
             retry_backoff_max: Duration::from_secs(2),
             checkpoint: None,
@@ -270,6 +270,7 @@ impl<M: 'static> Worker<M> {
         let mut next = from;
         // (global sequence, expected stream sequence, ack)
         let mut in_flight: VecDeque<(u64, u64, PublishAckFuture)> = VecDeque::new();
+        let mut tokens = message::Tokens::default();
         loop {
             if self.stopping() {
                 return self.drain(&mut in_flight, 0).await;
@@ -295,7 +296,7 @@ impl<M: 'static> Worker<M> {
                 next.coordinates = next.coordinates.max(ev.coordinate_id + 1);
                 let sequence = ev.header.position.sequence;
                 let (subject, mut headers, payload) =
-                    message::encode(prefix, ev, &names, next.coordinates);
+                    message::encode(prefix, ev, &names, next.coordinates, &mut tokens);
                 headers.insert(
                     EXPECTED_LAST_SEQUENCE,
                     next.stream_sequence.to_string().as_str(),

@@ -33,17 +33,20 @@ pub(crate) fn encode(
     ev: ReplicatedEvent,
     names: &[ReplicatedName],
     coordinates: u32,
+    tokens: &mut Tokens,
 ) -> (String, HeaderMap, Bytes) {
     use std::fmt::Write;
     let h = &ev.header;
-    let (entity, scope) = (encode_token(&ev.entity), encode_token(&ev.scope));
+    let (entity, scope) = tokens.of(&ev);
     let subject = format!("{prefix}.{scope}.{entity}.{}", kind_token(h.kind));
     let id = h.event_id.get();
     let mut meta = String::with_capacity(320);
+    meta.push_str("id=");
+    push_hex(&mut meta, &id.to_be_bytes());
     // Writing to a String cannot fail.
     let _ = write!(
         meta,
-        "id={id:032x};seq={};eseq={};entity={};scope={};coord={};coords={coordinates};\
+        ";seq={};eseq={};entity={};scope={};coord={};coords={coordinates};\
          kind={:04x};v={};codec={};flags={};hash=",
         h.position.sequence,
         h.position.entity_sequence,
@@ -55,15 +58,16 @@ pub(crate) fn encode(
         codec_name(h.codec),
         h.flags.0,
     );
-    for b in h.content_hash {
-        let _ = write!(meta, "{b:02x}");
-    }
-    let _ = write!(meta, ";corr={:032x}", h.correlation_id.get());
+    push_hex(&mut meta, &h.content_hash);
+    meta.push_str(";corr=");
+    push_hex(&mut meta, &h.correlation_id.get().to_be_bytes());
     if let Some(c) = h.causation_id {
-        let _ = write!(meta, ";cause={:032x}", c.get());
+        meta.push_str(";cause=");
+        push_hex(&mut meta, &c.get().to_be_bytes());
     }
     if let Some(k) = ev.idempotency_key {
-        let _ = write!(meta, ";key={:032x}", k.get());
+        meta.push_str(";key=");
+        push_hex(&mut meta, &k.get().to_be_bytes());
     }
     for (i, n) in names.iter().enumerate() {
         let sep = if i == 0 { ";names=" } else { "," };
@@ -71,9 +75,42 @@ pub(crate) fn encode(
         let _ = write!(meta, "{sep}{}:{e}:{s}", n.coordinate_id);
     }
     let mut headers = HeaderMap::new();
-    headers.insert(MSG_ID, format!("{id:032x}").as_str());
+    headers.insert(MSG_ID, &meta[3..35]);
     headers.insert(EVENT, meta);
     (subject, headers, Bytes::from(ev.payload))
+}
+
+/// The subject tokens of the coordinates an exporter has published, by
+/// coordinate id: a name is encoded once, not once per event. Bounded: it
+/// starts over past [`Tokens::MAX`] coordinates.
+#[derive(Debug, Default)]
+pub(crate) struct Tokens(std::collections::HashMap<u32, (String, String)>);
+
+impl Tokens {
+    const MAX: usize = 65_536;
+
+    /// The entity and scope tokens of `ev`'s coordinate.
+    fn of(&mut self, ev: &ReplicatedEvent) -> (&str, &str) {
+        if self.0.len() >= Self::MAX && !self.0.contains_key(&ev.coordinate_id) {
+            self.0.clear();
+        }
+        let (entity, scope) = self
+            .0
+            .entry(ev.coordinate_id)
+            .or_insert_with(|| (encode_token(&ev.entity), encode_token(&ev.scope)));
+        (entity, scope)
+    }
+}
+
+/// Appends `bytes` as lowercase hex digits (a table lookup per nibble: the
+/// exporter writes 96 or more digits per event).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
 }
 
 /// A message decoded: the coordinates to define first, and the event.
