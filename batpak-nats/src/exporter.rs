@@ -203,11 +203,7 @@ impl<M: 'static> Worker<M> {
                 *lock(&self.state.last_error) = Some(Arc::new(e));
                 #[cfg(feature = "metrics")]
                 metrics::counter!("batpak.nats.export.retries").increment(1);
-                let wait = backoff.step();
-                let until = Instant::now() + wait;
-                while !self.stopping() && Instant::now() < until {
-                    tokio::time::sleep(Duration::from_millis(10).min(wait)).await;
-                }
+                runtime::pause(backoff.step(), || self.stopping()).await;
             }
         }
     }

@@ -21,7 +21,7 @@ use futures_util::{FutureExt, StreamExt};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How a follower runs.
 #[derive(Debug, Clone)]
@@ -134,11 +134,7 @@ impl Worker {
         while !self.stopping() {
             if let Err(e) = self.session(&mut backoff).await {
                 *lock(&self.state.last_error) = Some(Arc::new(e));
-                let wait = backoff.step();
-                let until = Instant::now() + wait;
-                while !self.stopping() && Instant::now() < until {
-                    tokio::time::sleep(Duration::from_millis(10).min(wait)).await;
-                }
+                runtime::pause(backoff.step(), || self.stopping()).await;
             }
         }
     }

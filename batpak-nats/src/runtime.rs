@@ -79,3 +79,12 @@ impl Backoff {
         wait
     }
 }
+
+/// Waits `wait` (a backoff step) in slices of at most 10 ms, returning early
+/// once `stopping` says so.
+pub(crate) async fn pause(wait: Duration, stopping: impl Fn() -> bool) {
+    let until = std::time::Instant::now() + wait;
+    while !stopping() && std::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(10).min(wait)).await;
+    }
+}
