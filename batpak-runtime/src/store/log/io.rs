@@ -120,7 +120,7 @@ pub(crate) fn create_temporary(io: &dyn LogIo, path: &Path) -> io::Result<Box<dy
 }
 
 /// `O_NOATIME` where its value is the generic Linux one.
-#[cfg(all(
+const O_NOATIME: Option<i32> = if cfg!(all(
     target_os = "linux",
     any(
         target_arch = "x86",
@@ -132,22 +132,11 @@ pub(crate) fn create_temporary(io: &dyn LogIo, path: &Path) -> io::Result<Box<dy
         target_arch = "loongarch64",
         target_arch = "s390x"
     )
-))]
-const O_NOATIME: Option<i32> = Some(0o1_000_000);
-#[cfg(not(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86",
-        target_arch = "x86_64",
-        target_arch = "arm",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "powerpc64",
-        target_arch = "loongarch64",
-        target_arch = "s390x"
-    )
-)))]
-const O_NOATIME: Option<i32> = None;
+)) {
+    Some(0o1_000_000)
+} else {
+    None
+};
 
 /// Opens the file at `path` for reading without updating its access time
 /// where the system allows it (Linux, for the file's owner): a reader

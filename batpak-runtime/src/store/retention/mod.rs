@@ -191,23 +191,34 @@ impl Store<ReadWrite> {
         let receipts = self.enqueue_batch(items, Route::Plain)?.wait()?;
         self.sync()?;
         let mut index = super::locking::write(&self.shared.index);
-        let mut out = Vec::with_capacity(cuts.len());
-        for (cut, receipt) in cuts.into_iter().zip(receipts) {
-            let entity = cut.coordinate.entity();
-            let visible_before = index.entity_positions(entity).len();
-            if let Some(id) = index.entity_id(entity) {
-                index.raise_floor(id, cut.floor);
-            }
-            index.cut_below_floors();
-            let events_cut = (visible_before - index.entity_positions(entity).len()) as u64;
-            out.push(RetentionCut {
-                entity: entity.to_owned(),
-                before: cut.floor.before,
-                tombstone: cut.floor.tombstone,
-                events_cut,
-                receipt,
-            });
-        }
+        // Raise every floor, then rebuild the lists once for all of them.
+        let visible_before: Vec<usize> = cuts
+            .iter()
+            .map(|cut| {
+                let entity = cut.coordinate.entity();
+                if let Some(id) = index.entity_id(entity) {
+                    index.raise_floor(id, cut.floor);
+                }
+                index.entity_positions(entity).len()
+            })
+            .collect();
+        index.cut_below_floors();
+        let out = cuts
+            .into_iter()
+            .zip(receipts)
+            .zip(visible_before)
+            .map(|((cut, receipt), before)| {
+                let entity = cut.coordinate.entity();
+                let events_cut = (before - index.entity_positions(entity).len()) as u64;
+                RetentionCut {
+                    entity: entity.to_owned(),
+                    before: cut.floor.before,
+                    tombstone: cut.floor.tombstone,
+                    events_cut,
+                    receipt,
+                }
+            })
+            .collect();
         Ok(out)
     }
 }
