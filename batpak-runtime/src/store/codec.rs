@@ -76,7 +76,13 @@ pub(crate) fn encode_json<P: Serialize + ?Sized>(
     payload: &P,
 ) -> Result<EncodedPayload, StoreError> {
     let bytes = serde_json::to_vec(payload).map_err(|source| StoreError::Serialize { source })?;
-    let depth = json_depth(&bytes);
+    // Valid JSON nests at most one level per two bytes (an opening and a
+    // closing bracket), so a short payload needs no scan.
+    let depth = if bytes.len() <= 2 * JSON_DEPTH_MAX {
+        0
+    } else {
+        json_depth(&bytes)
+    };
     if depth > JSON_DEPTH_MAX {
         return Err(StoreError::PayloadTooDeep {
             depth,

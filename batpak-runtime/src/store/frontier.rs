@@ -35,6 +35,9 @@ pub enum Watermark {
 struct State {
     frontier: Frontier,
     writer_stopped: bool,
+    /// Threads inside [`FrontierCell::wait`]: the writer wakes them only when
+    /// there are any (a wake-up is a system call, paid per group otherwise).
+    waiters: usize,
 }
 
 /// Shared watermarks with a condition variable for waiters.
@@ -59,6 +62,7 @@ impl FrontierCell {
             state: Mutex::new(State {
                 frontier: f,
                 writer_stopped: false,
+                waiters: 0,
             }),
             changed: Condvar::new(),
             stopped: std::sync::atomic::AtomicBool::new(false),
@@ -79,7 +83,9 @@ impl FrontierCell {
         after.written = after.written.max(before.written).min(after.accepted);
         after.durable = after.durable.max(before.durable).min(after.written);
         after.visible = after.visible.max(before.visible).min(after.written);
-        self.changed.notify_all();
+        if s.waiters > 0 {
+            self.changed.notify_all();
+        }
     }
 
     /// Marks the writer as gone and wakes every waiter.
@@ -118,11 +124,13 @@ impl FrontierCell {
             if now >= deadline {
                 return Err(StoreError::Timeout { waited: timeout });
             }
+            s.waiters += 1;
             s = self
                 .changed
                 .wait_timeout(s, deadline - now)
                 .expect("the frontier lock is poisoned: a thread panicked while holding it")
                 .0;
+            s.waiters -= 1;
         }
     }
 }

@@ -129,7 +129,7 @@ pub enum ReadOnly {}
 /// ```
 pub struct Store<M = ReadWrite> {
     shared: Arc<Shared>,
-    tx: Option<flume::Sender<Command>>,
+    tx: Option<writer::combine::Mailbox>,
     thread: Option<JoinHandle<()>>,
     cache: Box<dyn ProjectionCache>,
     lock: Option<DirLock>,
@@ -312,13 +312,15 @@ impl Store<ReadWrite> {
         } else {
             "batpak-writer"
         };
+        let combiner = writer::combine::Combiner::new(writer);
+        let runner = Arc::clone(&combiner);
         let thread = std::thread::Builder::new()
             .name(name.into())
-            .spawn(move || writer.run(rx))
+            .spawn(move || writer::combine::run(runner, rx))
             .map_err(|e| StoreError::io(IoOp::Spawn, &dir, e))?;
         Ok(Self {
             shared,
-            tx: Some(tx),
+            tx: Some(writer::combine::Mailbox::new(tx, combiner)),
             thread: Some(thread),
             cache: Box::new(NoCache),
             lock: Some(lock),
@@ -395,7 +397,7 @@ impl<M> Store<M> {
         let mut result = Ok(());
         if let Some(tx) = self.tx.take() {
             let (reply, rx) = flume::bounded(1);
-            if tx.send(Command::Shutdown { reply }).is_ok() {
+            if tx.send(Command::Shutdown { reply }, writer::handoff::REPLY_POLL).is_ok() {
                 result = rx.recv().unwrap_or(Err(StoreError::WriterStopped));
             }
         }

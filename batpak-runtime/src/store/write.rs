@@ -26,7 +26,7 @@ pub(crate) enum Route {
 }
 
 impl Store<ReadWrite> {
-    fn sender(&self) -> Result<&flume::Sender<Command>, StoreError> {
+    fn sender(&self) -> Result<&super::writer::combine::Mailbox, StoreError> {
         if self.shared.closed.load(Ordering::Acquire) {
             return Err(StoreError::StoreClosed);
         }
@@ -55,8 +55,7 @@ impl Store<ReadWrite> {
     pub(crate) fn send(&self, command: Command) -> Result<(), StoreError> {
         let sender = self.sender()?;
         self.shared.recycler.empty();
-        super::writer::handoff::send(sender, command, super::writer::handoff::REPLY_POLL)
-            .map_err(|_| StoreError::WriterStopped)
+        sender.send(command, super::writer::handoff::REPLY_POLL)
     }
 
     /// Sends one item on `route`; the writer validates it completely.
@@ -115,7 +114,7 @@ impl Store<ReadWrite> {
     /// How full the writer's mailbox is right now.
     pub fn writer_pressure(&self) -> WriterPressure {
         WriterPressure {
-            queue_len: self.tx.as_ref().map_or(0, flume::Sender::len),
+            queue_len: self.tx.as_ref().map_or(0, super::writer::combine::Mailbox::len),
             capacity: self.shared.config.writer_channel_capacity,
         }
     }

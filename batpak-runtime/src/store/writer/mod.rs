@@ -6,6 +6,7 @@
 //! when their fence commits.
 
 mod append;
+pub(crate) mod combine;
 pub(crate) mod command;
 mod fence;
 pub(crate) mod handoff;
@@ -202,61 +203,35 @@ impl Writer {
         Ok(writer)
     }
 
-    /// The thread body. If the writer panics, the thread stays alive as a
-    /// refuser: every queued and later command is answered `WriterStopped` until
-    /// the store shuts down, so no ticket ever hangs.
-    pub(crate) fn run(self, rx: Receiver<Command>) {
-        let _guard = ExitGuard(Arc::clone(&self.shared));
-        let shared = Arc::clone(&self.shared);
-        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // Moved in, so a panic drops the writer (and the reply channels of its
-            // pending group and fence) while unwinding.
-            let mut writer = self;
-            writer.serve(&rx)
-        }));
-        if served.is_ok() {
-            return;
-        }
-        shared.frontier.writer_stopped();
-        shared.subscribers.close_all();
-        shared.fence_active.store(false, Ordering::Release);
-        while let Ok(command) = rx.recv() {
-            let last = matches!(command, Command::Shutdown { .. });
-            refuse(command, || StoreError::WriterStopped);
-            if last {
-                break;
+    /// Carries out a group of commands the writer thread took from the
+    /// mailbox; `true` when it held the shutdown (the writer is done: what is
+    /// still queued is refused).
+    fn serve_group(&mut self, commands: &mut Vec<Command>, rx: &Receiver<Command>) -> bool {
+        observe::queue_depth(rx.len());
+        let mut shutdown = None;
+        for command in commands.drain(..) {
+            if shutdown.is_some() {
+                refuse(command, || StoreError::StoreClosed);
+                continue;
+            }
+            match command {
+                Command::Shutdown { reply } => shutdown = Some(reply),
+                other => self.handle(other),
             }
         }
+        if let Some(reply) = shutdown {
+            self.shutdown(reply);
+            while let Ok(c) = rx.try_recv() {
+                refuse(c, || StoreError::StoreClosed);
+            }
+            return true;
+        }
+        self.flush();
+        false
     }
 
-    fn serve(&mut self, rx: &Receiver<Command>) {
-        let max = self.config.group_commands_max;
-        let mut commands = Vec::with_capacity(max.min(1024));
-        while let Ok(first) = handoff::recv(rx, handoff::COMMAND_POLL) {
-            commands.push(first);
-            self.gather(rx, &mut commands, max);
-            observe::queue_depth(rx.len());
-            let mut shutdown = None;
-            for command in commands.drain(..) {
-                if shutdown.is_some() {
-                    refuse(command, || StoreError::StoreClosed);
-                    continue;
-                }
-                match command {
-                    Command::Shutdown { reply } => shutdown = Some(reply),
-                    other => self.handle(other),
-                }
-            }
-            if let Some(reply) = shutdown {
-                self.shutdown(reply);
-                while let Ok(c) = rx.try_recv() {
-                    refuse(c, || StoreError::StoreClosed);
-                }
-                return;
-            }
-            self.flush();
-        }
-        // Every handle dropped without close: cancel a live fence and sync.
+    /// Every handle dropped without close: cancel a live fence and sync.
+    fn finish(&mut self) {
         self.cancel_fence_if_live();
         self.group.force_sync = true;
         self.flush();
