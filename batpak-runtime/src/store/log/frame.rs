@@ -441,6 +441,28 @@ pub(crate) fn chain_hash(
     scope: &str,
     payload: &[u8],
 ) -> [u8; 32] {
+    // The hash of the concatenation: short inputs (most events) are gathered
+    // on the stack and hashed in one call, which skips the incremental
+    // hasher's setup and buffering; longer ones stream through it.
+    const ONE_SHOT: usize = 1024;
+    let total = 32 + hashed_header.len() + 8 + entity.len() + scope.len() + payload.len();
+    if total <= ONE_SHOT {
+        let mut buf = [0u8; ONE_SHOT];
+        let mut at = 0;
+        for part in [
+            prev.as_slice(),
+            hashed_header,
+            &(entity.len() as u32).to_le_bytes(),
+            entity.as_bytes(),
+            &(scope.len() as u32).to_le_bytes(),
+            scope.as_bytes(),
+            payload,
+        ] {
+            buf[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        return *blake3::hash(&buf[..at]).as_bytes();
+    }
     let mut h = blake3::Hasher::new();
     h.update(prev);
     h.update(hashed_header);

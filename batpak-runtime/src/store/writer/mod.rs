@@ -112,6 +112,10 @@ pub(crate) struct Writer {
     buf: Vec<u8>,
     clock: IdClock,
     next_sequence: u64,
+    /// The highest sequence whose frame reached the OS (the frontier's
+    /// `written`, kept here so the write path need not lock the frontier to
+    /// read it).
+    written_through: u64,
     names: names::Names,
     /// What validation learned about the items of the command at hand.
     known: Vec<tips::Known>,
@@ -170,6 +174,7 @@ impl Writer {
             buf: Vec::with_capacity(64 << 10),
             clock: IdClock::resume_after(seed.last_event_id),
             next_sequence: seed.next_sequence,
+            written_through: shared.frontier.get().written,
             names,
             known: Vec::new(),
             keys: seed.keys,
@@ -495,6 +500,7 @@ impl Writer {
         }
         let accepted = self.next_sequence - 1;
         if self.failure.is_none() {
+            self.written_through = accepted;
             self.shared.frontier.advance(|f| {
                 f.accepted = accepted;
                 f.written = accepted;
@@ -515,7 +521,7 @@ impl Writer {
                 self.unsynced_bytes = false;
                 self.unsynced_events = 0;
                 self.synced_len = self.segment_len;
-                let written = self.shared.frontier.get().written;
+                let written = self.written_through;
                 self.shared.frontier.advance(|f| f.durable = written);
                 self.record_mark(false);
             }
@@ -541,7 +547,7 @@ impl Writer {
     /// Ends a group: write, sync per cadence, publish, notify, reply.
     fn flush(&mut self) {
         let bytes = self.buf.len() as u64;
-        let events = (self.next_sequence - 1).saturating_sub(self.shared.frontier.get().written);
+        let events = (self.next_sequence - 1).saturating_sub(self.written_through);
         self.write_buf();
         let mut fsync = None;
         if self.group.force_sync

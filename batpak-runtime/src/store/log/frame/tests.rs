@@ -178,3 +178,24 @@ fn ids_and_counters_the_writer_cannot_follow_do_not_parse() {
         }
     }
 }
+
+/// The one-shot path for short inputs and the streaming path for long ones
+/// hash the same concatenation, so a frame's hash never depends on its size.
+#[test]
+fn chain_hash_is_the_hash_of_the_concatenation_at_every_size() {
+    let prev = [7u8; 32];
+    for len in [0usize, 1, 63, 64, 500, 900, 1024, 1025, 5000] {
+        let payload: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+        let header = [1u8, 2, 3, 4, 5];
+        let mut whole = Vec::new();
+        whole.extend_from_slice(&prev);
+        whole.extend_from_slice(&header);
+        whole.extend_from_slice(&4u32.to_le_bytes());
+        whole.extend_from_slice(b"ab:1");
+        whole.extend_from_slice(&1u32.to_le_bytes());
+        whole.extend_from_slice(b"s");
+        whole.extend_from_slice(&payload);
+        let expected = *blake3::hash(&whole).as_bytes();
+        assert_eq!(chain_hash(&prev, &header, "ab:1", "s", &payload), expected, "len {len}");
+    }
+}
