@@ -30,6 +30,14 @@ impl Writer {
     /// Validates a whole append command, then writes it; the reply waits
     /// for the group (or the fence) it joins.
     pub(super) fn append(&mut self, items: Items, batch: bool, fenced: bool, reply: ReplyTo) {
+        #[cfg(test)]
+        if items
+            .as_slice()
+            .iter()
+            .any(|i| i.kind == super::combine::tests::PANIC_KIND)
+        {
+            panic!("injected panic while writing");
+        }
         let receipts = self.plan_and_write(items.as_slice(), batch, fenced);
         self.written.push(items);
         let reply = Reply::Append(reply, receipts);

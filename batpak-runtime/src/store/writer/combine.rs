@@ -183,3 +183,6 @@ fn refuse_all(commands: &mut Vec<Command>) -> bool {
     }
     shutdown
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

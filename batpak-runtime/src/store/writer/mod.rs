@@ -1,9 +1,11 @@
-//! The writer thread: the only code that mutates segment files. It takes closed
+//! The writer: the only code that mutates segment files. It takes closed
 //! [`Command`]s from a bounded channel, drains whatever is queued into one group,
 //! writes the group's frames with one `write` and (per the sync cadence) one
 //! `fdatasync`, publishes the group's events to the index, notifies subscribers and
 //! only then answers the callers. Fenced writes are written at once but published
-//! when their fence commits.
+//! when their fence commits. Its state sits behind one mutex (`combine`): the
+//! writer thread runs the groups, and an append that finds the writer idle
+//! runs as a group of one on the caller's thread.
 
 mod append;
 pub(crate) mod combine;

@@ -196,6 +196,10 @@ fn chain_hash_is_the_hash_of_the_concatenation_at_every_size() {
         whole.extend_from_slice(b"s");
         whole.extend_from_slice(&payload);
         let expected = *blake3::hash(&whole).as_bytes();
-        assert_eq!(chain_hash(&prev, &header, "ab:1", "s", &payload), expected, "len {len}");
+        assert_eq!(
+            chain_hash(&prev, &header, "ab:1", "s", &payload),
+            expected,
+            "len {len}"
+        );
     }
 }
