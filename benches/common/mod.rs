@@ -66,11 +66,26 @@ pub fn open_store(every_n_events: u32) -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// The CPU time this process has used so far, all threads (live and
+/// exited) together, from /proc/self/stat (user + system, in the kernel's
+/// 100 Hz clock ticks: 10 ms resolution, so measure runs of a second or so).
+pub fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    // The command name may hold spaces; the fields after it are plain.
+    let rest = &stat[stat.rfind(')').expect("stat has a command name") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of the line (utime, stime) are 11 and 12 after the name.
+    let ticks = |i: usize| fields[i].parse::<u64>().expect("a tick count");
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
 /// One timed run of a store.
 pub struct Run {
     pub elapsed: Duration,
     pub events: u64,
     pub segment_bytes: u64,
+    /// CPU time the process used during the run, when measured.
+    pub cpu: Option<Duration>,
 }
 
 impl Run {
@@ -82,12 +97,19 @@ impl Run {
             elapsed,
             events,
             segment_bytes: segment_bytes(dir.path()),
+            cpu: None,
         }
     }
 
     /// Events per second.
     pub fn per_s(&self) -> f64 {
         rate(self.events, self.elapsed)
+    }
+
+    /// CPU microseconds per event, when the run measured CPU time.
+    pub fn cpu_us_per_event(&self) -> Option<f64> {
+        self.cpu
+            .map(|cpu| cpu.as_secs_f64() * 1e6 / self.events as f64)
     }
 
     /// Average on-disk bytes per event (segment headers, name frames and batch
