@@ -5,7 +5,9 @@
 //! sync per cadence, publish, notify, answer). Everything else (control
 //! commands, and appends that find the writer busy or commands queued) goes
 //! through the mailbox to the writer thread, which takes whatever is queued
-//! into one group as before.
+//! into one group as before. Appends that need an fsync of their own
+//! (`every_n_events = 1`, a `Durable` gate) always go to the writer thread,
+//! so concurrent producers keep sharing fsyncs.
 //!
 //! There is still one writer: whoever holds the mutex. What the fast path
 //! saves is the round trip to another thread, two scheduler wake-ups per
@@ -18,6 +20,7 @@
 
 use super::{command::Command, handoff, refuse, Writer};
 use crate::store::error::StoreError;
+use crate::store::options::DurabilityGate;
 use crate::store::writer::shared::Shared;
 use flume::{Receiver, Sender};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -32,6 +35,9 @@ pub(crate) struct Combiner {
     /// Commands sent to the mailbox and not yet carried out.
     pending: AtomicUsize,
     shared: Arc<Shared>,
+    /// Appends carried out on their callers' threads (tests check both paths).
+    #[cfg(test)]
+    ran_here: AtomicUsize,
 }
 
 impl Combiner {
@@ -42,6 +48,8 @@ impl Combiner {
             writer: Mutex::new(Some(writer)),
             pending: AtomicUsize::new(0),
             shared,
+            #[cfg(test)]
+            ran_here: AtomicUsize::new(0),
         })
     }
 
@@ -54,7 +62,7 @@ impl Combiner {
     /// Carries `command` out on the calling thread when it is an append,
     /// nothing is queued and the writer is idle; else hands it back.
     fn try_run(&self, command: Command) -> Option<Command> {
-        if !matches!(command, Command::Append { .. }) || self.pending.load(Ordering::SeqCst) != 0 {
+        if !self.may_run_here(&command) || self.pending.load(Ordering::SeqCst) != 0 {
             return Some(command);
         }
         let mut guard = match self.writer.try_lock() {
@@ -68,6 +76,8 @@ impl Combiner {
             // Stopped: the writer thread answers it.
             return Some(command);
         };
+        #[cfg(test)]
+        self.ran_here.fetch_add(1, Ordering::SeqCst);
         let ran = catch_unwind(AssertUnwindSafe(|| {
             writer.last_group_len = 1;
             writer.handle(command);
@@ -79,6 +89,23 @@ impl Combiner {
             self.stop(&mut guard);
         }
         None
+    }
+
+    /// Whether `command` may take the fast path: an append that does not
+    /// need an fsync of its own. One that does (every event synced, or a
+    /// `Durable` gate) goes to the writer thread, which lets the producers
+    /// queued behind one fsync share the next: a caller syncing alone on its
+    /// own thread would halve that sharing, and the round trip it saves is
+    /// small beside an fsync.
+    fn may_run_here(&self, command: &Command) -> bool {
+        let Command::Append { items, .. } = command else {
+            return false;
+        };
+        self.shared.config.sync.every_n_events > 1
+            && items
+                .as_slice()
+                .iter()
+                .all(|i| i.options.gate != DurabilityGate::Durable)
     }
 
     /// Drops the writer's state after a panic and refuses writes from now on.
