@@ -5,9 +5,10 @@
 //! sync per cadence, publish, notify, answer). Everything else (control
 //! commands, and appends that find the writer busy or commands queued) goes
 //! through the mailbox to the writer thread, which takes whatever is queued
-//! into one group as before. Appends that need an fsync of their own
-//! (`every_n_events = 1`, a `Durable` gate) always go to the writer thread,
-//! so concurrent producers keep sharing fsyncs.
+//! into one group as before. While producers share fsyncs (the writer
+//! thread's groups hold several commands), appends that need an fsync of
+//! their own (`every_n_events = 1`, a `Durable` gate) go to the writer
+//! thread, so they keep sharing them.
 //!
 //! There is still one writer: whoever holds the mutex. What the fast path
 //! saves is the round trip to another thread, two scheduler wake-ups per
@@ -24,7 +25,7 @@ use crate::store::options::DurabilityGate;
 use crate::store::writer::shared::Shared;
 use flume::{Receiver, Sender};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
@@ -34,6 +35,9 @@ pub(crate) struct Combiner {
     writer: Mutex<Option<Writer>>,
     /// Commands sent to the mailbox and not yet carried out.
     pending: AtomicUsize,
+    /// The writer thread's last group held more than one command: producers
+    /// are sharing fsyncs.
+    sharing: AtomicBool,
     shared: Arc<Shared>,
     /// Appends carried out on their callers' threads (tests check both paths).
     #[cfg(test)]
@@ -47,6 +51,7 @@ impl Combiner {
         Arc::new(Self {
             writer: Mutex::new(Some(writer)),
             pending: AtomicUsize::new(0),
+            sharing: AtomicBool::new(false),
             shared,
             #[cfg(test)]
             ran_here: AtomicUsize::new(0),
@@ -91,21 +96,23 @@ impl Combiner {
         None
     }
 
-    /// Whether `command` may take the fast path: an append that does not
-    /// need an fsync of its own. One that does (every event synced, or a
-    /// `Durable` gate) goes to the writer thread, which lets the producers
-    /// queued behind one fsync share the next: a caller syncing alone on its
-    /// own thread would halve that sharing, and the round trip it saves is
-    /// small beside an fsync.
+    /// Whether `command` may take the fast path: an append, and one that
+    /// needs no fsync of its own unless producers are not sharing fsyncs
+    /// right now. While the writer thread's groups hold several commands, an
+    /// append that syncs (every event synced, or a `Durable` gate) goes to
+    /// it, so the producers queued behind one fsync share the next: a caller
+    /// syncing alone on its own thread would halve that sharing. A lone
+    /// producer keeps the fast path.
     fn may_run_here(&self, command: &Command) -> bool {
         let Command::Append { items, .. } = command else {
             return false;
         };
-        self.shared.config.sync.every_n_events > 1
-            && items
+        let syncs_alone = self.shared.config.sync.every_n_events == 1
+            || items
                 .as_slice()
                 .iter()
-                .all(|i| i.options.gate != DurabilityGate::Durable)
+                .any(|i| i.options.gate == DurabilityGate::Durable);
+        !syncs_alone || !self.sharing.load(Ordering::Relaxed)
     }
 
     /// Drops the writer's state after a panic and refuses writes from now on.
@@ -177,6 +184,7 @@ pub(crate) fn run(combiner: Arc<Combiner>, rx: Receiver<Command>) {
         let max = writer.config.group_commands_max;
         writer.gather(&rx, &mut commands, max);
         let taken = commands.len();
+        combiner.sharing.store(taken > 1, Ordering::Relaxed);
         let served = catch_unwind(AssertUnwindSafe(|| writer.serve_group(&mut commands, &rx)));
         // Whatever the group did not reach went down with it (a panic):
         // dropping the commands answers their callers `WriterStopped`.
