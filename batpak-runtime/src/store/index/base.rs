@@ -122,11 +122,9 @@ impl Base {
             return None;
         }
         let all = (*bytes).as_ref();
-        // Sections are 8-aligned from the start of the bytes (a mapping is
-        // page-aligned).
-        if !(all.as_ptr() as usize).is_multiple_of(8) {
-            return None;
-        }
+        // Sections are 8-aligned in memory (a mapping is page-aligned and
+        // the image 8-aligned in its file).
+        let aligned = |at: usize| (all.as_ptr() as usize).wrapping_add(at).is_multiple_of(8);
         let header = all.get(start..start.checked_add(HEADER_BYTES)?)?;
         let words: &[u64] = cast(header)?;
         if words[0] != TAG || words[1] != topology {
@@ -140,7 +138,7 @@ impl Base {
             let len = usize::try_from(words[HEADER_WORDS + 2 * i + 1]).ok()?;
             let from = start.checked_add(offset)?;
             // Sections follow each other, each 8-aligned.
-            if from < at || !from.is_multiple_of(8) || from.checked_add(len)? > all.len() {
+            if from < at || !aligned(from) || from.checked_add(len)? > all.len() {
                 return None;
             }
             *range = from..from + len;
@@ -211,6 +209,12 @@ impl Base {
     pub(super) fn raw(&self, s: usize) -> &[u8] {
         let all = (*self.bytes).as_ref();
         all.get(self.sections[s].clone()).unwrap_or_default()
+    }
+
+    /// Section `s`'s range in the bytes.
+    #[cfg(test)]
+    pub(super) fn range(&self, s: usize) -> Range<usize> {
+        self.sections[s].clone()
     }
 
     /// Section `s` as u32 words.

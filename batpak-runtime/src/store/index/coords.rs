@@ -87,12 +87,17 @@ impl Index {
     }
 
     /// The entity and scope ids of coordinate `coord`.
+    /// `None` for an unknown coordinate, or one of the base whose ids are
+    /// not known (only a crafted snapshot holds one).
     pub(super) fn slot(&self, coord: u32) -> Option<CoordSlot> {
         let c = coord as usize;
         match &self.base {
             Some(base) if c < base.coords => base
                 .rows::<2>(section::COORDS)
                 .get(c)
+                .filter(|&&[entity, scope]| {
+                    (entity as usize) < self.entity_count() && (scope as usize) < self.scope_count()
+                })
                 .map(|&[entity, scope]| CoordSlot { entity, scope }),
             _ => self.coords.get(c - self.base_counts().coords).copied(),
         }
@@ -120,7 +125,9 @@ impl Index {
             let rows = base.rows::<3>(section::MORE_COORDS);
             let key = [slot.entity, slot.scope];
             if let Ok(i) = rows.binary_search_by(|row| [row[0], row[1]].cmp(&key)) {
-                return Some(rows[i][2]);
+                // A crafted snapshot's table could name another coordinate.
+                let found = rows[i][2];
+                return (self.slot(found) == Some(slot)).then_some(found);
             }
         }
         self.more_coords.get(&(slot.entity, slot.scope)).copied()

@@ -232,3 +232,136 @@ fn put_pairs(out: &mut Vec<u8>, pairs: impl Iterator<Item = (u128, u32)>) {
         put_u32s(out, [pos]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{base::section, Index, Link, Record, RecordFields};
+    use crate::coordinate::Region;
+    use crate::event::EventKind;
+    use crate::store::config::IndexTopology;
+    use crate::store::error::LogPosition;
+
+    /// An in-memory index of 40 events over four coordinates (two scopes,
+    /// three kinds), every third event a reaction.
+    fn sample() -> Index {
+        let mut index = Index::new(IndexTopology::all());
+        for (c, (e, s)) in [("a", "s"), ("b", "s"), ("a", "t"), ("c", "t")]
+            .into_iter()
+            .enumerate()
+        {
+            assert!(index.define_name(c as u32, e, s));
+        }
+        for i in 0..40u64 {
+            let record = Record::new(&RecordFields {
+                event_id: u128::from(i + 1) << 64,
+                sequence: i + 1,
+                at: LogPosition {
+                    segment: 1,
+                    offset: 100 * i,
+                },
+                coord: (i % 4) as u32,
+                entity_sequence: i / 4 + 1,
+                kind: EventKind::custom(1, (i % 3) as u16),
+                bits: 0,
+            });
+            let link = (i % 3 == 2).then(|| Link {
+                position: 0,
+                correlation_id: index.record(0).event_id(),
+                causation_id: Some(index.record(i as u32 - 1).event_id()),
+            });
+            index.push(record, link);
+        }
+        index
+    }
+
+    /// The image of `index` in an 8-aligned buffer, and where it starts.
+    fn image_of(index: &Index) -> (Vec<u8>, usize) {
+        let mut image = Vec::new();
+        index.write_image(&mut image, [7, 9]);
+        let mut buf = vec![0u8; image.len() + 8];
+        let pad = (8 - buf.as_ptr() as usize % 8) % 8;
+        buf[pad..pad + image.len()].copy_from_slice(&image);
+        (buf, pad)
+    }
+
+    fn open(buf: Vec<u8>, start: usize) -> Option<Index> {
+        Index::open_image(IndexTopology::all(), Box::new(buf), start)
+    }
+
+    /// Every read, as one comparable value.
+    fn reads(index: &Index) -> String {
+        let all: Vec<u32> = (0..index.len() as u32).collect();
+        let mut out = format!("{:?}", index.entries(all));
+        for (e, s) in [("a", "s"), ("a", "t"), ("c", "t"), ("b", "t")] {
+            let positions = index.entity_positions(e).to_vec();
+            out += &format!("{:?}{positions:?}", index.coord_of(e, s));
+            out += &format!("{:?}", index.scope_positions(s));
+        }
+        for k in 0..3 {
+            out += &format!("{:?}", index.kind_positions(EventKind::custom(1, k)));
+        }
+        let root = index.record(0).event_id();
+        out += &format!("{:?}", index.correlation_positions(root));
+        out += &format!("{:?}", index.descendants(index.record(4).event_id(), 9));
+        out += &format!("{:?}", index.region_positions(&Region::entity_prefix("a")));
+        out += &format!("{:?}", index.quick_count(&Region::all().with_category(1)));
+        out
+    }
+
+    #[test]
+    fn an_image_opened_in_place_reads_as_the_index_it_was_written_from() {
+        let index = sample();
+        let (buf, start) = image_of(&index);
+        let mut mapped = open(buf, start).expect("the image opens");
+        assert_eq!(reads(&mapped), reads(&index));
+        // A tail on top: a new coordinate and events of old and new ones.
+        let mut memory = sample();
+        for ix in [&mut mapped, &mut memory] {
+            assert!(ix.define_name(4, "d", "s"));
+            for i in 40..48u64 {
+                let record = Record::new(&RecordFields {
+                    event_id: u128::from(i + 1) << 64,
+                    sequence: i + 1,
+                    at: LogPosition {
+                        segment: 2,
+                        offset: i,
+                    },
+                    coord: (i % 5) as u32,
+                    entity_sequence: 20 + i,
+                    kind: EventKind::custom(1, 0),
+                    bits: 0,
+                });
+                ix.push(record, None);
+            }
+        }
+        assert_eq!(reads(&mapped), reads(&memory));
+        assert_eq!(mapped.coord_of("d", "s"), Some((4, 3)));
+        mapped.materialize();
+        assert_eq!(reads(&mapped), reads(&memory));
+    }
+
+    #[test]
+    fn a_crafted_image_reads_wrong_but_never_panics() {
+        let index = sample();
+        let (buf, start) = image_of(&index);
+        let mut bad = buf.clone();
+        bad[start] ^= 1;
+        assert!(open(bad, start).is_none(), "a bad tag");
+        let mut bad = buf.clone();
+        bad[start + 8] ^= 1;
+        assert!(open(bad, start).is_none(), "another topology");
+        assert!(open(buf.clone(), start + 1).is_none(), "misaligned");
+        // Every array section filled with 0xff, in turn.
+        let base = open(buf.clone(), start).expect("the image opens");
+        for s in 0..section::COUNT {
+            let range = base.base.as_ref().map(|b| b.range(s)).expect("a base");
+            let mut bad = buf.clone();
+            bad[range].fill(0xff);
+            if let Some(mut crafted) = open(bad, start) {
+                let _ = reads(&crafted);
+                crafted.materialize();
+                let _ = reads(&crafted);
+            }
+        }
+    }
+}
