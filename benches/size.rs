@@ -87,7 +87,7 @@ fn floor_path(dir: &Path) -> std::path::PathBuf {
 
 /// The floor of bytes on disk: every payload as a 4-byte length and its JSON.
 fn plain_file_bytes(path: &Path) -> (u64, u64) {
-    let mut out = BufWriter::new(std::fs::File::create(&path).expect("create floor file"));
+    let mut out = BufWriter::new(std::fs::File::create(path).expect("create floor file"));
     let mut payload_bytes = 0;
     for i in 0..EVENTS {
         let json = serde_json::to_vec(&payload(i)).expect("encode payload");
