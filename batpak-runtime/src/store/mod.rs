@@ -397,10 +397,7 @@ impl<M> Store<M> {
         let mut result = Ok(());
         if let Some(tx) = self.tx.take() {
             let (reply, rx) = flume::bounded(1);
-            if tx
-                .send(Command::Shutdown { reply }, writer::handoff::REPLY_POLL)
-                .is_ok()
-            {
+            if tx.send(Command::Shutdown { reply }, writer::handoff::REPLY_POLL).is_ok() {
                 result = rx.recv().unwrap_or(Err(StoreError::WriterStopped));
             }
         }

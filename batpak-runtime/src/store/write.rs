@@ -114,10 +114,7 @@ impl Store<ReadWrite> {
     /// How full the writer's mailbox is right now.
     pub fn writer_pressure(&self) -> WriterPressure {
         WriterPressure {
-            queue_len: self
-                .tx
-                .as_ref()
-                .map_or(0, super::writer::combine::Mailbox::len),
+            queue_len: self.tx.as_ref().map_or(0, super::writer::combine::Mailbox::len),
             capacity: self.shared.config.writer_channel_capacity,
         }
     }
