@@ -2,6 +2,13 @@
 //! event, bytes on disk against a plain length-prefixed file of the same payloads,
 //! and the time of a reopen that rebuilds the index by a full scan.
 //!
+//! Then the open from the index snapshot, which uses the index in place (a
+//! mapped base): its time in a fresh process beside the floor of reading the
+//! plain length-prefixed file start to end in the same run, the resident
+//! memory it adds to the process's baseline, the first read of a
+//! 1,000-event entity after it, and the same open of a second store of
+//! 1,000,000 distinct entities (one event each).
+//!
 //! The write phase runs in this process; the measuring phase runs in a fresh copy
 //! of this binary (selected by an environment variable) so that memory the
 //! allocator kept from writing does not pollute the baseline.
@@ -24,21 +31,42 @@ const EVERY_N_EVENTS: u32 = 1_000_000;
 const REOPENS: usize = 3;
 /// Set to the data directory in the child process that measures.
 const MEASURE_DIR_ENV: &str = "BATPAK_BENCH_SIZE_MEASURE_DIR";
+/// Set to the data directory in the child process that measures the open
+/// from the index snapshot.
+const SNAPSHOT_DIR_ENV: &str = "BATPAK_BENCH_SIZE_SNAPSHOT_DIR";
+/// The entity with 1,000 events: every 1,000th event of the run.
+const HOT_ENTITY: &str = "hot:0";
+const HOT_EVERY: u64 = 1_000;
+/// The second data set: this many entities of one event each.
+const DISTINCT_ENTITIES: usize = 1_000_000;
+const SNAPSHOT_OPEN_TARGET_MS: f64 = 20.0;
+const SNAPSHOT_RSS_TARGET_MIB: f64 = 16.0;
+const DISTINCT_OPEN_TARGET_MS: f64 = 50.0;
 const RSS_TARGET_BYTES_PER_EVENT: f64 = 64.0;
 const DISK_TARGET_RATIO: f64 = 2.0;
 const REOPEN_TARGET_S: f64 = 2.0;
+const MIB: f64 = 1024.0 * 1024.0;
 
 /// Writes `EVENTS` events in atomic batches of `BATCH_ITEMS` and closes the store.
-fn write_store(dir: &Path, coords: &[Coordinate]) -> Duration {
-    let config = StoreConfig::new(dir).with_sync_every_n_events(EVERY_N_EVENTS);
+/// Every `HOT_EVERY`th event goes to `HOT_ENTITY` (with `hot`), so one
+/// entity has 1,000 events. With `mapped`, the close writes the index snapshot.
+fn write_store(dir: &Path, coords: &[Coordinate], hot: bool, mapped: bool) -> Duration {
+    let config = StoreConfig::new(dir)
+        .with_sync_every_n_events(EVERY_N_EVENTS)
+        .with_enable_mmap_index(mapped);
     let store = Store::open(config).expect("open store");
+    let hot_coord = Coordinate::new(HOT_ENTITY, "bench").expect("valid coordinate");
     let started = Instant::now();
     let mut next = 0;
     while next < EVENTS {
         let end = (next + BATCH_ITEMS).min(EVENTS);
         let items = (next..end)
             .map(|i| {
-                let coord = coords[i as usize % coords.len()].clone();
+                let coord = if hot && i % HOT_EVERY == HOT_EVERY - 1 {
+                    hot_coord.clone()
+                } else {
+                    coords[i as usize % coords.len()].clone()
+                };
                 let opts = AppendOptions::new();
                 BatchAppendItem::new(coord, KIND, &payload(i), opts, CausationRef::None)
                     .expect("batch item")
@@ -51,10 +79,15 @@ fn write_store(dir: &Path, coords: &[Coordinate]) -> Duration {
     started.elapsed()
 }
 
+/// Where the plain length-prefixed file of the store in `dir` goes (beside it,
+/// so the measuring process finds it).
+fn floor_path(dir: &Path) -> std::path::PathBuf {
+    dir.with_extension("floor")
+}
+
 /// The floor of bytes on disk: every payload as a 4-byte length and its JSON.
-fn plain_file_bytes(dir: &Path) -> (u64, u64) {
-    let path = dir.join("payloads.bin");
-    let mut out = BufWriter::new(std::fs::File::create(&path).expect("create floor file"));
+fn plain_file_bytes(path: &Path) -> (u64, u64) {
+    let mut out = BufWriter::new(std::fs::File::create(path).expect("create floor file"));
     let mut payload_bytes = 0;
     for i in 0..EVENTS {
         let json = serde_json::to_vec(&payload(i)).expect("encode payload");
@@ -67,8 +100,67 @@ fn plain_file_bytes(dir: &Path) -> (u64, u64) {
         .expect("flush floor file")
         .sync_all()
         .expect("sync floor file");
-    let len = std::fs::metadata(&path).expect("floor metadata").len();
+    let len = std::fs::metadata(path).expect("floor metadata").len();
     (len, payload_bytes)
+}
+
+/// The floor of a scan: the plain length-prefixed file read start to end,
+/// record by record. Returns the records read and the elapsed time.
+fn scan_plain_file(path: &Path) -> (u64, Duration) {
+    use std::io::{BufReader, Read};
+    let started = Instant::now();
+    let mut reader = BufReader::with_capacity(1 << 20, std::fs::File::open(path).expect("open"));
+    let mut payload = Vec::with_capacity(256);
+    let mut records = 0;
+    let mut len = [0u8; 4];
+    while reader.read_exact(&mut len).is_ok() {
+        payload.resize(u32::from_le_bytes(len) as usize, 0);
+        reader.read_exact(&mut payload).expect("a whole record");
+        records += 1;
+    }
+    (records, started.elapsed())
+}
+
+/// The child process measuring the open from the index snapshot: baseline
+/// RSS, a timed open, RSS after it, the first and second read of the
+/// 1,000-event entity (when the store has one), the floor's scan, then two
+/// more timed opens; prints `key=value` lines.
+fn measure_snapshot(dir: &Path) {
+    let mapped = || StoreConfig::new(dir).with_enable_mmap_index(true);
+    let rss_before = proc_status_bytes("VmRSS");
+    let mut open_ms = Vec::with_capacity(REOPENS);
+    for round in 0..REOPENS {
+        let started = Instant::now();
+        let store = Store::open(mapped()).expect("open from the snapshot");
+        open_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        if round == 0 {
+            let rss_after = proc_status_bytes("VmRSS");
+            println!("snap_rss_before_bytes={rss_before}");
+            println!("snap_rss_after_bytes={rss_after}");
+            println!("snap_used={}", store.diagnostics().recovery.from_snapshot);
+            println!("snap_events={}", store.stats().expect("stats").events);
+            let started = Instant::now();
+            let stream = store.stream(HOT_ENTITY);
+            let first = started.elapsed().as_secs_f64() * 1e3;
+            let started = Instant::now();
+            let again = store.stream(HOT_ENTITY);
+            let second = started.elapsed().as_secs_f64() * 1e3;
+            assert_eq!(stream, again);
+            println!("hot_events={}", stream.len());
+            println!("first_read_ms={first:.3}");
+            println!("second_read_ms={second:.3}");
+            println!("snap_rss_after_read_bytes={}", proc_status_bytes("VmRSS"));
+            let floor = floor_path(dir);
+            if floor.exists() {
+                let (records, took) = scan_plain_file(&floor);
+                assert_eq!(records, EVENTS, "the floor file holds every payload");
+                println!("floor_scan_ms={:.1}", took.as_secs_f64() * 1e3);
+            }
+        }
+        store.close().expect("close store");
+    }
+    let joined: Vec<String> = open_ms.iter().map(|ms| format!("{ms:.1}")).collect();
+    println!("snap_open_ms={}", joined.join(","));
 }
 
 /// The child process: baseline RSS, then timed reopens by full scan; prints
@@ -125,15 +217,19 @@ fn main() {
         measure(Path::new(&dir));
         return;
     }
+    if let Some(dir) = std::env::var_os(SNAPSHOT_DIR_ENV) {
+        measure_snapshot(Path::new(&dir));
+        return;
+    }
     common::print_header("size", &format!("reopen time is the median of {REOPENS}"));
     let coords = coordinates(ENTITIES);
     let dir = temp_dir();
     println!("write: {EVENTS} events over {ENTITIES} entities, append_batch x{BATCH_ITEMS}, every_n_events = {EVERY_N_EVENTS}");
-    let write = write_store(dir.path(), &coords);
+    let write = write_store(dir.path(), &coords, true, false);
     println!("    {:.0} events/s in {write:.2?}", rate(EVENTS, write));
     let disk = segment_bytes(dir.path());
-    let floor_dir = temp_dir();
-    let (floor, payload_bytes) = plain_file_bytes(floor_dir.path());
+    let floor_file = floor_path(dir.path());
+    let (floor, payload_bytes) = plain_file_bytes(&floor_file);
     println!(
         "    segments {disk} bytes ({:.1}/event); length-prefixed payloads {floor} bytes ({:.1}/event, payload avg {:.1})",
         disk as f64 / EVENTS as f64,
@@ -162,6 +258,48 @@ fn main() {
     );
     let snapshot_s = child::median(snapshot_reopens) / 1e3;
 
+    // The open from the snapshot in a fresh process (the scan child above
+    // wrote the snapshot).
+    let snap = child::run(SNAPSHOT_DIR_ENV, dir.path());
+    std::fs::remove_file(&floor_file).expect("remove the floor file");
+    assert_eq!(snap.get("snap_used"), "true", "the snapshot is used");
+    assert_eq!(snap.number("snap_events") as u64, EVENTS);
+    assert_eq!(snap.number("hot_events") as u64, EVENTS / HOT_EVERY);
+    let snap_opens = snap.numbers("snap_open_ms");
+    let snap_rss = snap.number("snap_rss_after_bytes") - snap.number("snap_rss_before_bytes");
+    let snap_rss_read =
+        snap.number("snap_rss_after_read_bytes") - snap.number("snap_rss_before_bytes");
+    println!(
+        "open from the snapshot (fresh process): {snap_opens:?} ms (first is cold in the process); RSS +{:.1} MiB after the open, +{:.1} MiB after the first read; plain-file scan floor {} ms",
+        snap_rss / MIB,
+        snap_rss_read / MIB,
+        snap.get("floor_scan_ms"),
+    );
+    println!(
+        "first read of a {}-event entity after the open: {} ms (second {} ms)",
+        snap.get("hot_events"),
+        snap.get("first_read_ms"),
+        snap.get("second_read_ms"),
+    );
+
+    // The second data set: 1,000,000 entities of one event each, its
+    // snapshot written by the writing store's close.
+    drop(coords);
+    let distinct_dir = temp_dir();
+    let distinct_coords = coordinates(DISTINCT_ENTITIES);
+    let write_distinct = write_store(distinct_dir.path(), &distinct_coords, false, true);
+    drop(distinct_coords);
+    println!("write: {EVENTS} events over {DISTINCT_ENTITIES} entities in {write_distinct:.2?}");
+    let distinct = child::run(SNAPSHOT_DIR_ENV, distinct_dir.path());
+    assert_eq!(distinct.get("snap_used"), "true", "the snapshot is used");
+    let distinct_opens = distinct.numbers("snap_open_ms");
+    let distinct_rss =
+        distinct.number("snap_rss_after_bytes") - distinct.number("snap_rss_before_bytes");
+    println!(
+        "open from the snapshot, {DISTINCT_ENTITIES} entities (fresh process): {distinct_opens:?} ms; RSS +{:.1} MiB",
+        distinct_rss / MIB
+    );
+
     let mut summary = common::Summary::default();
     summary.figure("write_batch_1000", rate(EVENTS, write), "events/s");
     summary.at_most(
@@ -181,6 +319,26 @@ fn main() {
     summary.at_most("reopen_full_scan", reopen_s, "s", REOPEN_TARGET_S);
     summary.at_most("reopen_from_snapshot", snapshot_s, "s", 0.2);
     summary.figure("snapshot_vs_scan", reopen_s / snapshot_s, "x faster");
+    summary.at_most(
+        "snapshot_open_cold",
+        snap_opens[0],
+        "ms",
+        SNAPSHOT_OPEN_TARGET_MS,
+    );
+    summary.figure("floor_scan", snap.number("floor_scan_ms"), "ms");
+    summary.at_most(
+        "snapshot_open_rss",
+        snap_rss / MIB,
+        "MiB",
+        SNAPSHOT_RSS_TARGET_MIB,
+    );
+    summary.figure("first_read_1000", snap.number("first_read_ms"), "ms");
+    summary.at_most(
+        "snapshot_open_1m_entities",
+        distinct_opens[0],
+        "ms",
+        DISTINCT_OPEN_TARGET_MS,
+    );
     summary.fact("recovery.from_snapshot", fields.get("from_snapshot"));
     summary.print();
 }

@@ -11,6 +11,7 @@ mod erasure;
 mod fences;
 mod idempotency;
 mod lock;
+mod mapped;
 mod matrix;
 mod model;
 mod names;

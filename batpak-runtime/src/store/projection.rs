@@ -62,11 +62,11 @@ impl<M> Store<M> {
         let index = super::locking::read(&self.shared.index);
         let positions = index.entity_positions(entity);
         let tip = index.entity_tip(entity);
-        let start = positions.partition_point(|&p| index.record(p).sequence() <= after);
+        let start = positions.partition_point(|p| index.record(p).sequence() <= after);
         let entries = index.entries(
-            positions[start..]
+            positions
+                .skip(start)
                 .iter()
-                .copied()
                 .filter(|&p| kinds.contains(&index.record(p).kind())),
         );
         (entries, tip)

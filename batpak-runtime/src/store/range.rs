@@ -146,14 +146,16 @@ impl<M> Store<M> {
     ) -> Vec<IndexEntry> {
         let index = super::locking::read(&self.shared.index);
         let positions = index.entity_positions(entity);
-        let seq = |p: &u32| index.record(*p).entity_sequence();
+        let seq = |p: u32| index.record(p).entity_sequence();
         let start = positions.partition_point(|p| seq(p) < from);
         let end = positions.partition_point(|p| seq(p) <= to);
-        let window = &positions[start..end.max(start)];
+        let window = start..end.max(start);
         let picked: Vec<u32> = if backwards {
-            window.iter().rev().take(limit).copied().collect()
+            let window = window.rev().take(limit);
+            window.filter_map(|i| positions.get(i)).collect()
         } else {
-            window.iter().take(limit).copied().collect()
+            let window = window.take(limit);
+            window.filter_map(|i| positions.get(i)).collect()
         };
         index.entries(picked)
     }

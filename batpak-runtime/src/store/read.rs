@@ -205,7 +205,7 @@ impl<M> Store<M> {
     /// Every visible event of an entity, in order.
     pub fn stream(&self, entity: &str) -> Vec<IndexEntry> {
         let index = self.index();
-        index.entries(index.entity_positions(entity).iter().copied())
+        index.entries(index.entity_positions(entity).iter())
     }
 
     /// Every visible event of a scope, in commit order.
@@ -323,11 +323,7 @@ impl<M> Store<M> {
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let (events, system_events, entities, truncated, tombstoned) = {
             let index = self.index();
-            let system = index
-                .records()
-                .iter()
-                .filter(|r| r.kind().is_reserved())
-                .count();
+            let system = index.system_event_count();
             let floors = || index.floors().filter(|(_, f)| f.before > 1 || f.tombstone);
             (
                 index.len() as u64,

@@ -74,12 +74,11 @@ impl<M> Store<M> {
     ) -> Result<Vec<ReplicatedEvent>, StoreError> {
         let wanted: Vec<_> = {
             let index = locking::read(&self.shared.index);
-            let records = index.records();
-            let start = records.partition_point(|r| r.sequence() <= after_sequence);
-            records[start..]
-                .iter()
+            let start = index.count_through(after_sequence);
+            (start..index.len() as u32)
                 .take(max)
-                .map(|r| {
+                .map(|p| {
+                    let r = index.record(p);
                     let (entity, scope) = index.names_of(r.coord());
                     (
                         r.location(),

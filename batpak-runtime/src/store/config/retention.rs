@@ -69,10 +69,10 @@ impl RetentionPolicy {
             let cutoff = now_us.saturating_sub(age.as_micros().min(u128::from(u64::MAX)) as u64);
             let positions = index.entity_positions(entity);
             let young =
-                positions.partition_point(|&p| timestamp_us(index.record(p).event_id()) < cutoff);
+                positions.partition_point(|p| timestamp_us(index.record(p).event_id()) < cutoff);
             let first_young = positions
                 .get(young)
-                .map_or(tip + 1, |&p| index.record(p).entity_sequence());
+                .map_or(tip + 1, |p| index.record(p).entity_sequence());
             before = before.max(first_young);
         }
         before

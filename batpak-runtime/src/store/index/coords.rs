@@ -3,15 +3,14 @@
 //! frames or a snapshot) and by the writer (as it writes a name frame), and
 //! found by name for the writer and for queries.
 
-use super::names::NameTable;
+use super::base::section;
 use super::Index;
 use crate::coordinate::Coordinate;
-use crate::store::config::IndexTopology;
 use std::sync::Arc;
 
 /// A coordinate's entity and scope ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct CoordSlot {
+pub(crate) struct CoordSlot {
     pub(super) entity: u32,
     pub(super) scope: u32,
 }
@@ -29,37 +28,107 @@ impl Index {
     /// a known one with the same names (then nothing changes). False for a
     /// far id or a known one with other names.
     pub(crate) fn define_name(&mut self, coord_id: u32, entity: &str, scope: &str) -> bool {
-        let id = coord_id as usize;
-        if id < self.coords.len() {
+        let count = self.coord_count();
+        if coord_id < count {
             return self.names_of(coord_id) == (entity, scope);
         }
-        if id > self.coords.len() {
+        if coord_id > count {
             return false;
         }
         let slot = CoordSlot {
-            entity: self.entities.intern(entity),
-            scope: self.scopes.intern(scope),
+            entity: self.intern_entity(entity),
+            scope: self.intern_scope(scope),
         };
         self.add_coord(coord_id, slot);
         true
     }
 
+    /// The base's counts of coordinates, entities and scopes (zeros without
+    /// a base).
+    fn base_counts(&self) -> NamesMark {
+        self.base.as_ref().map_or(
+            NamesMark {
+                coords: 0,
+                entities: 0,
+                scopes: 0,
+            },
+            |b| NamesMark {
+                coords: b.coords,
+                entities: b.entities,
+                scopes: b.scopes,
+            },
+        )
+    }
+
+    fn intern_entity(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.entity_id(name) {
+            return id;
+        }
+        self.base_counts().entities as u32 + self.entities.intern(name)
+    }
+
+    fn intern_scope(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.scope_id(name) {
+            return id;
+        }
+        self.base_counts().scopes as u32 + self.scopes.intern(name)
+    }
+
     /// Records coordinate `coord_id` (the next id) as `slot`, whose names are
     /// interned, so [`Index::coord_of`] finds it.
-    fn add_coord(&mut self, coord_id: u32, slot: CoordSlot) {
+    pub(super) fn add_coord(&mut self, coord_id: u32, slot: CoordSlot) {
+        let first_coords = self.base_counts().entities + self.entity_coords.len();
         self.coords.push(slot);
-        if slot.entity as usize == self.entity_coords.len() {
+        if slot.entity as usize == first_coords {
             self.entity_coords.push(coord_id);
         } else if self.coord_id_of(slot).is_none() {
             self.more_coords.insert((slot.entity, slot.scope), coord_id);
         }
     }
 
+    /// The entity and scope ids of coordinate `coord`.
+    /// `None` for an unknown coordinate, or one of the base whose ids are
+    /// not known (only a crafted snapshot holds one).
+    pub(super) fn slot(&self, coord: u32) -> Option<CoordSlot> {
+        let c = coord as usize;
+        match &self.base {
+            Some(base) if c < base.coords => base
+                .rows::<2>(section::COORDS)
+                .get(c)
+                .filter(|&&[entity, scope]| {
+                    (entity as usize) < self.entity_count() && (scope as usize) < self.scope_count()
+                })
+                .map(|&[entity, scope]| CoordSlot { entity, scope }),
+            _ => self.coords.get(c - self.base_counts().coords).copied(),
+        }
+    }
+
+    /// The first coordinate naming entity `entity`.
+    fn entity_coord(&self, entity: u32) -> Option<u32> {
+        let e = entity as usize;
+        match &self.base {
+            Some(base) if e < base.entities => base.words(section::ENTITY_COORDS).get(e).copied(),
+            _ => self
+                .entity_coords
+                .get(e - self.base_counts().entities)
+                .copied(),
+        }
+    }
+
     /// The coordinate id of a pair of entity and scope ids.
-    fn coord_id_of(&self, slot: CoordSlot) -> Option<u32> {
-        let first = *self.entity_coords.get(slot.entity as usize)?;
-        if self.coords[first as usize] == slot {
+    pub(super) fn coord_id_of(&self, slot: CoordSlot) -> Option<u32> {
+        let first = self.entity_coord(slot.entity)?;
+        if self.slot(first) == Some(slot) {
             return Some(first);
+        }
+        if let Some(base) = &self.base {
+            let rows = base.rows::<3>(section::MORE_COORDS);
+            let key = [slot.entity, slot.scope];
+            if let Ok(i) = rows.binary_search_by(|row| [row[0], row[1]].cmp(&key)) {
+                // A crafted snapshot's table could name another coordinate.
+                let found = rows[i][2];
+                return (self.slot(found) == Some(slot)).then_some(found);
+            }
         }
         self.more_coords.get(&(slot.entity, slot.scope)).copied()
     }
@@ -68,51 +137,103 @@ impl Index {
     /// coordinate id and its entity's id.
     pub(crate) fn coord_of(&self, entity: &str, scope: &str) -> Option<(u32, u32)> {
         let slot = CoordSlot {
-            entity: self.entities.get(entity)?,
-            scope: self.scopes.get(scope)?,
+            entity: self.entity_id(entity)?,
+            scope: self.scope_id(scope)?,
         };
         Some((self.coord_id_of(slot)?, slot.entity))
     }
 
     /// The number of defined coordinates (the next coordinate's id).
     pub(crate) fn coord_count(&self) -> u32 {
-        self.coords.len() as u32
+        (self.base_counts().coords + self.coords.len()) as u32
     }
 
     /// The scope of entity `entity`'s first coordinate (the scope a new
     /// append must name), if it has one.
     pub(crate) fn scope_of_entity(&self, entity: u32) -> Option<&str> {
-        let first = *self.entity_coords.get(entity as usize)?;
+        let first = self.entity_coord(entity)?;
         Some(self.names_of(first).1)
     }
 
     /// Every entity's id and name.
     pub(crate) fn entity_names(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
-        self.entities.iter()
+        (0..self.entity_count() as u32).map(|id| (id, self.entity_name(id)))
     }
 
     /// The first coordinate naming entity `entity` (an id the index gave).
     pub(crate) fn first_coord_of(&self, entity: u32) -> u32 {
-        self.entity_coords[entity as usize]
+        self.entity_coord(entity).unwrap_or(u32::MAX)
     }
 
     /// The id of the entity named `name`.
     pub(crate) fn entity_id(&self, name: &str) -> Option<u32> {
-        self.entities.get(name)
+        let stored = [
+            section::ENTITY_BYTES,
+            section::ENTITY_ENDS,
+            section::ENTITY_SLOTS,
+        ];
+        if let Some(id) = self.base.as_ref().and_then(|b| b.find_name(stored, name)) {
+            return Some(id);
+        }
+        let offset = self.base_counts().entities as u32;
+        self.entities.get(name).map(|id| id + offset)
+    }
+
+    /// The id of the scope named `name`.
+    pub(super) fn scope_id(&self, name: &str) -> Option<u32> {
+        let stored = [
+            section::SCOPE_BYTES,
+            section::SCOPE_ENDS,
+            section::SCOPE_SLOTS,
+        ];
+        if let Some(id) = self.base.as_ref().and_then(|b| b.find_name(stored, name)) {
+            return Some(id);
+        }
+        let offset = self.base_counts().scopes as u32;
+        self.scopes.get(name).map(|id| id + offset)
+    }
+
+    /// The name of entity `id` (empty for an unknown id).
+    pub(crate) fn entity_name(&self, id: u32) -> &str {
+        let i = id as usize;
+        match &self.base {
+            Some(b) if i < b.entities => b.name(section::ENTITY_BYTES, section::ENTITY_ENDS, i),
+            _ => self
+                .entities
+                .try_name(i - self.base_counts().entities)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The name of scope `id` (empty for an unknown id).
+    pub(super) fn scope_name(&self, id: u32) -> &str {
+        let i = id as usize;
+        match &self.base {
+            Some(b) if i < b.scopes => b.name(section::SCOPE_BYTES, section::SCOPE_ENDS, i),
+            _ => self
+                .scopes
+                .try_name(i - self.base_counts().scopes)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The number of scopes.
+    pub(super) fn scope_count(&self) -> usize {
+        self.base_counts().scopes + self.scopes.len()
     }
 
     /// The entity id of coordinate `coord`.
     pub(crate) fn entity_of(&self, coord: u32) -> u32 {
-        self.coords[coord as usize].entity
+        self.slot(coord).map_or(u32::MAX, |s| s.entity)
     }
 
-    /// The entity and scope names of coordinate `coord`.
+    /// The entity and scope names of coordinate `coord` (empty for an
+    /// unknown one).
     pub(crate) fn names_of(&self, coord: u32) -> (&str, &str) {
-        let slot = self.coords[coord as usize];
-        (
-            self.entities.name(slot.entity),
-            self.scopes.name(slot.scope),
-        )
+        match self.slot(coord) {
+            Some(slot) => (self.entity_name(slot.entity), self.scope_name(slot.scope)),
+            None => ("", ""),
+        }
     }
 
     /// Coordinate `coord_id` as the public type (its names copied out).
@@ -125,82 +246,36 @@ impl Index {
     /// [`Index::forget_names_since`] can return to.
     pub(crate) fn names_mark(&self) -> NamesMark {
         NamesMark {
-            coords: self.coords.len(),
-            entities: self.entities.len(),
-            scopes: self.scopes.len(),
+            coords: self.coord_count() as usize,
+            entities: self.entity_count(),
+            scopes: self.scope_count(),
         }
     }
 
     /// Forgets every name defined since `mark`: recovery dropping an
     /// unfinished batch, whose name frames are cut off with it. Nothing was
     /// published since the mark, so no event refers to a forgotten name.
+    /// (The base's names are never forgotten: a mark is never behind them.)
     pub(crate) fn forget_names_since(&mut self, mark: NamesMark) {
-        self.coords.truncate(mark.coords);
+        let base = self.base_counts();
+        let coords = mark.coords.saturating_sub(base.coords);
+        self.coords.truncate(coords);
         self.more_coords.retain(|_, c| (*c as usize) < mark.coords);
-        self.entities.truncate(mark.entities);
-        self.entity_coords.truncate(mark.entities);
+        self.entities
+            .truncate(mark.entities.saturating_sub(base.entities));
+        self.entity_coords
+            .truncate(mark.entities.saturating_sub(base.entities));
         self.entity_events.truncate(mark.entities);
-        self.scopes.truncate(mark.scopes);
+        self.scopes
+            .truncate(mark.scopes.saturating_sub(base.scopes));
         self.scope_events.truncate(mark.scopes);
-    }
-
-    /// The entity names, the scope names and each coordinate's (entity,
-    /// scope) ids, as an index snapshot saves them.
-    pub(crate) fn name_parts(
-        &self,
-    ) -> (
-        &NameTable,
-        &NameTable,
-        impl Iterator<Item = (u32, u32)> + '_,
-    ) {
-        let coords = self.coords.iter().map(|c| (c.entity, c.scope));
-        (&self.entities, &self.scopes, coords)
-    }
-
-    /// An index without events whose names are `entities` and `scopes` and
-    /// whose coordinates are the (entity, scope) id pairs `coords` (as an
-    /// index snapshot holds them); `None` when a pair names an unknown id or
-    /// an entity has no coordinate.
-    pub(crate) fn with_names(
-        topology: IndexTopology,
-        entities: NameTable,
-        scopes: NameTable,
-        coords: &[(u32, u32)],
-    ) -> Option<Self> {
-        let mut index = Self::new(topology);
-        index.entities = entities;
-        index.scopes = scopes;
-        index.coords.reserve_exact(coords.len());
-        index.entity_coords.reserve_exact(index.entities.len());
-        index.entity_events.reserve(index.entities.len());
-        for (id, &(entity, scope)) in coords.iter().enumerate() {
-            let known =
-                (entity as usize) < index.entities.len() && (scope as usize) < index.scopes.len();
-            // Entities are interned in order of first use.
-            if !known || entity as usize > index.entity_coords.len() {
-                return None;
-            }
-            index.add_coord(u32::try_from(id).ok()?, CoordSlot { entity, scope });
-        }
-        (index.entity_coords.len() == index.entities.len()).then_some(index)
-    }
-
-    /// Makes room for `records` more records without reallocating.
-    pub(crate) fn reserve(&mut self, records: usize) {
-        self.records.reserve_exact(records);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Index, NameTable};
+    use super::Index;
     use crate::store::config::IndexTopology;
-
-    fn names(list: &[&str]) -> NameTable {
-        let mut table = NameTable::default();
-        list.iter().for_each(|n| _ = table.intern(n));
-        table
-    }
 
     #[test]
     fn coordinates_are_found_by_name_in_every_scope() {
@@ -226,23 +301,5 @@ mod tests {
         assert_eq!(index.coord_count(), 3);
         assert!(index.define_name(3, "b", "u"));
         assert_eq!(index.coord_of("b", "u"), Some((3, 1)));
-    }
-
-    #[test]
-    fn snapshot_names_must_be_complete_and_in_order() {
-        let build = |coords: &[(u32, u32)]| {
-            Index::with_names(
-                IndexTopology::default(),
-                names(&["a", "b"]),
-                names(&["s"]),
-                coords,
-            )
-        };
-        let index = build(&[(0, 0), (1, 0), (0, 0)]).unwrap();
-        assert_eq!(index.coord_of("b", "s"), Some((1, 1)));
-        assert!(build(&[(0, 0)]).is_none(), "an entity without a coordinate");
-        assert!(build(&[(1, 0), (0, 0)]).is_none(), "entities out of order");
-        assert!(build(&[(0, 0), (1, 1)]).is_none(), "an unknown scope");
-        assert!(build(&[(0, 0), (2, 0)]).is_none(), "an unknown entity");
     }
 }

@@ -4,6 +4,19 @@ use super::Index;
 use crate::coordinate::{EntityFilter, Region};
 
 impl Index {
+    /// The number of system events (reserved kinds): from the kind lists
+    /// when the index keeps them, else by a pass over the records.
+    pub(crate) fn system_event_count(&self) -> usize {
+        if self.topology.by_kind {
+            let kinds = self.listed_kinds().into_iter();
+            return kinds
+                .filter(|&k| crate::event::EventKind::from_raw(k).is_reserved())
+                .map(|k| self.kind_list(k).len())
+                .sum();
+        }
+        self.records().filter(|r| r.kind().is_reserved()).count()
+    }
+
     /// How many events `region` selects, when the lists the index keeps
     /// answer it in constant time: one entity, one kind or one category
     /// (with the kind lists), one scope (with the scope lists), or
@@ -15,9 +28,8 @@ impl Index {
                 Some(self.entity_positions(name).len() as u64)
             }
             (EntityFilter::Any, Some(scope)) if plain && self.topology.by_scope => Some(
-                self.scopes
-                    .get(scope)
-                    .map_or(0, |id| self.scope_events.get(id).len() as u64),
+                self.scope_id(scope)
+                    .map_or(0, |id| self.scope_events(id).len() as u64),
             ),
             (EntityFilter::Any, None) if self.topology.by_kind || plain => self.kind_count(region),
             _ => None,
@@ -31,24 +43,24 @@ impl Index {
             region.matches_kind(kind)
         };
         if region.kinds.is_empty() && region.category.is_none() && !region.user_only {
-            return Some(self.records.len() as u64);
+            return Some(self.len() as u64);
         }
         if !region.kinds.is_empty() {
             let total = region
                 .kinds
                 .iter()
                 .filter(|k| counted(k.raw()))
-                .map(|k| self.by_kind.get(&k.raw()).map_or(0, Vec::len) as u64)
+                .map(|k| self.kind_list(k.raw()).len() as u64)
                 .sum();
             return Some(total);
         }
         // A category, or everything but system events: one sum over the
         // (few) kinds the log holds.
         Some(
-            self.by_kind
-                .iter()
-                .filter(|(&k, _)| counted(k))
-                .map(|(_, p)| p.len() as u64)
+            self.listed_kinds()
+                .into_iter()
+                .filter(|&k| counted(k))
+                .map(|k| self.kind_list(k).len() as u64)
                 .sum(),
         )
     }

@@ -57,7 +57,7 @@ impl Index {
         self.floors
             .iter()
             .filter(|(_, f)| f.before > 1)
-            .map(|(e, f)| (self.entities.name(*e).to_owned(), f.before))
+            .map(|(e, f)| (self.entity_name(*e).to_owned(), f.before))
             .collect()
     }
 
@@ -102,12 +102,20 @@ impl Index {
         if self.floors.is_empty() {
             return 0;
         }
-        let cut = |index: &Index, r: &super::Record| {
-            index.is_cut(index.coords[r.coord as usize].entity, r.entity_sequence())
-        };
-        if !self.records.iter().any(|r| cut(self, r)) {
+        // An entity's list runs up its entity sequences: whether anything
+        // goes shows in the first event of each entity with a floor.
+        let anything = self.floors.iter().any(|(&entity, floor)| {
+            self.entity_events(entity)
+                .get(0)
+                .is_some_and(|p| self.record(p).entity_sequence() < floor.before)
+        });
+        if !anything {
             return 0;
         }
+        self.materialize();
+        let cut = |index: &Index, r: &super::Record| {
+            index.is_cut(index.entity_of(r.coord), r.entity_sequence())
+        };
         let records = std::mem::take(&mut self.records);
         let links = std::mem::take(&mut self.links);
         self.entity_events = Lists::default();

@@ -58,11 +58,6 @@ impl Lists {
         );
         self.heads.truncate(len);
     }
-
-    /// Makes room for `ids` ids without reallocating.
-    pub(crate) fn reserve(&mut self, ids: usize) {
-        self.heads.reserve(ids.saturating_sub(self.heads.len()));
-    }
 }
 
 /// A set of dense ids: one bit per id up to the largest.

@@ -1,15 +1,25 @@
-//! The in-memory index of visible events. The primary index is one compact
-//! `Record` per event in commit order (which is also event-id order, so lookups
-//! by id are binary searches); entity and scope names are interned once, in
-//! one buffer each (`names`), and everything else refers to them by dense
-//! ids: a coordinate is a pair of them, an entity's events are a list of
-//! positions that needs no allocation for a single event (`lists`), and
-//! secondary indexes hold `u32` positions into the primary one. An entity of
-//! one event costs about 80 bytes besides its name. The writer resolves and
-//! defines coordinates here, so the index holds the store's only copy of each
-//! name. Readers see only what the writer has published; fenced and unfinished
+//! The index of visible events. The primary index is one compact `Record`
+//! per event in commit order (which is also event-id order, so lookups by id
+//! are binary searches); entity and scope names are interned once, in one
+//! buffer each (`names`), and everything else refers to them by dense ids: a
+//! coordinate is a pair of them, an entity's events are a list of positions
+//! that needs no allocation for a single event (`lists`), and secondary
+//! indexes hold `u32` positions into the primary one. An entity of one event
+//! costs about 80 bytes besides its name. The writer resolves and defines
+//! coordinates here, so the index holds the store's only copy of each name.
+//! Readers see only what the writer has published; fenced and unfinished
 //! writes never get here (their names may).
+//!
+//! An index opened from a snapshot has a mapped base (`base`): every
+//! structure above as a fixed-width array read in place from the mapped file
+//! (its layout in `image`), and in memory only what is published after the
+//! open (the tail). Ids and positions run on from the base into the tail, and
+//! every query reads both: a list is the base's part then the tail's
+//! (`positions`). The rare operations that rewrite records in place
+//! (compaction moving offsets, retention cuts) first copy the base into
+//! memory (`Index::materialize`).
 
+mod base;
 mod coords;
 pub(crate) mod lists;
 pub(crate) mod names;
@@ -19,16 +29,22 @@ use super::config::IndexTopology;
 use super::error::LogPosition;
 use crate::coordinate::{Coordinate, EntityFilter, Region};
 use crate::event::{id::timestamp_us, CorrelationId, EventId, EventKind};
+pub(crate) use base::ImageBytes;
+use base::{section, Base};
 use coords::CoordSlot;
 pub(crate) use coords::NamesMark;
 use lists::IdMap;
 use lists::Lists;
 use names::NameTable;
+pub(crate) use positions::Positions;
 pub(crate) use record::{Record, RecordFields, ENTITY_SEQUENCE_MAX};
 use std::collections::HashMap;
 
 mod count;
 mod floors;
+mod image;
+mod positions;
+mod queries;
 pub(crate) use floors::Floor;
 
 /// A visible event as returned by queries: everything but the payload.
@@ -64,9 +80,12 @@ pub(crate) struct Link {
 
 /// The index itself. Mutated only through [`Index::define_name`] and
 /// [`Index::push`], by the writer (under the store's write lock) or by recovery.
+/// With a mapped `base`, every field below holds only the tail: ids and
+/// positions from the base's counts on.
 #[derive(Debug)]
 pub(crate) struct Index {
     topology: IndexTopology,
+    base: Option<Base>,
     records: Vec<Record>,
     links: Vec<Link>,
     /// Per coordinate id: its entity's and scope's ids.
@@ -76,6 +95,7 @@ pub(crate) struct Index {
     entity_coords: Vec<u32>,
     /// The coordinates of an (entity, scope) pair that are not the entity's first.
     more_coords: HashMap<(u32, u32), u32>,
+    /// Per entity id (base ids too): its positions in the tail.
     entity_events: Lists,
     scopes: NameTable,
     /// Per scope id, with `topology.by_scope`.
@@ -91,6 +111,7 @@ impl Index {
     pub(crate) fn new(topology: IndexTopology) -> Self {
         Self {
             topology,
+            base: None,
             records: Vec::new(),
             links: Vec::new(),
             coords: Vec::new(),
@@ -107,18 +128,76 @@ impl Index {
         }
     }
 
+    /// An index whose base is the image at `start` in `bytes` (written by
+    /// [`Index::write_image`] for the same topology); `None` when the image's
+    /// header does not check. Reads only the image's header and kind table.
+    pub(crate) fn open_image(
+        topology: IndexTopology,
+        bytes: ImageBytes,
+        start: usize,
+    ) -> Option<Self> {
+        let base = Base::open(bytes, start, image::topology_bits(topology))?;
+        Some(Self {
+            base: Some(base),
+            ..Self::new(topology)
+        })
+    }
+
+    /// Copies the mapped base into memory: afterwards the index has no base
+    /// and can be rewritten in place. Positions and ids do not change.
+    pub(crate) fn materialize(&mut self) {
+        if self.base.is_none() {
+            return;
+        }
+        let old = std::mem::replace(self, Self::new(self.topology));
+        for (_, name) in old.entity_names() {
+            self.entities.intern(name);
+        }
+        for id in 0..old.scope_count() {
+            self.scopes.intern(old.scope_name(id as u32));
+        }
+        for c in 0..old.coord_count() {
+            let slot = old.slot(c).unwrap_or(CoordSlot {
+                entity: 0,
+                scope: 0,
+            });
+            self.add_coord(c, slot);
+        }
+        self.records.reserve_exact(old.len());
+        for p in 0..old.len() as u32 {
+            let record = *old.record(p);
+            let fits = record.coord < self.coord_count()
+                && self.last_record().is_none_or(|last| {
+                    record.sequence() > last.sequence() && record.event_id() > last.event_id()
+                });
+            // Only a crafted snapshot holds a record that does not fit.
+            if fits {
+                self.push(record, old.link(p));
+            }
+        }
+        self.floors = old.floors;
+    }
+
+    /// The records in the mapped base.
+    fn base_records(&self) -> &[Record] {
+        self.base.as_ref().map_or(&[], Base::records)
+    }
+
+    fn last_record(&self) -> Option<&Record> {
+        self.records.last().or(self.base_records().last())
+    }
+
     /// Publishes one event. Its coordinate must be defined and its sequence and id
     /// must be greater than every published one.
     pub(crate) fn push(&mut self, record: Record, link: Option<Link>) {
-        let slot = *self
-            .coords
-            .get(record.coord as usize)
+        let slot = self
+            .slot(record.coord)
             .expect("event published before its name");
-        if let Some(last) = self.records.last() {
+        if let Some(last) = self.last_record() {
             assert!(record.sequence() > last.sequence() && record.event_id() > last.event_id());
         }
-        let pos =
-            u32::try_from(self.records.len()).expect("more than 4 billion events in one index");
+        let pos = u32::try_from(self.len()).expect("more than 4 billion events in one index");
+        assert!(pos != u32::MAX, "more than 4 billion events in one index");
         self.records.push(record);
         self.entity_events.push(slot.entity, pos);
         if self.topology.by_scope {
@@ -142,37 +221,59 @@ impl Index {
         }
     }
 
-    pub(crate) fn records(&self) -> &[Record] {
-        &self.records
+    /// Every record, in commit order.
+    pub(crate) fn records(&self) -> impl Iterator<Item = &Record> + '_ {
+        self.base_records().iter().chain(&self.records)
     }
 
-    pub(crate) fn links(&self) -> &[Link] {
-        &self.links
+    /// Every link, in position order.
+    pub(crate) fn links(&self) -> impl Iterator<Item = Link> + '_ {
+        let base = self
+            .base
+            .as_ref()
+            .map_or(&[][..], |b| b.rows(section::LINKS));
+        base.iter().map(base_link).chain(self.links.iter().copied())
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.records.len()
+        self.base_records().len() + self.records.len()
     }
 
     pub(crate) fn last_sequence(&self) -> u64 {
-        self.records.last().map_or(0, Record::sequence)
+        self.last_record().map_or(0, Record::sequence)
     }
 
     pub(crate) fn entity_count(&self) -> usize {
-        self.entities.len()
+        self.base.as_ref().map_or(0, |b| b.entities) + self.entities.len()
     }
 
     /// Position of the event with this id.
     pub(crate) fn position_of(&self, event_id: u128) -> Option<u32> {
+        let base = self.base_records();
+        if let Ok(p) = base.binary_search_by(|r| r.event_id().cmp(&event_id)) {
+            return Some(p as u32);
+        }
         self.records
             .binary_search_by(|r| r.event_id().cmp(&event_id))
             .ok()
-            .map(|p| p as u32)
+            .map(|p| (base.len() + p) as u32)
+    }
+
+    /// The number of events whose global sequence is at most `sequence`
+    /// (the position of the first one after it).
+    pub(crate) fn count_through(&self, sequence: u64) -> u32 {
+        let base = self.base_records();
+        let in_base = base.partition_point(|r| r.sequence() <= sequence);
+        if in_base < base.len() {
+            return in_base as u32;
+        }
+        (in_base + self.records.partition_point(|r| r.sequence() <= sequence)) as u32
     }
 
     /// Moves the records of `segment` to the offsets a compaction gave their
     /// frames.
     pub(crate) fn move_offsets(&mut self, segment: u64, moved: &HashMap<u32, u32>) {
+        self.materialize();
         for r in self
             .records
             .iter_mut()
@@ -188,6 +289,7 @@ impl Index {
     /// frames are now (a read-only store re-reading a segment that a writer
     /// in another process compacted); a record it does not find stays.
     pub(crate) fn relocate(&mut self, segment: u64, find: impl Fn(u128) -> Option<u32>) {
+        self.materialize();
         for r in self
             .records
             .iter_mut()
@@ -199,19 +301,24 @@ impl Index {
         }
     }
 
+    /// The record at `pos` (a record naming no coordinate for a position
+    /// past the end, which only a crafted snapshot's lists hold).
     pub(crate) fn record(&self, pos: u32) -> &Record {
-        &self.records[pos as usize]
+        let base = self.base_records();
+        let p = pos as usize;
+        base.get(p)
+            .or_else(|| self.records.get(p.checked_sub(base.len())?))
+            .unwrap_or(&Record::NONE)
     }
 
     /// Number of visible events of an entity, `None` for an unknown entity.
     pub(crate) fn entity_len(&self, entity: &str) -> Option<usize> {
-        self.entity_id(entity)
-            .map(|e| self.entity_events.get(e).len())
+        self.entity_id(entity).map(|e| self.entity_events(e).len())
     }
 
-    pub(crate) fn entity_positions(&self, entity: &str) -> &[u32] {
+    pub(crate) fn entity_positions(&self, entity: &str) -> Positions<'_> {
         self.entity_id(entity)
-            .map_or(&[][..], |e| self.entity_events.get(e))
+            .map_or_else(Positions::default, |e| self.entity_events(e))
     }
 
     /// The entity sequence of `entity`'s last event, 0 when it has none: its
@@ -222,8 +329,7 @@ impl Index {
             return 0;
         };
         let visible = self
-            .entity_events
-            .get(id)
+            .entity_events(id)
             .last()
             .map_or(0, |&p| self.record(p).entity_sequence());
         let cut = self.floor(id).map_or(0, |f| f.before - 1);
@@ -234,34 +340,88 @@ impl Index {
     /// it is in the index (a binary search of the entity's list).
     pub(crate) fn entity_record(&self, entity: &str, sequence: u64) -> Option<&Record> {
         let positions = self.entity_positions(entity);
-        let i = positions.partition_point(|&p| self.record(p).entity_sequence() < sequence);
+        let i = positions.partition_point(|p| self.record(p).entity_sequence() < sequence);
         positions
             .get(i)
-            .map(|&p| self.record(p))
+            .map(|p| self.record(p))
             .filter(|r| r.entity_sequence() == sequence)
     }
 
     /// The positions of the events of entity `entity` (an id), in commit order.
-    pub(crate) fn entity_events(&self, entity: u32) -> &[u32] {
-        self.entity_events.get(entity)
+    pub(crate) fn entity_events(&self, entity: u32) -> Positions<'_> {
+        let base = self.base.as_ref().map_or(&[][..], |b| {
+            b.list(
+                section::ENTITY_OFFSETS,
+                section::ENTITY_POSITIONS,
+                entity as usize,
+            )
+        });
+        Positions::new(base, self.entity_events.get(entity))
     }
 
-    fn link(&self, pos: u32) -> Option<&Link> {
+    /// The positions of the events of scope `scope` (an id), with the scope
+    /// lists.
+    fn scope_events(&self, scope: u32) -> Positions<'_> {
+        let base = self.base.as_ref().map_or(&[][..], |b| {
+            b.list(
+                section::SCOPE_OFFSETS,
+                section::SCOPE_POSITIONS,
+                scope as usize,
+            )
+        });
+        Positions::new(base, self.scope_events.get(scope))
+    }
+
+    /// The positions of the events of kind `kind`, with the kind lists.
+    fn kind_list(&self, kind: u16) -> Positions<'_> {
+        let base = self.base.as_ref().map_or(&[][..], |b| {
+            b.kinds
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .and_then(|(_, range)| b.words(section::KIND_POSITIONS).get(range.clone()))
+                .unwrap_or_default()
+        });
+        let tail = self.by_kind.get(&kind).map_or(&[][..], Vec::as_slice);
+        Positions::new(base, tail)
+    }
+
+    /// Every kind that has a kind list.
+    fn listed_kinds(&self) -> Vec<u16> {
+        let base = self
+            .base
+            .iter()
+            .flat_map(|b| b.kinds.iter().map(|(k, _)| *k));
+        let mut kinds: Vec<u16> = base.chain(self.by_kind.keys().copied()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    }
+
+    fn link(&self, pos: u32) -> Option<Link> {
+        if let Some(base) = &self.base {
+            if (pos as usize) < base.records {
+                let rows = base.rows::<10>(section::LINKS);
+                return rows
+                    .binary_search_by_key(&pos, |row| row[0])
+                    .ok()
+                    .map(|i| base_link(&rows[i]));
+            }
+        }
         self.links
             .binary_search_by_key(&pos, |l| l.position)
             .ok()
-            .map(|i| &self.links[i])
+            .map(|i| self.links[i])
     }
 
     /// The public view of the event at `pos`.
     pub(crate) fn entry(&self, pos: u32) -> IndexEntry {
-        let r = &self.records[pos as usize];
+        let r = self.record(pos);
         self.entry_in(pos, self.coordinate(r.coord))
     }
 
     /// [`Index::entry`] with the event's coordinate already made.
     fn entry_in(&self, pos: u32, coordinate: Coordinate) -> IndexEntry {
-        let r = &self.records[pos as usize];
+        let r = self.record(pos);
         let event_id = r.event_id();
         let (correlation_id, causation_id) = self
             .link(pos)
@@ -286,7 +446,7 @@ impl Index {
         positions
             .into_iter()
             .map(|p| {
-                let coord = self.records[p as usize].coord;
+                let coord = self.record(p).coord;
                 let coordinate = match &last {
                     Some((c, coordinate)) if *c == coord => coordinate.clone(),
                     _ => last.insert((coord, self.coordinate(coord))).1.clone(),
@@ -299,33 +459,33 @@ impl Index {
     /// Positions of the events of one kind, in commit order.
     pub(crate) fn kind_positions(&self, kind: EventKind) -> Vec<u32> {
         if self.topology.by_kind {
-            return self.by_kind.get(&kind.raw()).cloned().unwrap_or_default();
+            return self.kind_list(kind.raw()).to_vec();
         }
         self.scan(|r| r.kind == kind.raw())
     }
 
     /// Positions of the events of one scope, in commit order.
     pub(crate) fn scope_positions(&self, scope: &str) -> Vec<u32> {
-        let Some(id) = self.scopes.get(scope) else {
+        let Some(id) = self.scope_id(scope) else {
             return Vec::new();
         };
         if self.topology.by_scope {
-            return self.scope_events.get(id).to_vec();
+            return self.scope_events(id).to_vec();
         }
-        self.scan(|r| self.coords[r.coord as usize].scope == id)
+        self.scan(|r| self.slot(r.coord).is_some_and(|s| s.scope == id))
     }
 
     /// Positions of the events in a causal tree (the root and every event that
     /// names it as correlation id), in commit order.
     pub(crate) fn correlation_positions(&self, correlation_id: u128) -> Vec<u32> {
         let mut out: Vec<u32> = if self.topology.by_correlation {
-            self.by_correlation
-                .get(&correlation_id)
-                .cloned()
-                .unwrap_or_default()
+            let mut out = self.base_pairs(section::CORRELATIONS, correlation_id);
+            if let Some(tail) = self.by_correlation.get(&correlation_id) {
+                out.extend_from_slice(tail);
+            }
+            out
         } else {
-            self.links
-                .iter()
+            self.links()
                 .filter(|l| l.correlation_id == correlation_id)
                 .map(|l| l.position)
                 .collect()
@@ -339,9 +499,23 @@ impl Index {
         out
     }
 
+    /// The positions stored in the base's sorted pairs section `s` for `id`.
+    fn base_pairs(&self, s: usize, id: u128) -> Vec<u32> {
+        let Some(base) = &self.base else {
+            return Vec::new();
+        };
+        let rows = base.rows::<5>(s);
+        let from = rows.partition_point(|row| base::join128(&row[..4]) < id);
+        rows[from..]
+            .iter()
+            .take_while(|row| base::join128(&row[..4]) == id)
+            .map(|row| row[4])
+            .collect()
+    }
+
     fn scan(&self, keep: impl Fn(&Record) -> bool) -> Vec<u32> {
-        (0..self.records.len() as u32)
-            .filter(|&p| keep(&self.records[p as usize]))
+        (0..self.len() as u32)
+            .filter(|&p| keep(self.record(p)))
             .collect()
     }
 
@@ -349,7 +523,7 @@ impl Index {
     /// selective index available.
     pub(crate) fn region_positions(&self, region: &Region) -> Vec<u32> {
         let keep = |p: &u32| {
-            let r = &self.records[*p as usize];
+            let r = self.record(*p);
             let (entity, scope) = self.names_of(r.coord);
             region.matches(entity, scope, r.kind())
         };
@@ -357,10 +531,9 @@ impl Index {
             (EntityFilter::Exact(name), _) => self.entity_positions(name).to_vec(),
             (EntityFilter::Prefix(prefix) | EntityFilter::Under(prefix), _) => {
                 let mut all: Vec<u32> = self
-                    .entities
-                    .iter()
+                    .entity_names()
                     .filter(|(_, name)| name.starts_with(&**prefix))
-                    .flat_map(|(e, _)| self.entity_events.get(e).iter().copied())
+                    .flat_map(|(e, _)| self.entity_events(e).iter())
                     .collect();
                 all.sort_unstable();
                 all
@@ -373,97 +546,19 @@ impl Index {
             }
             (EntityFilter::Any, _) => match &region.scope {
                 Some(scope) => self.scope_positions(scope),
-                None => (0..self.records.len() as u32).collect(),
+                None => (0..self.len() as u32).collect(),
             },
         };
         candidates.into_iter().filter(keep).collect()
     }
 }
 
-impl Index {
-    /// Up to `limit` positions of events in `region` whose global sequence is
-    /// greater than `after`, in commit order (what a cursor pulls next).
-    pub(crate) fn region_positions_after(
-        &self,
-        region: &Region,
-        after: u64,
-        limit: usize,
-    ) -> Vec<u32> {
-        let start = self.records.partition_point(|r| r.sequence() <= after) as u32;
-        let keep = |p: &u32| {
-            let r = &self.records[*p as usize];
-            let (entity, scope) = self.names_of(r.coord);
-            region.matches(entity, scope, r.kind())
-        };
-        match &region.entity {
-            EntityFilter::Exact(name) => {
-                let positions = self.entity_positions(name);
-                let from = positions.partition_point(|&p| p < start);
-                positions[from..]
-                    .iter()
-                    .copied()
-                    .filter(keep)
-                    .take(limit)
-                    .collect()
-            }
-            _ => (start..self.records.len() as u32)
-                .filter(keep)
-                .take(limit)
-                .collect(),
-        }
-    }
-}
-
-impl Index {
-    /// The event at `pos` and its causes, following causation ids back to the
-    /// root: one id lookup per hop, at most `limit` entries.
-    pub(crate) fn ancestors(&self, pos: u32, limit: usize) -> Vec<u32> {
-        let mut out = Vec::new();
-        let mut at = Some(pos);
-        while let Some(p) = at {
-            if out.len() >= limit {
-                break;
-            }
-            out.push(p);
-            at = self
-                .link(p)
-                .and_then(|l| l.causation_id)
-                .and_then(|cause| self.position_of(cause));
-        }
-        out
-    }
-
-    /// Direct effects of the event `event_id` (events naming it as causation).
-    fn children(&self, event_id: u128) -> Vec<u32> {
-        if self.topology.by_correlation {
-            return self
-                .by_causation
-                .get(&event_id)
-                .cloned()
-                .unwrap_or_default();
-        }
-        self.links
-            .iter()
-            .filter(|l| l.causation_id == Some(event_id))
-            .map(|l| l.position)
-            .collect()
-    }
-
-    /// Every event caused directly or transitively by `event_id`, in commit
-    /// order, at most `limit`.
-    pub(crate) fn descendants(&self, event_id: u128, limit: usize) -> Vec<u32> {
-        let mut out = Vec::new();
-        let mut frontier = vec![event_id];
-        while let Some(id) = frontier.pop() {
-            for child in self.children(id) {
-                if out.len() >= limit {
-                    break;
-                }
-                out.push(child);
-                frontier.push(self.records[child as usize].event_id());
-            }
-        }
-        out.sort_unstable();
-        out
+/// A link stored in the base: position, whether it has a cause, the
+/// correlation id and the causation id (four words each, lowest first).
+fn base_link(row: &[u32; 10]) -> Link {
+    Link {
+        position: row[0],
+        correlation_id: base::join128(&row[2..6]),
+        causation_id: (row[1] != 0).then(|| base::join128(&row[6..10])),
     }
 }

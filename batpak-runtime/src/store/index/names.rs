@@ -35,19 +35,9 @@ impl NameTable {
         &self.bytes[start as usize..self.ends[id] as usize]
     }
 
-    /// The names with their ids, in id order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
-        (0..self.len() as u32).map(|id| (id, self.name(id)))
-    }
-
-    /// Every name's bytes, in id order (for index snapshots).
-    pub(crate) fn bytes(&self) -> &str {
-        &self.bytes
-    }
-
-    /// The end offset of each name in [`NameTable::bytes`].
-    pub(crate) fn ends(&self) -> &[u64] {
-        &self.ends
+    /// The name with id `id`, if there is one.
+    pub(crate) fn try_name(&self, id: usize) -> Option<&str> {
+        (id < self.len()).then(|| self.name(id as u32))
     }
 
     /// The id of `name`, if it is interned.
@@ -90,30 +80,6 @@ impl NameTable {
         self.ends.truncate(len);
         let unique = self.rebuild(self.slots.len());
         assert!(unique, "names are interned once");
-    }
-
-    /// A table of the names in `bytes` ending at `ends`, in that order; `None`
-    /// when an end runs backwards, past `bytes` or inside a character, or
-    /// when a name appears twice.
-    pub(crate) fn from_parts(bytes: String, ends: Vec<u64>) -> Option<Self> {
-        let mut start = 0;
-        for &end in &ends {
-            let fits = end >= start && end <= bytes.len() as u64;
-            if !fits || !bytes.is_char_boundary(end as usize) {
-                return None;
-            }
-            start = end;
-        }
-        if start != bytes.len() as u64 || u32::try_from(ends.len()).is_err() {
-            return None;
-        }
-        let mut table = Self {
-            bytes,
-            ends,
-            ..Self::default()
-        };
-        let slots = (table.len() * 4 / 3 + 1).next_power_of_two().max(8);
-        table.rebuild(slots).then_some(table)
     }
 
     /// Finds the name with hash `hash` for which `is` holds: `Ok(id)`, or
@@ -191,26 +157,5 @@ mod tests {
         assert_eq!(table.get("entity:500"), None);
         assert_eq!(table.get(""), None);
         assert_eq!(table.intern("entity:500"), 500);
-    }
-
-    #[test]
-    fn parts_round_trip_and_bad_parts_are_refused() {
-        let mut table = NameTable::default();
-        for name in ["a", "bé", "c"] {
-            table.intern(name);
-        }
-        let copy = NameTable::from_parts(table.bytes().into(), table.ends().to_vec()).unwrap();
-        assert_eq!(copy.get("bé"), Some(1));
-        assert_eq!(
-            copy.iter().collect::<Vec<_>>(),
-            table.iter().collect::<Vec<_>>()
-        );
-        let bad = |bytes: &str, ends: &[u64]| NameTable::from_parts(bytes.into(), ends.to_vec());
-        assert!(bad("abé", &[1, 3]).is_none(), "inside a character");
-        assert!(bad("ab", &[2, 1]).is_none(), "backwards");
-        assert!(bad("ab", &[1]).is_none(), "bytes left over");
-        assert!(bad("ab", &[3]).is_none(), "past the end");
-        assert!(bad("aa", &[1, 2]).is_none(), "a name twice");
-        assert!(bad("", &[]).is_some());
     }
 }

@@ -47,6 +47,20 @@ pub(crate) struct RecordFields {
 }
 
 impl Record {
+    /// A record naming no coordinate (`u32::MAX`), what a position that is
+    /// not in the index reads as (only a crafted snapshot holds one).
+    pub(super) const NONE: Record = Record {
+        id: [0; 4],
+        sequence: [0; 2],
+        segment: 0,
+        offset: 0,
+        coord: u32::MAX,
+        entity_sequence: 0,
+        kind: 0,
+        bits: 0,
+        _spare: 0,
+    };
+
     /// Packs `f`. Its segment, offset and entity sequence fit 32 bits: segments
     /// are smaller than 4 GiB and fewer than 2^32, and entity sequences are
     /// bounded by [`ENTITY_SEQUENCE_MAX`] before anything is written.
@@ -112,22 +126,6 @@ impl Record {
         out[40..42].copy_from_slice(&self.kind.to_le_bytes());
         out[42] = self.bits;
         out
-    }
-
-    /// The inverse of [`Record::to_bytes`].
-    pub(crate) fn from_bytes(b: &[u8; 44]) -> Self {
-        let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
-        Self {
-            id: [w(0), w(1), w(2), w(3)],
-            sequence: [w(4), w(5)],
-            segment: w(6),
-            offset: w(7),
-            coord: w(8),
-            entity_sequence: w(9),
-            kind: u16::from_le_bytes([b[40], b[41]]),
-            bits: b[42],
-            _spare: 0,
-        }
     }
 
     pub(crate) fn location(&self) -> LogPosition {

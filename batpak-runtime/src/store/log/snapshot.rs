@@ -1,19 +1,34 @@
 //! Index snapshots (`index.snap`): with `enable_mmap_index`, the writer saves the
 //! index and its own resume point when the store closes; the next open maps the
-//! file with memmap2 and rebuilds the index from it instead of scanning every
-//! segment. The names and records are saved as flat arrays, so a load copies
-//! each array once and hashes each name once (to rebuild its lookup table);
-//! chain tips are not saved (the writer reads them back from the log when it
-//! needs them). A snapshot names every segment with its exact length; it is used
-//! only when the directory holds exactly those segments at exactly those lengths (the
-//! log is append-only, so equal lengths mean equal content), its CRC matches and
-//! it parses completely. Anything else (missing, stale, truncated, corrupt) falls
-//! back to the scan, and the reason is reported in diagnostics, except an intact
-//! snapshot listing a segment that is missing or shorter than listed: the log
-//! only grows between snapshots, so that is lost data, a typed error (the scan
-//! would miss the same events without noticing). The snapshot is
-//! written, and the directory compared with it, through the store's `LogIo`; the
-//! map itself is made directly (see `io`).
+//! file with memmap2 and uses the index IN PLACE: the snapshot ends with an
+//! index image (`store::index::image`: every structure as fixed-width aligned
+//! arrays, name tables with their lookup tables), which becomes the index's
+//! mapped base, and everything published after the open goes to the index's
+//! in-memory tail. Nothing per event is done at open, and the mapping's pages
+//! are touched only when a query reads them, so the open store's resident
+//! memory stays small. Chain tips are not saved (the writer reads them back
+//! from the log when it needs them).
+//!
+//! Integrity: the header's CRC covers the whole body and is checked at open by
+//! reading the file with plain reads into a small buffer, not through the map
+//! (reads through the page cache do not count in the process's resident
+//! memory, pages touched through the map would); so a flipped byte anywhere is
+//! found at open and the open scans instead, never serving the damaged bytes.
+//! The image's header (section bounds, sizes) is checked too; its arrays'
+//! contents are trusted once the CRC matches, but every accessor is
+//! bounds-checked, so even a crafted file with a valid CRC yields empty or
+//! wrong answers, never a panic.
+//!
+//! A snapshot names every segment with its exact length; it is used only when
+//! the directory holds exactly those segments at exactly those lengths (the
+//! log is append-only, so equal lengths mean equal content), its CRC matches
+//! and it parses. Anything else (missing, stale, truncated, corrupt) falls
+//! back to the scan, and the reason is reported in diagnostics, except an
+//! intact snapshot listing a segment that is missing or shorter than listed:
+//! the log only grows between snapshots, so that is lost data, a typed error
+//! (the scan would miss the same events without noticing). The snapshot is
+//! written, and the directory compared with it, through the store's `LogIo`;
+//! the map itself is made directly (see `io`).
 
 use super::frame::{put_varint, BodyReader, COUNTER_MAX};
 use super::io::{create_temporary, LogIo};
@@ -23,17 +38,16 @@ use crate::event::id::is_clock_id;
 use crate::store::config::IndexTopology;
 use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};
 use crate::store::index::lists::IdSet;
-use crate::store::index::names::NameTable;
-use crate::store::index::{Index, Link, Record};
+use crate::store::index::Index;
 use crate::store::options::AppendReceipt;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Name of the snapshot file in the data directory.
 pub const SNAPSHOT_FILE: &str = "index.snap";
-/// Version 2 saves names as arrays and no chain tips; a version 1 snapshot is
-/// refused (its header does not match) and the open scans.
-const MAGIC: &[u8; 8] = b"BPKSNAP2";
+/// Version 3 ends with an index image read in place; a version 1 or 2
+/// snapshot is refused (its header does not match) and the open scans.
+const MAGIC: &[u8; 8] = b"BPKSNAP3";
 const HEADER_BYTES: usize = 24;
 
 pub(crate) fn path(dir: &Path) -> PathBuf {
@@ -69,10 +83,14 @@ pub(crate) fn write(
     index: &Index,
     seed: &SeedView<'_>,
 ) -> Result<(), StoreError> {
-    let mut body = Vec::with_capacity(64 + index.len() * 48);
+    let mut body = Vec::with_capacity(4096 + index.len() * 72);
     put_segments(&mut body, io, dir)?;
-    put_seed(&mut body, seed, index);
-    put_index(&mut body, index);
+    put_seed(&mut body, seed);
+    // The image starts 8-aligned in the file.
+    while !(HEADER_BYTES + body.len()).is_multiple_of(8) {
+        body.push(0);
+    }
+    index.write_image(&mut body, hash_key());
     let header = encode_header(&body);
     let final_path = path(dir);
     let tmp = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
@@ -108,24 +126,12 @@ fn put_segments(body: &mut Vec<u8>, io: &dyn LogIo, dir: &Path) -> Result<(), St
     Ok(())
 }
 
-/// Encodes the writer's resume point and the index's names.
-fn put_seed(body: &mut Vec<u8>, seed: &SeedView<'_>, index: &Index) {
+/// Encodes the writer's resume point.
+fn put_seed(body: &mut Vec<u8>, seed: &SeedView<'_>) {
     put_varint(body, seed.next_sequence);
     put_u128(body, seed.last_event_id);
     put_varint(body, seed.next_batch_id);
     put_varint(body, seed.next_fence_id);
-    let (entities, scopes, coords) = index.name_parts();
-    for names in [entities, scopes] {
-        put_varint(body, names.ends().len() as u64);
-        put_varint(body, names.bytes().len() as u64);
-        body.extend_from_slice(names.bytes().as_bytes());
-        put_words(body, names.ends().iter().map(|e| e.to_le_bytes()));
-    }
-    put_varint(body, u64::from(index.coord_count()));
-    put_words(
-        body,
-        coords.flat_map(|(e, s)| [e.to_le_bytes(), s.to_le_bytes()]),
-    );
     put_varint(body, seed.defined.words().len() as u64);
     put_words(body, seed.defined.words().iter().map(|w| w.to_le_bytes()));
     put_varint(body, seed.keys.len() as u64);
@@ -140,24 +146,17 @@ fn put_seed(body: &mut Vec<u8>, seed: &SeedView<'_>, index: &Index) {
     }
 }
 
-/// Encodes the index: its records, then its links.
-fn put_index(body: &mut Vec<u8>, index: &Index) {
-    put_varint(body, index.len() as u64);
-    for r in index.records() {
-        body.extend_from_slice(&r.to_bytes());
-    }
-    put_varint(body, index.links().len() as u64);
-    for l in index.links() {
-        put_varint(body, u64::from(l.position));
-        put_u128(body, l.correlation_id);
-        match l.causation_id {
-            Some(c) => {
-                body.push(1);
-                put_u128(body, c);
-            }
-            None => body.push(0),
-        }
-    }
+/// A random key for the image's name tables' hash.
+fn hash_key() -> [u64; 2] {
+    let mut bytes = [0u8; 16];
+    // Without randomness the key is fixed: lookups stay correct, only
+    // names chosen to collide could be prepared in advance.
+    let _ = getrandom::fill(&mut bytes);
+    let (a, b) = bytes.split_at(8);
+    [
+        u64::from_le_bytes(a.try_into().unwrap_or_default()),
+        u64::from_le_bytes(b.try_into().unwrap_or_default()),
+    ]
 }
 
 /// Why a snapshot was not used.
@@ -181,16 +180,19 @@ pub(crate) fn load(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ok(None)),
         Err(e) => return Ok(Err(format!("cannot open: {e}"))),
     };
+    if let Err(reason) = check_file(&file) {
+        return Ok(Err(reason));
+    }
     // SAFETY: the snapshot is only ever replaced by rename, never modified in
-    // place, and every byte read from the map is bounds-checked by BodyReader;
-    // a concurrent external truncation could still fault, as with any mapped file.
+    // place, and every byte read from the map is bounds-checked (BodyReader,
+    // the index's mapped base); a concurrent external truncation could still
+    // fault, as with any mapped file.
     let map = match unsafe { memmap2::Mmap::map(&file) } {
         Ok(map) => map,
         Err(e) => return Ok(Err(format!("cannot map: {e}"))),
     };
-    let body = match checked_body(&map) {
-        Ok(body) => body,
-        Err(reason) => return Ok(Err(reason)),
+    let Some(body) = map.get(HEADER_BYTES..) else {
+        return Ok(Err("truncated".into()));
     };
     let mut r = BodyReader::new(body);
     let Some(segments) = segment_table(&mut r) else {
@@ -199,35 +201,72 @@ pub(crate) fn load(
     if let Err(stale) = compare(io, dir, &segments)? {
         return Ok(Err(stale));
     }
-    Ok(parse(r, &segments, topology)
-        .map(Some)
-        .ok_or_else(|| "does not parse".into()))
+    let Some((seed, image_at)) = parse_seed(r, &segments) else {
+        return Ok(Err("does not parse".into()));
+    };
+    let Some(index) = Index::open_image(topology, Box::new(map), image_at) else {
+        return Ok(Err("does not parse".into()));
+    };
+    // The writer continues from the resume point: a record at or past it
+    // would be followed by an event that does not sort after it.
+    if index.len() > 0 {
+        let last = index.record(index.len() as u32 - 1);
+        if seed.next_sequence <= last.sequence() || seed.last_event_id < last.event_id() {
+            return Ok(Err("does not parse".into()));
+        }
+    }
+    Ok(Ok(Some(Recovered {
+        index,
+        seed,
+        report: RecoveryReport {
+            segments: segments.len(),
+            from_snapshot: true,
+            ..RecoveryReport::default()
+        },
+        chain_break: None,
+        chain_starts: Vec::new(),
+        follower: None,
+    })))
 }
 
-/// The body of a mapped snapshot, once its header and CRC check.
-fn checked_body(bytes: &[u8]) -> Result<&[u8], Rejection> {
-    if bytes.len() < HEADER_BYTES || &bytes[..8] != MAGIC {
+/// Checks the snapshot's header and its CRC over the whole body, reading the
+/// file with plain reads into a small buffer (not through a map: pages read
+/// through the page cache do not count in the process's resident memory).
+fn check_file(file: &std::fs::File) -> Result<(), Rejection> {
+    use std::io::Read;
+    let mut reader = file;
+    let mut header = [0u8; HEADER_BYTES];
+    if reader.read_exact(&mut header).is_err() || &header[..8] != MAGIC {
         return Err("bad header".into());
     }
-    let body_len = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
-    let crc = u32::from_le_bytes(bytes[16..20].try_into().unwrap_or_default());
-    let body = &bytes[HEADER_BYTES..];
-    if body.len() as u64 != body_len {
+    let body_len = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
+    let crc = u32::from_le_bytes(header[16..20].try_into().unwrap_or_default());
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut read = 0u64;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                read += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("cannot read: {e}")),
+        }
+    }
+    if read != body_len {
         return Err("truncated".into());
     }
-    if crc32fast::hash(body) != crc {
+    if hasher.finalize() != crc {
         return Err("checksum mismatch".into());
     }
-    Ok(body)
+    Ok(())
 }
 
-/// Parses the rest of a snapshot body whose CRC matched and whose segment
-/// table matches the directory; `None` when it does not parse.
-fn parse(
-    mut r: BodyReader<'_>,
-    segments: &[(u64, u64)],
-    topology: IndexTopology,
-) -> Option<Recovered> {
+/// Parses the writer's resume point that follows the segment table; with
+/// the offset of the index image in the file. `None` when it does not parse.
+fn parse_seed(mut r: BodyReader<'_>, segments: &[(u64, u64)]) -> Option<(WriterSeed, usize)> {
     let mut seed = WriterSeed {
         next_sequence: r.varint()?,
         last_event_id: r.u128()?,
@@ -247,28 +286,9 @@ fn parse(
     {
         return None;
     }
-    let mut index = read_names(&mut r, topology)?;
     read_writer_state(&mut r, &mut seed)?;
-    let records = usize::try_from(r.varint()?).ok()?;
-    let raw = r.bytes(records.checked_mul(44)?)?;
-    let links = read_links(&mut r, records)?;
-    if !r.rest().is_empty() {
-        return None;
-    }
-    index.reserve(records);
-    push_records(&mut index, &seed, raw, links)?;
-    Some(Recovered {
-        index,
-        seed,
-        report: RecoveryReport {
-            segments: segments.len(),
-            from_snapshot: true,
-            ..RecoveryReport::default()
-        },
-        chain_break: None,
-        chain_starts: Vec::new(),
-        follower: None,
-    })
+    let image_at = (HEADER_BYTES + r.pos()).next_multiple_of(8);
+    Some((seed, image_at))
 }
 
 /// Reads the segment table: ids and lengths; `None` when it does not parse.
@@ -357,31 +377,6 @@ fn read_words<const N: usize, T>(
     Some(words.collect())
 }
 
-/// Reads a name table: its name count, its bytes and each name's end.
-fn read_name_table(r: &mut BodyReader<'_>) -> Option<NameTable> {
-    let count = usize::try_from(r.varint()?).ok()?;
-    let len = usize::try_from(r.varint()?).ok()?;
-    let bytes = std::str::from_utf8(r.bytes(len)?).ok()?.to_owned();
-    let ends = read_words(r, count, u64::from_le_bytes)?;
-    NameTable::from_parts(bytes, ends)
-}
-
-/// Reads the entity and scope names and the coordinates into an index
-/// without events.
-fn read_names(r: &mut BodyReader<'_>, topology: IndexTopology) -> Option<Index> {
-    let entities = read_name_table(r)?;
-    let scopes = read_name_table(r)?;
-    let count = usize::try_from(r.varint()?).ok()?;
-    let coords = read_words(r, count, |w: [u8; 8]| {
-        let [e0, e1, e2, e3, s0, s1, s2, s3] = w;
-        (
-            u32::from_le_bytes([e0, e1, e2, e3]),
-            u32::from_le_bytes([s0, s1, s2, s3]),
-        )
-    })?;
-    Index::with_names(topology, entities, scopes, &coords)
-}
-
 /// Reads the rest of the writer's resume point: the coordinates the active
 /// segment names and the idempotency keys.
 fn read_writer_state(r: &mut BodyReader<'_>, seed: &mut WriterSeed) -> Option<()> {
@@ -400,50 +395,6 @@ fn read_writer_state(r: &mut BodyReader<'_>, seed: &mut WriterSeed) -> Option<()
             signature: None,
         };
         seed.keys.insert(key, KeyUse { digest, receipt });
-    }
-    Some(())
-}
-
-/// Reads the link table of an index of `records` records.
-fn read_links(r: &mut BodyReader<'_>, records: usize) -> Option<Vec<Link>> {
-    let link_count = usize::try_from(r.varint()?).ok()?;
-    let mut links = Vec::with_capacity(link_count.min(records));
-    for _ in 0..link_count {
-        let position = u32::try_from(r.varint()?).ok()?;
-        let correlation_id = r.u128()?;
-        let causation_id = match r.u8()? {
-            1 => Some(r.u128()?),
-            _ => None,
-        };
-        links.push(Link {
-            position,
-            correlation_id,
-            causation_id,
-        });
-    }
-    Some(links)
-}
-
-/// Checks the raw records (named coordinates, strictly rising sequences and
-/// event ids, all behind the writer's resume point) and pushes them with their
-/// links into `index`; `None` when a check fails or a link is left over.
-fn push_records(index: &mut Index, seed: &WriterSeed, raw: &[u8], links: Vec<Link>) -> Option<()> {
-    let mut links = links.into_iter().peekable();
-    let mut last = (0u64, 0u128);
-    for (pos, chunk) in raw.chunks_exact(44).enumerate() {
-        let record = Record::from_bytes(chunk.try_into().ok()?);
-        let coord_ok = record.coord() < index.coord_count();
-        if !coord_ok || record.sequence() <= last.0 || record.event_id() <= last.1 {
-            return None;
-        }
-        last = (record.sequence(), record.event_id());
-        let link = links.next_if(|l| l.position as usize == pos);
-        index.push(record, link);
-    }
-    // The writer continues from the resume point: a record at or past it
-    // would be followed by an event that does not sort after it.
-    if links.next().is_some() || seed.next_sequence <= last.0 || seed.last_event_id < last.1 {
-        return None;
     }
     Some(())
 }
