@@ -22,6 +22,7 @@ mod recovery;
 mod repair;
 mod retention;
 mod segments;
+mod snapshot_resume;
 mod support;
 mod tickets;
 mod tidy;

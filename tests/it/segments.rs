@@ -243,7 +243,7 @@ fn a_snapshot_recording_more_than_the_directory_holds_is_a_typed_error() {
 }
 
 #[test]
-fn a_snapshot_older_than_the_log_is_stale_and_the_scan_is_used() {
+fn a_snapshot_older_than_the_log_covers_its_part_and_the_rest_is_scanned() {
     let _gate = store_gate();
     let dir = tempdir();
     let config = rotating(dir.path()).with_enable_mmap_index(true);
@@ -258,11 +258,17 @@ fn a_snapshot_older_than_the_log_is_stale_and_the_scan_is_used() {
     }
     store.close().expect("close");
     std::fs::write(&snap, old).expect("put the old snapshot back");
+    let scanned = open(config.clone().with_enable_mmap_index(false));
+    let reference: Vec<_> = scanned.query(&Region::all());
+    scanned.close().expect("close");
     let store = open(config);
     let report = store.diagnostics().recovery;
-    assert!(!report.from_snapshot);
-    assert!(report.snapshot_rejected.is_some());
-    assert_eq!(store.query(&Region::all()).len(), 100);
+    assert!(report.from_snapshot, "{report:?}");
+    assert!(report.snapshot_resumed_at.is_some());
+    assert_eq!(store.query(&Region::all()), reference);
+    assert_eq!(reference.len(), 100);
+    assert_eq!(store.stream("later").len(), 40);
+    assert!(store.verify().expect("verify").is_clean());
 }
 
 /// Rewrites every segment header of `dir` as format version 1 (no links), as

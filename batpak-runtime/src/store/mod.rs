@@ -175,7 +175,7 @@ fn recover_quietly(
     let mut rejected = None;
     if config.enable_mmap_index {
         match snapshot::load(io, &config.data_dir, config.index_topology)? {
-            Ok(Some(mut rec)) => {
+            Ok(Some((mut rec, snapshot::Coverage::All))) => {
                 rec.report.events = rec.index.len() as u64;
                 if !repair {
                     let dir = &config.data_dir;
@@ -184,21 +184,37 @@ fn recover_quietly(
                 }
                 return Ok(rec);
             }
+            Ok(Some((rec, snapshot::Coverage::Upto(from)))) => {
+                // The log grew after the snapshot (a crash, or a store that
+                // wrote without one): only what follows it is scanned.
+                let opts = scan_options(config, repair);
+                let (index, seed) = (rec.index, rec.seed);
+                let dir = &config.data_dir;
+                let mut rec = recovery::scan_from(io, dir, opts, index, seed, Some(from))?;
+                rec.report.from_snapshot = true;
+                rec.report.snapshot_resumed_at = Some(from);
+                return Ok(rec);
+            }
             Ok(None) => {}
             Err(reason) => rejected = Some(reason),
         }
     }
-    let opts = recovery::ScanOptions {
+    let opts = scan_options(config, repair);
+    let mut rec = recovery::scan_with(io, &config.data_dir, opts)?;
+    rec.report.snapshot_rejected = rejected;
+    Ok(rec)
+}
+
+/// How an open scans the log.
+fn scan_options(config: &StoreConfig, repair: bool) -> recovery::ScanOptions {
+    recovery::ScanOptions {
         repair,
         check_chains: false,
         topology: config.index_topology,
         salvage: config.recovery == RecoveryMode::Salvage,
         // A scan that does not repair opens a read-only store, which follows.
         follow: !repair,
-    };
-    let mut rec = recovery::scan_with(io, &config.data_dir, opts)?;
-    rec.report.snapshot_rejected = rejected;
-    Ok(rec)
+    }
 }
 
 /// `dir`, or the current directory for the empty path a relative path's

@@ -25,7 +25,9 @@ use std::path::Path;
 mod chains;
 pub(crate) use chains::ChainStart;
 pub(crate) mod follow;
+mod sealed;
 mod tail;
+use sealed::check_sealed;
 
 /// The last event of an entity: its entity sequence and chained hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +125,9 @@ pub struct RecoveryReport {
     pub from_snapshot: bool,
     /// Why an index snapshot present on disk was not used, if it was not.
     pub snapshot_rejected: Option<String>,
+    /// Where the scan started when the index snapshot covered only the log
+    /// before it (the log grew after the snapshot was written).
+    pub snapshot_resumed_at: Option<LogPosition>,
 }
 
 /// The first place where a hash chain or sequence does not hold.
@@ -261,6 +266,29 @@ pub(crate) fn scan_with(
     dir: &Path,
     opts: ScanOptions,
 ) -> Result<Recovered, StoreError> {
+    let seed = WriterSeed {
+        next_sequence: 1,
+        next_batch_id: 1,
+        next_fence_id: 1,
+        ..WriterSeed::default()
+    };
+    scan_from(io, dir, opts, Index::new(opts.topology), seed, None)
+}
+
+/// Scans `dir` through `io` on top of `index` and `seed` (what an index
+/// snapshot covered), from `from` on (the whole log when `None`): the
+/// segment `from` names is read from its offset, with the coordinates its
+/// earlier part defined (`seed.defined_in_active`), then every later one.
+/// The directory as a whole (headers, links, lengths, watermark) is checked
+/// first either way.
+pub(crate) fn scan_from(
+    io: &dyn LogIo,
+    dir: &Path,
+    opts: ScanOptions,
+    index: Index,
+    seed: WriterSeed,
+    from: Option<LogPosition>,
+) -> Result<Recovered, StoreError> {
     // The mark first, or a live writer's later mark may name an unlisted segment.
     let mark = watermark::load(io, dir)?.map(|(_, m)| m);
     let ids = segment::list_segments_with(io, dir)?;
@@ -271,13 +299,8 @@ pub(crate) fn scan_with(
     let mut scan = Scan {
         io,
         opts,
-        index: Index::new(opts.topology),
-        seed: WriterSeed {
-            next_sequence: 1,
-            next_batch_id: 1,
-            next_fence_id: 1,
-            ..WriterSeed::default()
-        },
+        index,
+        seed,
         report: RecoveryReport::default(),
         chain_break: None,
         tips: Tips::default(),
@@ -295,7 +318,14 @@ pub(crate) fn scan_with(
     });
     for (i, &id) in ids.iter().enumerate() {
         let newest = i + 1 == ids.len();
-        scan.segment(dir, id, newest)?;
+        match from {
+            Some(from) if id < from.segment => scan.report.segments += 1,
+            Some(from) if id == from.segment && from.offset > SEGMENT_HEADER_BYTES => {
+                let defined = std::mem::take(&mut scan.seed.defined_in_active);
+                scan.segment_from(dir, id, newest, Some((from.offset, defined)))?;
+            }
+            _ => scan.segment(dir, id, newest)?,
+        }
     }
     scan.finish(dir)?;
     let follower = opts
@@ -311,62 +341,20 @@ pub(crate) fn scan_with(
     })
 }
 
-/// Checks the segment files as a whole before any frame is read: every header,
-/// then that the ids run from 1 without a gap, then that each sealed segment
-/// has exactly the length recorded when it was sealed. A cut at a frame
-/// boundary or a lost file leaves frames that all check, so only these
-/// records can tell that events are missing.
-pub(crate) fn check_sealed(
-    io: &dyn LogIo,
-    dir: &Path,
-    ids: &[u64],
-    mark: Option<Mark>,
-) -> Result<(), StoreError> {
-    let mut headers = Vec::with_capacity(ids.len());
-    for (i, &id) in ids.iter().enumerate() {
-        let path = segment::segment_path(dir, id);
-        let head = io
-            .read_head(&path, SEGMENT_HEADER_BYTES as usize)
-            .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
-        // Only the next id after the last segment can be one being created.
-        let next = i.checked_sub(1).map_or(1, |p| ids[p] + 1) == id;
-        if i + 1 == ids.len() && next && tail::is_torn_creation(io, &path, id, &head, mark)? {
-            // A crash while creating the newest segment; the scan handles it.
-            break;
-        }
-        headers.push((id, segment::check_header(id, &head)?));
-    }
-    // Nothing ever deletes a segment file (compaction rewrites in place), so
-    // a gap in the ids is a lost file.
-    for (expected, &id) in (1..).zip(ids.iter().filter(|&&id| id != 0)) {
-        if id != expected {
-            return Err(corrupt(expected, 0, CorruptionKind::MissingSegment));
-        }
-    }
-    for (i, (id, header)) in headers.iter().enumerate() {
-        let successor = headers.get(i + 1).map(|(_, h)| h);
-        if successor.is_none() && header.links.rewritten_len.is_some() {
-            // Compaction rewrites only sealed segments, whose successor was
-            // durable before: it is gone.
-            return Err(corrupt(id + 1, 0, CorruptionKind::MissingSegment));
-        }
-        let Some(expected) = header.sealed_len(successor) else {
-            continue;
-        };
-        let path = segment::segment_path(dir, *id);
-        let actual = io
-            .len(&path)
-            .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
-        if actual != expected {
-            let kind = CorruptionKind::SegmentLength { expected, actual };
-            return Err(corrupt(*id, expected.min(actual), kind));
-        }
-    }
-    Ok(())
-}
-
 impl Scan<'_> {
     fn segment(&mut self, dir: &Path, id: u64, newest: bool) -> Result<(), StoreError> {
+        self.segment_from(dir, id, newest, None)
+    }
+
+    /// Scans segment `id`, from its first frame or, with `resume`, from an
+    /// offset with the coordinates the part before it defined.
+    fn segment_from(
+        &mut self,
+        dir: &Path,
+        id: u64,
+        newest: bool,
+        resume: Option<(u64, IdSet)>,
+    ) -> Result<(), StoreError> {
         let path = segment::segment_path(dir, id);
         let bytes = self
             .io
@@ -388,6 +376,19 @@ impl Scan<'_> {
         self.report.segments += 1;
         self.defined.clear();
         let mut offset = SEGMENT_HEADER_BYTES as usize;
+        if let Some((start, defined)) = resume {
+            let start = usize::try_from(start).unwrap_or(usize::MAX);
+            if start > bytes.len() {
+                // The snapshot's caller checked the length; the file shrank since.
+                let kind = CorruptionKind::SegmentLength {
+                    expected: start as u64,
+                    actual: bytes.len() as u64,
+                };
+                return Err(corrupt(id, bytes.len() as u64, kind));
+            }
+            offset = start;
+            self.defined = defined;
+        }
         while offset < bytes.len() {
             let rest = &bytes[offset..];
             let at = LogPosition {

@@ -162,7 +162,8 @@ fn hash_key() -> [u64; 2] {
 /// Why a snapshot was not used.
 pub(crate) type Rejection = String;
 
-/// Loads the snapshot if it exists and matches the directory exactly.
+/// Loads the snapshot if it exists and the directory holds what it covers
+/// (`compare`), with how much of the log that is.
 /// `Ok(Ok(None))`: there is no snapshot. `Ok(Err(reason))`: present but
 /// unusable; the caller scans. `Err(_)`: the snapshot is intact and lists a
 /// segment that is missing or shorter than it records. That is damage, not
@@ -173,7 +174,7 @@ pub(crate) fn load(
     io: &dyn LogIo,
     dir: &Path,
     topology: IndexTopology,
-) -> Result<Result<Option<Recovered>, Rejection>, StoreError> {
+) -> Result<Result<Option<(Recovered, Coverage)>, Rejection>, StoreError> {
     let p = path(dir);
     let file = match std::fs::File::open(&p) {
         Ok(f) => f,
@@ -198,9 +199,10 @@ pub(crate) fn load(
     let Some(segments) = segment_table(&mut r) else {
         return Ok(Err("does not parse".into()));
     };
-    if let Err(stale) = compare(io, dir, &segments)? {
-        return Ok(Err(stale));
-    }
+    let coverage = match compare(io, dir, &segments)? {
+        Ok(coverage) => coverage,
+        Err(stale) => return Ok(Err(stale)),
+    };
     let Some((seed, image_at)) = parse_seed(r, &segments) else {
         return Ok(Err("does not parse".into()));
     };
@@ -215,7 +217,7 @@ pub(crate) fn load(
             return Ok(Err("does not parse".into()));
         }
     }
-    Ok(Ok(Some(Recovered {
+    let recovered = Recovered {
         index,
         seed,
         report: RecoveryReport {
@@ -226,7 +228,8 @@ pub(crate) fn load(
         chain_break: None,
         chain_starts: Vec::new(),
         follower: None,
-    })))
+    };
+    Ok(Ok(Some((recovered, coverage))))
 }
 
 /// Checks the snapshot's header and its CRC over the whole body, reading the
@@ -301,21 +304,35 @@ fn segment_table(r: &mut BodyReader<'_>) -> Option<Vec<(u64, u64)>> {
     Some(segments)
 }
 
-/// Compares the segment table with the directory. `Ok(Ok(()))`: the same
-/// segments at the same lengths. `Ok(Err(reason))`: stale, the log grew since
-/// (a segment is longer, or there are more of them), or the directory cannot
-/// be read here (the scan reports that). `Err(_)`: a listed segment is missing
-/// or shorter than listed.
+/// How much of the log a snapshot covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coverage {
+    /// Every segment, at exactly its length.
+    All,
+    /// Everything before this position: the log grew after the snapshot
+    /// (its newest segment is longer, or newer segments follow), and the
+    /// open scans on from here.
+    Upto(LogPosition),
+}
+
+/// Compares the segments a snapshot lists with the directory. Every listed
+/// segment but the newest must have exactly its listed length, and the
+/// newest at least its own: the log only grows between snapshots (it is
+/// append-only; compaction removes the snapshot before it shortens
+/// anything), so equal lengths mean equal content and a longer newest
+/// segment, or newer segments, are the part written since. A listed segment
+/// missing or shorter than listed is lost data (a typed error); any other
+/// difference makes the snapshot unusable (the open scans).
 fn compare(
     io: &dyn LogIo,
     dir: &Path,
     segments: &[(u64, u64)],
-) -> Result<Result<(), Rejection>, StoreError> {
+) -> Result<Result<Coverage, Rejection>, StoreError> {
     let Ok(on_disk) = segment::list_segments_with(io, dir) else {
         return Ok(Err("cannot list the segments".into()));
     };
-    let mut stale = None;
-    for &(id, len) in segments {
+    let mut coverage = Coverage::All;
+    for (i, &(id, len)) in segments.iter().enumerate() {
         if on_disk.binary_search(&id).is_err() {
             return Err(StoreError::Corrupt {
                 at: LogPosition {
@@ -341,16 +358,33 @@ fn compare(
                 },
             });
         }
-        if actual > len && stale.is_none() {
-            stale = Some(format!(
+        let newest = i + 1 == segments.len();
+        if actual > len && !newest {
+            return Ok(Err(format!(
                 "stale: segment {id} is {actual} bytes, snapshot says {len}"
-            ));
+            )));
+        }
+        if actual > len {
+            coverage = Coverage::Upto(LogPosition {
+                segment: id,
+                offset: len,
+            });
         }
     }
-    if on_disk.len() != segments.len() && stale.is_none() {
-        stale = Some("stale: the segment files differ".into());
+    // The directory holds the listed segments, then possibly newer ones.
+    let listed = segments.iter().map(|&(id, _)| id);
+    if !on_disk.iter().copied().take(segments.len()).eq(listed) {
+        return Ok(Err("stale: the segment files differ".into()));
     }
-    Ok(stale.map_or(Ok(()), Err))
+    if on_disk.len() > segments.len() {
+        if let Some(&(id, len)) = segments.last() {
+            coverage = Coverage::Upto(LogPosition {
+                segment: id,
+                offset: len,
+            });
+        }
+    }
+    Ok(Ok(coverage))
 }
 
 /// Removes the snapshot, durably; a missing one is fine. Whoever shortens a

@@ -85,6 +85,7 @@ impl Combiner {
         self.ran_here.fetch_add(1, Ordering::SeqCst);
         let ran = catch_unwind(AssertUnwindSafe(|| {
             writer.last_group_len = 1;
+            writer.maybe_snapshot();
             writer.handle(command);
             writer.flush();
         }));

@@ -12,6 +12,7 @@ pub(crate) mod combine;
 pub(crate) mod command;
 mod fence;
 pub(crate) mod handoff;
+mod maintain;
 mod names;
 pub(crate) mod notify;
 mod recycle;
@@ -25,7 +26,6 @@ use crate::store::error::{IoOp, StoreError};
 use crate::store::index::{Link, Record};
 use crate::store::locking;
 use crate::store::log::backup::copy_segments;
-use crate::store::log::compact::{compact_sealed, holds_cut, CompactReport, Live};
 use crate::store::log::frame::{self, TYPE_FENCE_CANCEL};
 use crate::store::log::io::LogFile;
 use crate::store::log::recovery::{KeyUse, WriterSeed};
@@ -136,6 +136,11 @@ pub(crate) struct Writer {
     mark: MarkWriter,
     /// A replica's writer: refuses user writes, takes `Command::Replicate`.
     replica: bool,
+    /// A rotation made an index snapshot due (`enable_mmap_index`): saved at
+    /// the end of the next group without a live fence.
+    snapshot_due: bool,
+    /// The last sequence the latest index snapshot (or the open) covered.
+    snapshot_sequence: u64,
 }
 
 /// Marks the writer as stopped however its thread ends (return or panic).
@@ -193,6 +198,8 @@ impl Writer {
             failure: None,
             mark,
             replica: false,
+            snapshot_due: false,
+            snapshot_sequence: seed.next_sequence - 1,
             shared,
         };
         if let Some(fence_id) = seed.unterminated_fence {
@@ -215,6 +222,7 @@ impl Writer {
     /// still queued is refused).
     fn serve_group(&mut self, commands: &mut Vec<Command>, rx: &Receiver<Command>) -> bool {
         observe::queue_depth(rx.len());
+        self.maybe_snapshot();
         let mut shutdown = None;
         for command in commands.drain(..) {
             if shutdown.is_some() {
@@ -346,20 +354,6 @@ impl Writer {
         }
     }
 
-    /// Writes and syncs everything pending, then runs `f` (a maintenance
-    /// operation on the files) unless the writer has failed.
-    fn after_sync<T>(
-        &mut self,
-        f: impl FnOnce(&Self) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        self.group.force_sync = true;
-        self.flush();
-        match &self.failure {
-            Some(_) => Err(self.failure_error()),
-            None => f(self),
-        }
-    }
-
     fn shutdown(&mut self, reply: Done) {
         self.cancel_fence_if_live();
         self.group.force_sync = true;
@@ -369,55 +363,13 @@ impl Writer {
             Some(_) => Err(StoreError::WriterStopped),
             None => {
                 if self.config.enable_mmap_index {
-                    self.save_snapshot();
+                    // Best effort: without it, the next open scans.
+                    let _ = self.save_snapshot();
                 }
                 Ok(())
             }
         };
         let _ = reply.send(result);
-    }
-
-    /// Saves the index snapshot. Best effort: a store without a valid snapshot
-    /// simply scans its segments on the next open.
-    fn save_snapshot(&self) {
-        let index = locking::read(&self.shared.index);
-        let view = crate::store::log::snapshot::SeedView {
-            next_sequence: self.next_sequence,
-            last_event_id: self.clock.last(),
-            next_batch_id: self.next_batch_id,
-            next_fence_id: self.next_fence_id,
-            defined: &self.names.defined_in(self.segment_id),
-            keys: &self.keys,
-        };
-        let (io, dir) = (&*self.shared.io, &self.config.data_dir);
-        let timer = observe::Timer::start();
-        let saved = crate::store::log::snapshot::write(io, dir, &index, &view).is_ok();
-        if !saved {
-            let _ = io.remove(&crate::store::log::snapshot::path(dir));
-        }
-        observe::snapshot_done("index snapshot", saved, timer.elapsed());
-    }
-
-    /// Syncs, then rewrites the sealed segments without their discarded
-    /// writes and the events below a retention floor. When the active
-    /// segment holds such events, it is sealed first (a new segment starts),
-    /// so compaction reaches every event a floor cut.
-    fn compact(&mut self) -> Result<CompactReport, StoreError> {
-        self.after_sync(|_| Ok(()))?;
-        let floors = locking::read(&self.shared.index).floors_by_name();
-        let (io, dir) = (&*self.shared.io, &self.config.data_dir);
-        if !floors.is_empty() && holds_cut(io, dir, self.segment_id, &floors)? {
-            self.rotate();
-        }
-        self.after_sync(|w| {
-            let live = Live {
-                index: &w.shared.index,
-                files: &w.shared.files,
-            };
-            let (io, dir) = (&*w.shared.io, &w.config.data_dir);
-            let last_sequence = w.next_sequence.saturating_sub(1);
-            compact_sealed(io, dir, w.segment_id, last_sequence, &floors, &live)
-        })
     }
 
     /// Starts a new segment once the current one is full. Called only between
@@ -448,6 +400,12 @@ impl Writer {
         match segment::create_segment(io, dir, self.segment_id + 1, sealed_len) {
             Ok(file) => {
                 observe::rotated(self.segment_id + 1);
+                // A snapshot now and then bounds what an open after a crash
+                // scans; one whenever the log grew by a quarter since the last
+                // keeps the cost of writing them in proportion to the log.
+                let since = (self.next_sequence - 1).saturating_sub(self.snapshot_sequence);
+                self.snapshot_due |= self.config.enable_mmap_index
+                    && since.saturating_mul(4) >= self.snapshot_sequence;
                 self.file = file;
                 self.segment_id += 1;
                 self.segment_len = segment::SEGMENT_HEADER_BYTES;

@@ -1,0 +1,95 @@
+//! The writer's maintenance of the data directory between groups: index
+//! snapshots (at close, and as the log grows), backups' and compaction's
+//! sync-first runs.
+
+use super::Writer;
+use crate::store::error::{IoOp, StoreError};
+use crate::store::locking;
+use crate::store::log::compact::{compact_sealed, holds_cut, CompactReport, Live};
+use crate::store::observe;
+
+impl Writer {
+    /// Writes and syncs everything pending, then runs `f` (a maintenance
+    /// operation on the files) unless the writer has failed.
+    pub(super) fn after_sync<T>(
+        &mut self,
+        f: impl FnOnce(&Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.group.force_sync = true;
+        self.flush();
+        match &self.failure {
+            Some(_) => Err(self.failure_error()),
+            None => f(self),
+        }
+    }
+
+    /// Saves the index snapshot. At close this is best effort (a store
+    /// without a valid snapshot scans its segments on the next open); as the
+    /// log grows, a failure stops the writer like any failed I/O in the
+    /// directory (`maybe_snapshot`). A snapshot that failed half way is
+    /// removed either way.
+    pub(super) fn save_snapshot(&self) -> Result<(), StoreError> {
+        let index = locking::read(&self.shared.index);
+        let view = crate::store::log::snapshot::SeedView {
+            next_sequence: self.next_sequence,
+            last_event_id: self.clock.last(),
+            next_batch_id: self.next_batch_id,
+            next_fence_id: self.next_fence_id,
+            defined: &self.names.defined_in(self.segment_id),
+            keys: &self.keys,
+        };
+        let (io, dir) = (&*self.shared.io, &self.config.data_dir);
+        let timer = observe::Timer::start();
+        let saved = crate::store::log::snapshot::write(io, dir, &index, &view);
+        if saved.is_err() {
+            let _ = io.remove(&crate::store::log::snapshot::path(dir));
+        }
+        observe::snapshot_done("index snapshot", saved.is_ok(), timer.elapsed());
+        saved
+    }
+
+    /// Syncs, then rewrites the sealed segments without their discarded
+    /// writes and the events below a retention floor. When the active
+    /// segment holds such events, it is sealed first (a new segment starts),
+    /// so compaction reaches every event a floor cut.
+    pub(super) fn compact(&mut self) -> Result<CompactReport, StoreError> {
+        self.after_sync(|_| Ok(()))?;
+        let floors = locking::read(&self.shared.index).floors_by_name();
+        let (io, dir) = (&*self.shared.io, &self.config.data_dir);
+        if !floors.is_empty() && holds_cut(io, dir, self.segment_id, &floors)? {
+            self.rotate();
+        }
+        self.after_sync(|w| {
+            let live = Live {
+                index: &w.shared.index,
+                files: &w.shared.files,
+            };
+            let (io, dir) = (&*w.shared.io, &w.config.data_dir);
+            let last_sequence = w.next_sequence.saturating_sub(1);
+            compact_sealed(io, dir, w.segment_id, last_sequence, &floors, &live)
+        })
+    }
+
+    /// Saves the index snapshot a rotation made due. Called between groups,
+    /// before the next one is carried out, so everything written is in the
+    /// index and answered, and a failure here refuses the group that
+    /// follows instead of surfacing after its callers were answered. Not
+    /// while a fence is live (its events are written but not in the index).
+    /// Everything is synced first: the snapshot records segment lengths, and
+    /// one longer than what survives a power cut would read as lost data.
+    pub(super) fn maybe_snapshot(&mut self) {
+        if !self.snapshot_due || self.fence.is_some() || self.failure.is_some() {
+            return;
+        }
+        self.snapshot_due = false;
+        self.sync_file();
+        if self.failure.is_some() {
+            return;
+        }
+        match self.save_snapshot() {
+            Ok(()) => self.snapshot_sequence = self.next_sequence - 1,
+            Err(StoreError::Io { op, source, .. }) => self.fail(op, &source),
+            Err(other) => self.fail(IoOp::Write, &std::io::Error::other(other.to_string())),
+        }
+    }
+}
