@@ -82,7 +82,7 @@ impl Store<ReadWrite> {
             };
             let coordinate = Coordinate::new(ERASURE_ENTITY, SYSTEM_SCOPE)?;
             let item = BatchAppendItem::system(coordinate, system::ERASURE, &record)?;
-            self.enqueue_one(item, Route::Plain)?.wait()?;
+            self.append_one(item, Route::Plain)?;
         }
         Ok(destroyed)
     }

@@ -25,6 +25,15 @@ pub(crate) enum Route {
     Fenced,
 }
 
+/// Whether the caller waits for the answer at once (`append*`): such a
+/// write may run on the caller's thread when the writer is idle. A
+/// submitted one is queued, so the writer groups what callers pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    Queue,
+    Wait,
+}
+
 impl Store<ReadWrite> {
     fn sender(&self) -> Result<&super::writer::combine::Mailbox, StoreError> {
         if self.shared.closed.load(Ordering::Acquire) {
@@ -53,26 +62,50 @@ impl Store<ReadWrite> {
     }
 
     pub(crate) fn send(&self, command: Command) -> Result<(), StoreError> {
+        self.send_paced(command, Pace::Queue)
+    }
+
+    fn send_paced(&self, command: Command, pace: Pace) -> Result<(), StoreError> {
         let sender = self.sender()?;
         self.shared.recycler.empty();
-        sender.send(command, super::writer::handoff::REPLY_POLL)
+        let here = pace == Pace::Wait;
+        sender.send(command, super::writer::handoff::REPLY_POLL, here)
     }
 
     /// Sends one item on `route`; the writer validates it completely.
     pub(crate) fn enqueue_one(
         &self,
+        item: BatchAppendItem,
+        route: Route,
+    ) -> Result<AppendTicket, StoreError> {
+        self.enqueue_one_paced(item, route, Pace::Queue)
+    }
+
+    /// Appends one item on `route` and waits for its receipt.
+    pub(crate) fn append_one(
+        &self,
+        item: BatchAppendItem,
+        route: Route,
+    ) -> Result<AppendReceipt, StoreError> {
+        self.enqueue_one_paced(item, route, Pace::Wait)?.wait()
+    }
+
+    fn enqueue_one_paced(
+        &self,
         mut item: BatchAppendItem,
         route: Route,
+        pace: Pace,
     ) -> Result<AppendTicket, StoreError> {
         self.check_route(route)?;
         self.seal_item(&mut item)?;
         let (reply, rx) = flume::bounded(1);
-        self.send(Command::Append {
+        let command = Command::Append {
             items: Items::One(item),
             batch: false,
             fenced: route == Route::Fenced,
             reply: ReplyTo::One(reply),
-        })?;
+        };
+        self.send_paced(command, pace)?;
         Ok(AppendTicket::new(rx))
     }
 
@@ -80,20 +113,39 @@ impl Store<ReadWrite> {
     /// items before writing any of it.
     pub(crate) fn enqueue_batch(
         &self,
+        items: Vec<BatchAppendItem>,
+        route: Route,
+    ) -> Result<BatchAppendTicket, StoreError> {
+        self.enqueue_batch_paced(items, route, Pace::Queue)
+    }
+
+    /// Appends an atomic batch on `route` and waits for its receipts.
+    pub(crate) fn append_many(
+        &self,
+        items: Vec<BatchAppendItem>,
+        route: Route,
+    ) -> Result<Vec<AppendReceipt>, StoreError> {
+        self.enqueue_batch_paced(items, route, Pace::Wait)?.wait()
+    }
+
+    fn enqueue_batch_paced(
+        &self,
         mut items: Vec<BatchAppendItem>,
         route: Route,
+        pace: Pace,
     ) -> Result<BatchAppendTicket, StoreError> {
         self.check_route(route)?;
         for item in &mut items {
             self.seal_item(item)?;
         }
         let (reply, rx) = flume::bounded(1);
-        self.send(Command::Append {
+        let command = Command::Append {
             items: Items::Many(items),
             batch: true,
             fenced: route == Route::Fenced,
             reply: ReplyTo::Many(reply),
-        })?;
+        };
+        self.send_paced(command, pace)?;
         Ok(BatchAppendTicket::new(rx))
     }
 
@@ -202,7 +254,7 @@ impl Store<ReadWrite> {
     /// [`Store::append`].
     pub fn append_item(&self, item: BatchAppendItem) -> Result<AppendReceipt, StoreError> {
         let timer = super::observe::Timer::start();
-        let receipt = self.submit_item(item)?.wait();
+        let receipt = self.append_one(item, Route::Plain);
         super::observe::append_answered(timer.elapsed());
         receipt
     }
@@ -213,7 +265,7 @@ impl Store<ReadWrite> {
         &self,
         items: Vec<BatchAppendItem>,
     ) -> Result<Vec<AppendReceipt>, StoreError> {
-        self.submit_batch(items)?.wait()
+        self.append_many(items, Route::Plain)
     }
 
     /// Enqueues an append and returns at once with a ticket.
@@ -327,6 +379,6 @@ impl Store<ReadWrite> {
     ) -> Result<AppendReceipt, StoreError> {
         super::options::check_public_coordinate(coordinate)?;
         let item = BatchAppendItem::system(coordinate.audit(), kind, payload)?;
-        self.enqueue_one(item, Route::Plain)?.wait()
+        self.append_one(item, Route::Plain)
     }
 }

@@ -131,7 +131,7 @@ impl Store<ReadWrite> {
         };
         let coordinate = Coordinate::new(policies_entity(), crate::store::ledger::SYSTEM_SCOPE)?;
         let item = BatchAppendItem::system(coordinate, system::RETENTION_POLICY, &payload)?;
-        let receipt = self.enqueue_one(item, Route::Plain)?.wait()?;
+        let receipt = self.append_one(item, Route::Plain)?;
         self.sync()?;
         Ok(receipt)
     }

@@ -188,7 +188,7 @@ impl Store<ReadWrite> {
                 BatchAppendItem::system(c.coordinate.retention(), system::RETENTION, &record)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let receipts = self.enqueue_batch(items, Route::Plain)?.wait()?;
+        let receipts = self.append_many(items, Route::Plain)?;
         self.sync()?;
         let mut index = super::locking::write(&self.shared.index);
         // Raise every floor, then rebuild the lists once for all of them.

@@ -1,9 +1,12 @@
 //! The combining write path. The writer's state lives behind one mutex that
-//! the writer thread and callers share: a caller whose append finds nothing
-//! queued and the writer idle carries its own command out, on its own thread,
+//! the writer thread and callers share: a caller whose blocking append
+//! (`append*`, which waits for its answer at once) finds nothing queued and
+//! the writer idle carries its own command out, on its own thread,
 //! through exactly the code the writer thread runs (validate, encode, write,
 //! sync per cadence, publish, notify, answer). Everything else (control
-//! commands, and appends that find the writer busy or commands queued) goes
+//! commands, submitted writes, whose callers pipeline them and which the
+//! writer groups into one write, and appends that find the writer busy or
+//! commands queued) goes
 //! through the mailbox to the writer thread, which takes whatever is queued
 //! into one group as before. While producers share fsyncs (the writer
 //! thread's groups hold several commands), appends that need an fsync of
@@ -143,11 +146,23 @@ impl Mailbox {
         Self { tx, combiner }
     }
 
-    /// Carries `command` out at once (appends, when possible) or queues it,
-    /// retrying for `budget` while the mailbox is full before blocking.
-    pub(crate) fn send(&self, command: Command, budget: Duration) -> Result<(), StoreError> {
-        let Some(command) = self.combiner.try_run(command) else {
-            return Ok(());
+    /// Carries `command` out at once (with `here`: an append whose caller
+    /// waits for it, when possible) or queues it, retrying for `budget` while
+    /// the mailbox is full before blocking. Submitted writes are always
+    /// queued: the writer groups what a caller pipelines into one write.
+    pub(crate) fn send(
+        &self,
+        command: Command,
+        budget: Duration,
+        here: bool,
+    ) -> Result<(), StoreError> {
+        let command = if here {
+            match self.combiner.try_run(command) {
+                Some(command) => command,
+                None => return Ok(()),
+            }
+        } else {
+            command
         };
         self.combiner.pending.fetch_add(1, Ordering::SeqCst);
         handoff::send(&self.tx, command, budget).map_err(|_| {
