@@ -414,7 +414,11 @@ impl<M> Store<M> {
         if let Some(tx) = self.tx.take() {
             let (reply, rx) = flume::bounded(1);
             if tx
-                .send(Command::Shutdown { reply }, writer::handoff::REPLY_POLL, false)
+                .send(
+                    Command::Shutdown { reply },
+                    writer::handoff::REPLY_POLL,
+                    false,
+                )
                 .is_ok()
             {
                 result = rx.recv().unwrap_or(Err(StoreError::WriterStopped));

@@ -313,7 +313,11 @@ impl<M> Store<M> {
             if let Some(tx) = &self.tx {
                 // Nobody waits for the sync's own answer: the frontier says when.
                 let (reply, _rx) = flume::bounded(1);
-                let _ = tx.send(super::writer::Command::Sync { reply }, Duration::ZERO, false);
+                let _ = tx.send(
+                    super::writer::Command::Sync { reply },
+                    Duration::ZERO,
+                    false,
+                );
             }
         }
         self.shared.frontier.wait(mark, point, timeout)
