@@ -149,14 +149,13 @@ impl<M> Store<M> {
         let seq = |p: u32| index.record(p).entity_sequence();
         let start = positions.partition_point(|p| seq(p) < from);
         let end = positions.partition_point(|p| seq(p) <= to);
-        let window = start..end.max(start);
-        let picked: Vec<u32> = if backwards {
-            let window = window.rev().take(limit);
-            window.filter_map(|i| positions.get(i)).collect()
+        let window = positions.range(start, end.max(start));
+        let mut picked = Vec::with_capacity(window.len().min(limit));
+        if backwards {
+            picked.extend(window.iter().rev().take(limit));
         } else {
-            let window = window.take(limit);
-            window.filter_map(|i| positions.get(i)).collect()
-        };
+            picked.extend(window.iter().take(limit));
+        }
         index.entries(picked)
     }
 

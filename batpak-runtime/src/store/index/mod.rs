@@ -304,11 +304,15 @@ impl Index {
     /// The record at `pos` (a record naming no coordinate for a position
     /// past the end, which only a crafted snapshot's lists hold).
     pub(crate) fn record(&self, pos: u32) -> &Record {
-        let base = self.base_records();
+        // The tail first: without a base (a store opened by a scan) it is
+        // every record, and a read is one bounds check.
         let p = pos as usize;
-        base.get(p)
-            .or_else(|| self.records.get(p.checked_sub(base.len())?))
-            .unwrap_or(&Record::NONE)
+        let in_base = self.base.as_ref().map_or(0, |b| b.records);
+        match p.checked_sub(in_base) {
+            Some(t) => self.records.get(t),
+            None => self.base_records().get(p),
+        }
+        .unwrap_or(&Record::NONE)
     }
 
     /// Number of visible events of an entity, `None` for an unknown entity.
@@ -398,6 +402,9 @@ impl Index {
     }
 
     fn link(&self, pos: u32) -> Option<Link> {
+        if self.links.is_empty() && self.base.is_none() {
+            return None;
+        }
         if let Some(base) = &self.base {
             if (pos as usize) < base.records {
                 let rows = base.rows::<10>(section::LINKS);
@@ -421,7 +428,11 @@ impl Index {
 
     /// [`Index::entry`] with the event's coordinate already made.
     fn entry_in(&self, pos: u32, coordinate: Coordinate) -> IndexEntry {
-        let r = self.record(pos);
+        self.entry_of(pos, self.record(pos), coordinate)
+    }
+
+    /// [`Index::entry_in`] with the event's record already read.
+    fn entry_of(&self, pos: u32, r: &Record, coordinate: Coordinate) -> IndexEntry {
         let event_id = r.event_id();
         let (correlation_id, causation_id) = self
             .link(pos)
@@ -446,12 +457,12 @@ impl Index {
         positions
             .into_iter()
             .map(|p| {
-                let coord = self.record(p).coord;
+                let r = self.record(p);
                 let coordinate = match &last {
-                    Some((c, coordinate)) if *c == coord => coordinate.clone(),
-                    _ => last.insert((coord, self.coordinate(coord))).1.clone(),
+                    Some((c, coordinate)) if *c == r.coord => coordinate.clone(),
+                    _ => last.insert((r.coord, self.coordinate(r.coord))).1.clone(),
                 };
-                self.entry_in(p, coordinate)
+                self.entry_of(p, r, coordinate)
             })
             .collect()
     }

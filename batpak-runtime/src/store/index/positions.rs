@@ -54,6 +54,18 @@ impl<'a> Positions<'a> {
         Self::new(&self.base[b..], &self.tail[t..])
     }
 
+    /// The positions from the `start`-th up to (not including) the `end`-th.
+    pub(crate) fn range(&self, start: usize, end: usize) -> Positions<'a> {
+        let end = end.min(self.len());
+        let (b_end, t_end) = (
+            end.min(self.base.len()),
+            end.saturating_sub(self.base.len()),
+        );
+        let b = start.min(b_end);
+        let t = start.saturating_sub(self.base.len()).min(t_end);
+        Self::new(&self.base[b..b_end], &self.tail[t..t_end])
+    }
+
     /// The positions as a vector.
     pub(crate) fn to_vec(self) -> Vec<u32> {
         let mut out = Vec::with_capacity(self.len());
@@ -78,6 +90,10 @@ mod tests {
         assert_eq!(p.partition_point(|x| x < 8), 4);
         assert_eq!(p.skip(4).to_vec(), vec![9]);
         assert_eq!(p.skip(9).len(), 0);
+        assert_eq!(p.range(1, 4).to_vec(), vec![3, 5, 7]);
+        assert_eq!(p.range(3, 9).to_vec(), vec![7, 9]);
+        assert_eq!(p.range(0, 2).to_vec(), vec![1, 3]);
+        assert_eq!(p.range(4, 2).len(), 0);
         assert_eq!(p.iter().next_back(), Some(9));
         assert_eq!(Positions::new(&[], &[2]).last(), Some(&2));
         assert_eq!(Positions::default().len(), 0);
