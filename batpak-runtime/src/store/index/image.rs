@@ -241,6 +241,26 @@ mod tests {
     use crate::store::config::IndexTopology;
     use crate::store::error::LogPosition;
 
+    /// The record of event `i` (id and sequence from `i`) at `(segment,
+    /// offset)`.
+    fn record(
+        i: u64,
+        (segment, offset): (u64, u64),
+        coord: u32,
+        seq: u64,
+        kind: EventKind,
+    ) -> Record {
+        Record::new(&RecordFields {
+            event_id: u128::from(i + 1) << 64,
+            sequence: i + 1,
+            at: LogPosition { segment, offset },
+            coord,
+            entity_sequence: seq,
+            kind,
+            bits: 0,
+        })
+    }
+
     /// An in-memory index of 40 events over four coordinates (two scopes,
     /// three kinds), every third event a reaction.
     fn sample() -> Index {
@@ -252,18 +272,9 @@ mod tests {
             assert!(index.define_name(c as u32, e, s));
         }
         for i in 0..40u64 {
-            let record = Record::new(&RecordFields {
-                event_id: u128::from(i + 1) << 64,
-                sequence: i + 1,
-                at: LogPosition {
-                    segment: 1,
-                    offset: 100 * i,
-                },
-                coord: (i % 4) as u32,
-                entity_sequence: i / 4 + 1,
-                kind: EventKind::custom(1, (i % 3) as u16),
-                bits: 0,
-            });
+            let at = (1, 100 * i);
+            let kind = EventKind::custom(1, (i % 3) as u16);
+            let record = record(i, at, (i % 4) as u32, i / 4 + 1, kind);
             let link = (i % 3 == 2).then(|| Link {
                 position: 0,
                 correlation_id: index.record(0).event_id(),
@@ -319,19 +330,8 @@ mod tests {
         for ix in [&mut mapped, &mut memory] {
             assert!(ix.define_name(4, "d", "s"));
             for i in 40..48u64 {
-                let record = Record::new(&RecordFields {
-                    event_id: u128::from(i + 1) << 64,
-                    sequence: i + 1,
-                    at: LogPosition {
-                        segment: 2,
-                        offset: i,
-                    },
-                    coord: (i % 5) as u32,
-                    entity_sequence: 20 + i,
-                    kind: EventKind::custom(1, 0),
-                    bits: 0,
-                });
-                ix.push(record, None);
+                let kind = EventKind::custom(1, 0);
+                ix.push(record(i, (2, i), (i % 5) as u32, 20 + i, kind), None);
             }
         }
         assert_eq!(reads(&mapped), reads(&memory));
