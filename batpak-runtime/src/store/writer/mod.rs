@@ -136,10 +136,11 @@ pub(crate) struct Writer {
     mark: MarkWriter,
     /// A replica's writer: refuses user writes, takes `Command::Replicate`.
     replica: bool,
-    /// A rotation made an index snapshot due (`enable_mmap_index`): saved at
-    /// the end of the next group without a live fence.
+    /// A rotation made an index snapshot due (`enable_mmap_index`): saved
+    /// before the next group that finds no fence live.
     snapshot_due: bool,
-    /// The last sequence the latest index snapshot (or the open) covered.
+    /// The last sequence the latest index snapshot covered (0 when the open
+    /// found none covering the whole log: the first rotation saves one).
     snapshot_sequence: u64,
 }
 
@@ -172,6 +173,10 @@ impl Writer {
         let mut seed = seed;
         let names = names::Names::from_seed(&mut seed);
         let mark = MarkWriter::resume(watermark::load(io, dir)?);
+        let covered = {
+            let report = locking::lock(&shared.report);
+            report.from_snapshot && report.snapshot_resumed_at.is_none()
+        };
         let mut writer = Self {
             config,
             file,
@@ -199,7 +204,7 @@ impl Writer {
             mark,
             replica: false,
             snapshot_due: false,
-            snapshot_sequence: seed.next_sequence - 1,
+            snapshot_sequence: if covered { seed.next_sequence - 1 } else { 0 },
             shared,
         };
         if let Some(fence_id) = seed.unterminated_fence {
