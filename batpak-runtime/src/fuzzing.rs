@@ -199,15 +199,13 @@ pub fn snapshot_path(dir: &Path) -> PathBuf {
 }
 
 /// An index snapshot file holding `body` as it is, with a valid header (magic,
-/// length, CRC), so the snapshot parser runs on it.
+/// lengths, the head's CRC), so the snapshot parser runs on it.
 pub fn seal_snapshot(body: &[u8]) -> Vec<u8> {
-    let mut out = snapshot::encode_header(body).to_vec();
-    out.extend_from_slice(body);
-    out
+    snapshot::seal(body)
 }
 
 /// The body of an index snapshot file (what follows its header), if the file
 /// is long enough to have one.
 pub fn snapshot_body(file: &[u8]) -> Option<&[u8]> {
-    file.get(snapshot::encode_header(&[]).len()..)
+    file.get(snapshot::HEADER_BYTES..)
 }

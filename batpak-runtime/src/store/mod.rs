@@ -61,7 +61,7 @@ pub use error::{
 };
 pub use fence::VisibilityFence;
 pub use frontier::{Frontier, Watermark};
-pub use index::IndexEntry;
+pub use index::{BaseState, IndexEntry};
 pub use keys::{DataKey, KeyId, KeyStore};
 pub use log::keys::FileKeyStore;
 pub use log::quarantine::QuarantinedCut;
@@ -188,9 +188,10 @@ fn recover_quietly(
                 // The log grew after the snapshot (a crash, or a store that
                 // wrote without one): only what follows it is scanned.
                 let opts = scan_options(config, repair);
-                let (index, seed) = (rec.index, rec.seed);
+                let (index, seed, base) = (rec.index, rec.seed, rec.base_segments);
                 let dir = &config.data_dir;
                 let mut rec = recovery::scan_from(io, dir, opts, index, seed, Some(from))?;
+                rec.base_segments = base;
                 rec.report.from_snapshot = true;
                 rec.report.snapshot_resumed_at = Some(from);
                 return Ok(rec);
@@ -252,8 +253,17 @@ fn shared_from(
     rec: &mut recovery::Recovered,
     read_only: bool,
 ) -> Arc<Shared> {
-    let index = std::mem::replace(&mut rec.index, index::Index::new(config.index_topology));
+    let mut index = std::mem::replace(&mut rec.index, index::Index::new(config.index_topology));
     let visible = index.last_sequence();
+    let index_damaged = Arc::new(AtomicBool::new(false));
+    if !rec.base_segments.is_empty() {
+        index.set_rebuild(rebuild_base(
+            Arc::clone(&io),
+            &config,
+            std::mem::take(&mut rec.base_segments),
+            Arc::clone(&index_damaged),
+        ));
+    }
     let files = if read_only {
         SegmentFiles::positioned(&config.data_dir)
     } else {
@@ -281,6 +291,38 @@ fn shared_from(
         entity_locks: Default::default(),
         follower: Mutex::new(rec.follower.take()),
         follow_error: Mutex::new(None),
+        index_damaged,
+    })
+}
+
+/// How a mapped index base rebuilds its image when a block of it does not
+/// match its stored CRC: scan the log prefix its snapshot covered (through a
+/// read-only view of exactly those segment lengths) and apply the retention
+/// cuts its records set, as the writer had when it saved the snapshot.
+/// Raises `damaged` first, so the writer checks the base before its next
+/// write.
+fn rebuild_base(
+    io: Arc<dyn LogIo>,
+    config: &StoreConfig,
+    segments: Vec<(u64, u64)>,
+    damaged: Arc<AtomicBool>,
+) -> index::Rebuild {
+    let dir = config.data_dir.clone();
+    let topology = config.index_topology;
+    Box::new(move || {
+        damaged.store(true, Ordering::Release);
+        let view = log::prefix::PrefixIo::new(Arc::clone(&io), &dir, &segments);
+        let opts = recovery::ScanOptions {
+            repair: false,
+            check_chains: false,
+            topology,
+            salvage: false,
+            follow: false,
+        };
+        let rec = recovery::scan_with(&view, &dir, opts).ok()?;
+        let index = RwLock::new(rec.index);
+        retention::load(&index, &SegmentFiles::new(&dir)).ok()?;
+        index.into_inner().ok()
     })
 }
 

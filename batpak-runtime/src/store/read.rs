@@ -85,6 +85,10 @@ pub struct Diagnostics {
     /// The last error of a read-only store's background refresh, if the
     /// refresh after it has not succeeded yet.
     pub follow_error: Option<String>,
+    /// Whether the index's part mapped from the snapshot matched its stored
+    /// checksums so far (`Intact` also without a snapshot), was rebuilt from
+    /// the log after a block did not, or could not be rebuilt.
+    pub index_base: super::index::BaseState,
 }
 
 /// Runs `f` on the frame of event `event_id`, which its index entry placed
@@ -370,6 +374,7 @@ impl<M> Store<M> {
                 .as_ref()
                 .map(|f| f.position()),
             follow_error: locking::lock(&self.shared.follow_error).clone(),
+            index_base: self.index().base_state(),
         }
     }
 

@@ -1,6 +1,7 @@
 use super::*;
 use crate::coordinate::Coordinate;
 use crate::event::{EventId, EventKind};
+use crate::store::BaseState;
 use std::time::Duration;
 
 const KIND: EventKind = EventKind::custom(0x3, 1);
@@ -245,8 +246,10 @@ fn damaged_or_stale_snapshots_fall_back_to_the_scan() {
         good[..good.len() / 2].to_vec(),
         good[..10].to_vec(),
         {
+            // A flipped byte in the head (segment table, resume point, block
+            // CRCs), which the open checks whole.
             let mut b = good.clone();
-            b[good.len() / 3] ^= 0x40;
+            b[snapshot::HEADER_BYTES + 1] ^= 0x40;
             b
         },
         {
@@ -269,6 +272,16 @@ fn damaged_or_stale_snapshots_fall_back_to_the_scan() {
         assert!(report.snapshot_rejected.is_some());
         assert_eq!(observe(&s, &entities), reference);
     }
+    // A flipped byte in the image is found when a read touches its block:
+    // the image is rebuilt from the log and reads still equal the scan's.
+    let mut b = good.clone();
+    b[good.len() / 3] ^= 0x40;
+    std::fs::write(&snap, &b).unwrap();
+    let s = Store::open_read_only(config.clone()).unwrap();
+    assert!(s.diagnostics().recovery.from_snapshot);
+    assert_eq!(observe(&s, &entities), reference);
+    assert_eq!(s.diagnostics().index_base, BaseState::Rebuilt);
+    drop(s);
     // The log grew after the snapshot was written: the snapshot covers the
     // part before, and only what follows it is scanned.
     std::fs::write(&snap, &good).unwrap();
@@ -287,6 +300,37 @@ fn damaged_or_stale_snapshots_fall_back_to_the_scan() {
     assert_eq!(s.get(late).unwrap().unwrap().payload, "late");
 }
 
+/// A damaged image block whose log cannot rebuild it either (a segment is
+/// damaged too; an open from a snapshot covering the whole log does not scan
+/// it): nothing damaged is served, the writer refuses to write on top of an
+/// index that yields nothing, and nothing reaches the log.
+#[test]
+fn an_image_that_cannot_be_rebuilt_stops_the_writer_before_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig::new(dir.path()).with_enable_mmap_index(true);
+    let entities = fill(dir.path(), config.clone());
+    let snap = dir.path().join(snapshot::SNAPSHOT_FILE);
+    let mut b = std::fs::read(&snap).unwrap();
+    let at = b.len() / 3;
+    b[at] ^= 0x40;
+    std::fs::write(&snap, &b).unwrap();
+    let segment = log::segment::segment_path(dir.path(), 1);
+    let mut log = std::fs::read(&segment).unwrap();
+    let len = log.len();
+    log[len / 2] ^= 0x40;
+    std::fs::write(&segment, &log).unwrap();
+
+    let store = Store::open(config).unwrap();
+    assert!(store.diagnostics().recovery.from_snapshot);
+    let _ = observe(&store, &entities);
+    assert_eq!(store.diagnostics().index_base, BaseState::Unusable);
+    let c = Coordinate::new("e0", "s0").unwrap();
+    let err = store.append(&c, KIND, &"on top").unwrap_err();
+    assert!(err.to_string().contains("could not be rebuilt"), "{err}");
+    assert!(store.diagnostics().writer_stopped);
+    assert_eq!(std::fs::read(&segment).unwrap().len(), len);
+}
+
 /// Found by the `snapshot` fuzz target: a snapshot whose writer resume point
 /// (next sequence) is not past its last record used to be accepted, and the
 /// writer's next event then failed the index's ordering assertion, killing
@@ -301,7 +345,7 @@ fn a_snapshot_resuming_where_the_writer_cannot_falls_back_to_the_scan() {
         fill(dir.path(), config.clone());
         let snap = dir.path().join(snapshot::SNAPSHOT_FILE);
         let good = std::fs::read(&snap).unwrap();
-        let body = &good[24..];
+        let body = &good[snapshot::HEADER_BYTES..];
         // Skip the segment table; the next varint is the next sequence.
         let mut r = BodyReader::new(body);
         for _ in 0..r.varint().unwrap() * 2 {
@@ -312,9 +356,7 @@ fn a_snapshot_resuming_where_the_writer_cannot_falls_back_to_the_scan() {
         let mut bad = body[..table].to_vec();
         put_varint(&mut bad, next_sequence);
         bad.extend_from_slice(r.rest());
-        let mut file = snapshot::encode_header(&bad).to_vec();
-        file.extend_from_slice(&bad);
-        std::fs::write(&snap, file).unwrap();
+        std::fs::write(&snap, snapshot::seal(&bad)).unwrap();
 
         let store = Store::open(config.clone()).unwrap();
         let report = store.diagnostics().recovery;

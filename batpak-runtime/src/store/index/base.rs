@@ -1,18 +1,27 @@
 //! The mapped base of an index: an index image (see `image`) read in place
 //! from a mapped snapshot. Every structure is a fixed-width, aligned array
 //! inside the mapping, viewed as a slice by an aligned cast; opening one reads
-//! only the image's header and the kind table, so nothing per event is done
-//! and the mapping's pages are touched only when a query reads them.
+//! only the image's header, the kind table and the last record, so nothing
+//! per event is done and the mapping's pages are touched only when a query
+//! reads them.
 //!
-//! The image's bytes were checked (the snapshot's CRC) before it is opened;
-//! the header's counts and section bounds are checked here. A crafted image
-//! whose CRC matches can still hold nonsense inside its arrays (a position
-//! past the end, a coordinate that does not exist): every accessor is
-//! bounds-checked and yields nothing (an empty list, an empty name) rather
-//! than panic.
+//! Integrity is checked lazily (`blocks`): every accessor hands out bytes
+//! only after the 4 KiB blocks they lie in matched their stored CRCs. When
+//! one does not, the base rebuilds the whole image from the log (its
+//! `Rebuild`, set by the store) and serves every later read from that copy,
+//! provided the copy matches every stored CRC, which makes it the stored
+//! image byte for byte, ids and positions included. Otherwise the base is
+//! `Unusable`: its reads yield nothing and the store refuses to write on top
+//! of it. The header's counts and section bounds are checked at open. A
+//! crafted image whose CRCs match can still hold nonsense inside its arrays
+//! (a position past the end, a coordinate that does not exist): every
+//! accessor is bounds-checked and yields nothing (an empty list, an empty
+//! name) rather than panic.
 
+use super::blocks::Blocks;
 use super::record::Record;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 /// Section numbers of an index image, in file order.
 pub(super) mod section {
@@ -55,6 +64,8 @@ pub(super) const HEADER_BYTES: usize = (HEADER_WORDS + 2 * section::COUNT) * 8;
 /// no padding bytes.
 pub(super) unsafe trait Plain: Copy {}
 // SAFETY: primitive integers.
+unsafe impl Plain for u8 {}
+// SAFETY: primitive integers.
 unsafe impl Plain for u32 {}
 // SAFETY: primitive integers.
 unsafe impl Plain for u64 {}
@@ -85,12 +96,15 @@ pub(super) fn join128(w: &[u32]) -> u128 {
 /// The bytes an image lives in: a mapped snapshot, or (in tests) a buffer.
 pub(crate) type ImageBytes = Box<dyn AsRef<[u8]> + Send + Sync>;
 
+/// Rebuilds, from the log, the index a damaged image was written from.
+pub(crate) type Rebuild = Box<dyn Fn() -> Option<super::Index> + Send + Sync>;
+
 /// A mapped index image; see the module docs.
 pub(crate) struct Base {
     bytes: ImageBytes,
     /// Where the image starts in `bytes`.
     start: usize,
-    /// Each section's range in `bytes`.
+    /// Each section's range in the image.
     sections: [Range<usize>; section::COUNT],
     /// The key of the stored name tables' hash.
     pub(super) key: [u64; 2],
@@ -101,6 +115,15 @@ pub(crate) struct Base {
     /// The kind table, read at open: each kind with its range of
     /// [`section::KIND_POSITIONS`].
     pub(super) kinds: Vec<(u16, Range<usize>)>,
+    /// The stored CRC of each block, checked as reads touch them; `None`
+    /// for an image whose bytes are trusted whole (tests).
+    blocks: Option<Blocks>,
+    /// How to rebuild the image when a block does not match.
+    rebuild: Option<Rebuild>,
+    /// Set once a block failed its check: the image rebuilt from the log
+    /// (as native-order words, so it is 8-aligned), or `None` when no copy
+    /// matching the stored CRCs could be rebuilt.
+    repaired: OnceLock<Option<Box<[u64]>>>,
 }
 
 impl std::fmt::Debug for Base {
@@ -109,40 +132,73 @@ impl std::fmt::Debug for Base {
             .field("start", &self.start)
             .field("records", &self.records)
             .field("entities", &self.entities)
+            .field("state", &self.state())
             .finish_non_exhaustive()
     }
 }
 
+/// Whether a mapped base's bytes all matched their stored CRCs so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseState {
+    /// Every block read so far matched.
+    Intact,
+    /// A block did not match; reads now come from an image rebuilt from the
+    /// log, which matched every stored CRC.
+    Rebuilt,
+    /// A block did not match and no matching image could be rebuilt: the
+    /// base's reads yield nothing (the store stops writing).
+    Unusable,
+}
+
 impl Base {
     /// Opens the image at `start` in `bytes`, written for an index of
-    /// topology bits `topology`; `None` when its header does not describe
-    /// sections inside the bytes, aligned, of consistent sizes.
-    pub(super) fn open(bytes: ImageBytes, start: usize, topology: u64) -> Option<Self> {
+    /// topology bits `topology`, whose blocks have the stored CRCs `crcs`
+    /// (`None`: trusted whole); `None` when its header does not describe
+    /// sections inside the bytes, aligned, of consistent sizes, or the
+    /// blocks the open reads do not match.
+    pub(super) fn open(
+        bytes: ImageBytes,
+        start: usize,
+        topology: u64,
+        crcs: Option<Vec<u32>>,
+    ) -> Option<Self> {
         if cfg!(target_endian = "big") {
             return None;
         }
-        let all = (*bytes).as_ref();
+        let image = (*bytes).as_ref().get(start..)?;
+        let blocks = match crcs {
+            Some(crcs) => Some(Blocks::new(crcs, image.len())?),
+            None => None,
+        };
+        let check = |range: Range<usize>| blocks.as_ref().is_none_or(|b| b.check(image, range));
         // Sections are 8-aligned in memory (a mapping is page-aligned and
         // the image 8-aligned in its file).
-        let aligned = |at: usize| (all.as_ptr() as usize).wrapping_add(at).is_multiple_of(8);
-        let header = all.get(start..start.checked_add(HEADER_BYTES)?)?;
-        let words: &[u64] = cast(header)?;
+        let aligned = |at: usize| (image.as_ptr() as usize).wrapping_add(at).is_multiple_of(8);
+        if !aligned(0) || !check(0..HEADER_BYTES) {
+            return None;
+        }
+        let words: &[u64] = cast(image.get(..HEADER_BYTES)?)?;
         if words[0] != TAG || words[1] != topology {
             return None;
         }
         let key = [words[2], words[3]];
         let mut sections: [Range<usize>; section::COUNT] = Default::default();
-        let mut at = start + HEADER_BYTES;
+        let mut at = HEADER_BYTES;
         for (i, range) in sections.iter_mut().enumerate() {
-            let offset = usize::try_from(words[HEADER_WORDS + 2 * i]).ok()?;
+            let from = usize::try_from(words[HEADER_WORDS + 2 * i]).ok()?;
             let len = usize::try_from(words[HEADER_WORDS + 2 * i + 1]).ok()?;
-            let from = start.checked_add(offset)?;
             // Sections follow each other, each 8-aligned.
-            if from < at || !aligned(from) || from.checked_add(len)? > all.len() {
+            if from < at || !aligned(from) || from.checked_add(len)? > image.len() {
                 return None;
             }
             *range = from..from + len;
             at = from + len;
+        }
+        // The open reads the kind table and the last record.
+        let last = sections[section::RECORDS].end.saturating_sub(44);
+        if !check(sections[section::KINDS].clone()) || !check(last..sections[section::RECORDS].end)
+        {
+            return None;
         }
         let mut base = Self {
             bytes,
@@ -154,6 +210,9 @@ impl Base {
             scopes: 0,
             coords: 0,
             kinds: Vec::new(),
+            blocks,
+            rebuild: None,
+            repaired: OnceLock::new(),
         };
         base.check_sizes()?;
         Some(base)
@@ -185,15 +244,16 @@ impl Base {
             && lists_ok(SCOPE_OFFSETS, SCOPE_POSITIONS, self.scopes)
             && whole(CORRELATIONS, 20).is_some()
             && whole(CAUSATIONS, 20).is_some()
+            && whole(KINDS, 8).is_some()
+            && whole(KIND_POSITIONS, 4).is_some()
             && u32::try_from(self.records).is_ok();
         if !ok {
             return None;
         }
-        let kinds: &[[u32; 2]] = cast(self.raw(KINDS))?;
-        let positions = self.u32s(KIND_POSITIONS)?.len();
+        let positions = self.row_count::<u32>(KIND_POSITIONS);
         let mut from = 0usize;
-        let mut table = Vec::with_capacity(kinds.len());
-        for &[kind, end] in kinds {
+        let mut table = Vec::new();
+        for &[kind, end] in self.rows::<[u32; 2]>(KINDS) {
             let end = end as usize;
             if end < from || end > positions {
                 return None;
@@ -205,80 +265,162 @@ impl Base {
         Some(())
     }
 
-    /// The raw bytes of section `s`.
-    pub(super) fn raw(&self, s: usize) -> &[u8] {
-        let all = (*self.bytes).as_ref();
-        all.get(self.sections[s].clone()).unwrap_or_default()
+    /// Sets how to rebuild the image when a block does not match.
+    pub(super) fn set_rebuild(&mut self, rebuild: Rebuild) {
+        self.rebuild = Some(rebuild);
     }
 
-    /// Section `s`'s range in the bytes.
+    /// Whether every block read so far matched.
+    pub(super) fn state(&self) -> BaseState {
+        match self.repaired.get() {
+            None => BaseState::Intact,
+            Some(Some(_)) => BaseState::Rebuilt,
+            Some(None) => BaseState::Unusable,
+        }
+    }
+
+    /// The image's bytes in the mapping, unchecked.
+    fn image(&self) -> &[u8] {
+        (*self.bytes).as_ref().get(self.start..).unwrap_or_default()
+    }
+
+    /// The image's bytes in `range`, checked: from the mapping when every
+    /// block they overlap matches its stored CRC, else from the image
+    /// rebuilt from the log; empty outside the image or when no good copy
+    /// exists.
+    fn checked(&self, range: Range<usize>) -> &[u8] {
+        if let Some(repaired) = self.repaired.get() {
+            let words = repaired.as_deref().unwrap_or_default();
+            // SAFETY: u8 has alignment 1 and every byte of a u64 is
+            // initialised, so the whole slice is the middle part.
+            let bytes = unsafe { words.align_to::<u8>() }.1;
+            return bytes.get(range).unwrap_or_default();
+        }
+        let image = self.image();
+        let Some(bytes) = image.get(range.clone()) else {
+            return &[];
+        };
+        match &self.blocks {
+            Some(blocks) if !blocks.check(image, range.clone()) => {
+                self.repaired.get_or_init(|| self.rebuilt());
+                self.checked(range)
+            }
+            _ => bytes,
+        }
+    }
+
+    /// The image rebuilt from the log, if it matches every stored CRC (it
+    /// then equals what the snapshot stored, ids and positions included, so
+    /// the tail on top of it stays right).
+    fn rebuilt(&self) -> Option<Box<[u64]>> {
+        let index = (self.rebuild.as_ref()?)()?;
+        let mut image = Vec::new();
+        index.write_image(&mut image, self.key);
+        if !self.blocks.as_ref()?.matches(&image) {
+            return None;
+        }
+        let words = image.chunks(8).map(|chunk| {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            u64::from_ne_bytes(word)
+        });
+        Some(words.collect())
+    }
+
+    /// Section `s`'s range in the image.
     #[cfg(test)]
     pub(super) fn range(&self, s: usize) -> Range<usize> {
         self.sections[s].clone()
     }
 
-    /// Section `s` as u32 words.
-    pub(super) fn u32s(&self, s: usize) -> Option<&[u32]> {
-        cast(self.raw(s))
+    /// The number of `T`s section `s` holds.
+    pub(super) fn row_count<T>(&self, s: usize) -> usize {
+        self.sections[s].len() / std::mem::size_of::<T>()
     }
 
-    /// Section `s` as words of `N` u32s; empty if it is not.
-    pub(super) fn rows<const N: usize>(&self, s: usize) -> &[[u32; N]] {
-        cast(self.raw(s)).unwrap_or_default()
+    /// Rows `rows` of section `s` viewed as `T`s, checked; empty when they
+    /// are not all in the section.
+    pub(super) fn rows_in<T: Plain>(&self, s: usize, rows: Range<usize>) -> &[T] {
+        let size = std::mem::size_of::<T>();
+        let section = &self.sections[s];
+        let (Some(from), Some(to)) = (rows.start.checked_mul(size), rows.end.checked_mul(size))
+        else {
+            return &[];
+        };
+        if from > to || to > section.len() {
+            return &[];
+        }
+        cast(self.checked(section.start + from..section.start + to)).unwrap_or_default()
     }
 
-    /// The base's records.
-    pub(super) fn records(&self) -> &[Record] {
-        cast(self.raw(section::RECORDS)).unwrap_or_default()
+    /// Every row of section `s` (checks the whole section).
+    pub(super) fn rows<T: Plain>(&self, s: usize) -> &[T] {
+        self.rows_in(s, 0..self.row_count::<T>(s))
     }
 
-    /// Section `s` as u32 words; empty if it is not.
-    pub(super) fn words(&self, s: usize) -> &[u32] {
-        self.u32s(s).unwrap_or_default()
+    /// Row `i` of section `s`.
+    pub(super) fn row<T: Plain>(&self, s: usize, i: usize) -> Option<&T> {
+        self.rows_in(s, i..i.checked_add(1)?).first()
+    }
+
+    /// The number of rows of section `s` (sorted) for which `pred` holds
+    /// before the first for which it does not, by a binary search that
+    /// checks only the rows it probes.
+    pub(super) fn partition<T: Plain>(&self, s: usize, pred: impl Fn(&T) -> bool) -> usize {
+        let (mut lo, mut hi) = (0, self.row_count::<T>(s));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.row::<T>(s, mid) {
+                Some(row) if pred(row) => lo = mid + 1,
+                Some(_) => hi = mid,
+                None => return lo,
+            }
+        }
+        lo
+    }
+
+    /// The base's record `i`.
+    pub(super) fn record(&self, i: usize) -> Option<&Record> {
+        self.row(section::RECORDS, i)
     }
 
     /// Entry `i` of a list section pair (offsets, positions): the positions
     /// of id `i`; empty for an unknown id or bad offsets.
     pub(super) fn list(&self, offsets: usize, positions: usize, i: usize) -> &[u32] {
-        let offsets = self.words(offsets);
-        let (Some(&a), Some(&b)) = (offsets.get(i), offsets.get(i + 1)) else {
+        let (Some(&a), Some(&b)) = (
+            self.row::<u32>(offsets, i),
+            self.row::<u32>(offsets, i.saturating_add(1)),
+        ) else {
             return &[];
         };
-        self.words(positions)
-            .get(a as usize..b as usize)
-            .unwrap_or_default()
+        self.rows_in(positions, a as usize..b as usize)
     }
 
     /// The name with id `id` in a stored table (bytes and ends sections).
     pub(super) fn name(&self, bytes: usize, ends: usize, id: usize) -> &str {
-        let ends: &[u64] = cast(self.raw(ends)).unwrap_or_default();
-        let start = if id == 0 {
-            Some(0)
-        } else {
-            ends.get(id - 1).copied()
+        let start = match id.checked_sub(1) {
+            None => Some(0),
+            Some(before) => self.row::<u64>(ends, before).copied(),
         };
-        let (Some(start), Some(&end)) = (start, ends.get(id)) else {
+        let (Some(start), Some(&end)) = (start, self.row::<u64>(ends, id)) else {
             return "";
         };
         let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
             return "";
         };
-        self.raw(bytes)
-            .get(start..end)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or_default()
+        std::str::from_utf8(self.rows_in::<u8>(bytes, start..end)).unwrap_or_default()
     }
 
     /// The id of `name` in a stored table (bytes, ends and slots sections).
     pub(super) fn find_name(&self, [bytes, ends, slots]: [usize; 3], name: &str) -> Option<u32> {
-        let table = self.words(slots);
-        if table.is_empty() {
+        let len = self.row_count::<u32>(slots);
+        if len == 0 {
             return None;
         }
-        let mask = table.len() - 1;
+        let mask = len - 1;
         let mut slot = name_hash(self.key, name.as_bytes()) as usize & mask;
-        for _ in 0..table.len() {
-            match table[slot] {
+        for _ in 0..len {
+            match *self.row::<u32>(slots, slot)? {
                 0 => return None,
                 stored if self.name(bytes, ends, stored as usize - 1) == name => {
                     return Some(stored - 1)

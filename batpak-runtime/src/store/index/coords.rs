@@ -93,8 +93,7 @@ impl Index {
         let c = coord as usize;
         match &self.base {
             Some(base) if c < base.coords => base
-                .rows::<2>(section::COORDS)
-                .get(c)
+                .row::<[u32; 2]>(section::COORDS, c)
                 .filter(|&&[entity, scope]| {
                     (entity as usize) < self.entity_count() && (scope as usize) < self.scope_count()
                 })
@@ -107,7 +106,7 @@ impl Index {
     fn entity_coord(&self, entity: u32) -> Option<u32> {
         let e = entity as usize;
         match &self.base {
-            Some(base) if e < base.entities => base.words(section::ENTITY_COORDS).get(e).copied(),
+            Some(base) if e < base.entities => base.row(section::ENTITY_COORDS, e).copied(),
             _ => self
                 .entity_coords
                 .get(e - self.base_counts().entities)
@@ -122,11 +121,11 @@ impl Index {
             return Some(first);
         }
         if let Some(base) = &self.base {
-            let rows = base.rows::<3>(section::MORE_COORDS);
             let key = [slot.entity, slot.scope];
-            if let Ok(i) = rows.binary_search_by(|row| [row[0], row[1]].cmp(&key)) {
+            let i = base.partition::<[u32; 3]>(section::MORE_COORDS, |row| [row[0], row[1]] < key);
+            let row = base.row::<[u32; 3]>(section::MORE_COORDS, i);
+            if let Some(&[_, _, found]) = row.filter(|r| [r[0], r[1]] == key) {
                 // A crafted snapshot's table could name another coordinate.
-                let found = rows[i][2];
                 return (self.slot(found) == Some(slot)).then_some(found);
             }
         }

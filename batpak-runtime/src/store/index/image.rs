@@ -296,7 +296,7 @@ mod tests {
     }
 
     fn open(buf: Vec<u8>, start: usize) -> Option<Index> {
-        Index::open_image(IndexTopology::all(), Box::new(buf), start)
+        Index::open_image(IndexTopology::all(), Box::new(buf), start, None)
     }
 
     /// Every read, as one comparable value.
@@ -356,12 +356,84 @@ mod tests {
         for s in 0..section::COUNT {
             let range = base.base.as_ref().map(|b| b.range(s)).expect("a base");
             let mut bad = buf.clone();
-            bad[range].fill(0xff);
+            bad[start + range.start..start + range.end].fill(0xff);
             if let Some(mut crafted) = open(bad, start) {
                 let _ = reads(&crafted);
                 crafted.materialize();
                 let _ = reads(&crafted);
             }
         }
+    }
+
+    #[test]
+    fn a_damaged_block_is_never_served_the_image_is_rebuilt_or_yields_nothing() {
+        use super::super::{block_crcs, BaseState};
+        // The sample grown past one block, so damage can sit in a block the
+        // open does not read.
+        let mut big = sample();
+        for i in 40..400u64 {
+            let kind = EventKind::custom(1, (i % 3) as u16);
+            big.push(record(i, (2, i), (i % 4) as u32, 20 + i, kind), None);
+        }
+        let mut image = Vec::new();
+        big.write_image(&mut image, [7, 9]);
+        let (mut buf, start) = image_of(&big);
+        // The image must end the buffer, as it ends its snapshot file.
+        buf.truncate(start + image.len());
+        let crcs = block_crcs(&image);
+        assert!(crcs.len() >= 2, "{} bytes", image.len());
+        let opened = |bytes: Vec<u8>, rebuild: Option<Index>| {
+            let mut ix = Index::open_image(
+                IndexTopology::all(),
+                Box::new(bytes),
+                start,
+                Some(crcs.clone()),
+            )?;
+            let rebuild = std::sync::Mutex::new(rebuild);
+            ix.set_rebuild(Box::new(move || rebuild.lock().ok()?.take()));
+            Some(ix)
+        };
+        // Intact: reads equal the index's, nothing rebuilt.
+        let ix = opened(buf.clone(), None).expect("opens");
+        assert_eq!(reads(&ix), reads(&big));
+        assert_eq!(ix.base_state(), BaseState::Intact);
+        // A flipped byte in record 100 (in block 1), which the open does
+        // not read.
+        let records = big_range(&ix, section::RECORDS);
+        let mut bad = buf.clone();
+        bad[start + records.start + 44 * 100 + 3] ^= 0x10;
+        let ix = opened(bad.clone(), Some(big_copy(&big))).expect("opens");
+        assert_eq!(ix.base_state(), BaseState::Intact);
+        assert_eq!(reads(&ix), reads(&big));
+        assert_eq!(ix.base_state(), BaseState::Rebuilt);
+        // The same damage, and the log rebuilds a different index: nothing
+        // is served, and nothing panics.
+        let ix = opened(bad.clone(), Some(sample())).expect("opens");
+        let _ = reads(&ix);
+        assert_eq!(ix.base_state(), BaseState::Unusable);
+        assert_eq!(ix.entity_positions("a").len(), 0);
+        let ix = opened(bad, None).expect("opens");
+        assert_eq!(*ix.record(100), Record::NONE);
+        assert_eq!(ix.base_state(), BaseState::Unusable);
+        // Damage in what the open reads (header, kind table, last record):
+        // the image does not open, and the snapshot's caller scans instead.
+        let kinds = big_range(&opened(buf.clone(), None).expect("opens"), section::KINDS);
+        for at in [8, kinds.start, records.end - 1] {
+            let mut bad = buf.clone();
+            bad[start + at] ^= 1;
+            assert!(opened(bad, None).is_none(), "damage at {at}");
+        }
+    }
+
+    fn big_range(ix: &Index, s: usize) -> std::ops::Range<usize> {
+        ix.base.as_ref().map(|b| b.range(s)).expect("a base")
+    }
+
+    /// A copy of `index` in memory (an index is not `Clone`).
+    fn big_copy(index: &Index) -> Index {
+        let (buf, start) = image_of(index);
+        let mut copy = open(buf, start).expect("opens");
+        copy.materialize();
+        copy
     }
 }

@@ -20,6 +20,7 @@
 //! memory (`Index::materialize`).
 
 mod base;
+mod blocks;
 mod coords;
 pub(crate) mod lists;
 pub(crate) mod names;
@@ -29,8 +30,10 @@ use super::config::IndexTopology;
 use super::error::LogPosition;
 use crate::coordinate::{Coordinate, EntityFilter, Region};
 use crate::event::{id::timestamp_us, CorrelationId, EventId, EventKind};
-pub(crate) use base::ImageBytes;
+pub use base::BaseState;
 use base::{section, Base};
+pub(crate) use base::{ImageBytes, Rebuild};
+pub(crate) use blocks::block_crcs;
 use coords::CoordSlot;
 pub(crate) use coords::NamesMark;
 use lists::IdMap;
@@ -129,14 +132,17 @@ impl Index {
     }
 
     /// An index whose base is the image at `start` in `bytes` (written by
-    /// [`Index::write_image`] for the same topology); `None` when the image's
-    /// header does not check. Reads only the image's header and kind table.
+    /// [`Index::write_image`] for the same topology), whose blocks have the
+    /// CRCs `crcs` (`None`: trusted whole); `None` when the image's header
+    /// does not check. Reads only the image's header, kind table and last
+    /// record.
     pub(crate) fn open_image(
         topology: IndexTopology,
         bytes: ImageBytes,
         start: usize,
+        crcs: Option<Vec<u32>>,
     ) -> Option<Self> {
-        let base = Base::open(bytes, start, image::topology_bits(topology))?;
+        let base = Base::open(bytes, start, image::topology_bits(topology), crcs)?;
         Some(Self {
             base: Some(base),
             ..Self::new(topology)
@@ -178,13 +184,27 @@ impl Index {
         self.floors = old.floors;
     }
 
-    /// The records in the mapped base.
-    fn base_records(&self) -> &[Record] {
-        self.base.as_ref().map_or(&[], Base::records)
+    /// Sets how the mapped base rebuilds its image from the log when a
+    /// block of it does not match its stored CRC.
+    pub(crate) fn set_rebuild(&mut self, rebuild: Rebuild) {
+        if let Some(base) = &mut self.base {
+            base.set_rebuild(rebuild);
+        }
+    }
+
+    /// The state of the mapped base's bytes (`Intact` without a base).
+    pub(crate) fn base_state(&self) -> BaseState {
+        self.base.as_ref().map_or(BaseState::Intact, Base::state)
+    }
+
+    /// The number of records in the mapped base.
+    fn base_len(&self) -> usize {
+        self.base.as_ref().map_or(0, |b| b.records)
     }
 
     fn last_record(&self) -> Option<&Record> {
-        self.records.last().or(self.base_records().last())
+        let base = || self.base.as_ref()?.record(self.base_len().checked_sub(1)?);
+        self.records.last().or_else(base)
     }
 
     /// Publishes one event. Its coordinate must be defined and its sequence and id
@@ -223,7 +243,11 @@ impl Index {
 
     /// Every record, in commit order.
     pub(crate) fn records(&self) -> impl Iterator<Item = &Record> + '_ {
-        self.base_records().iter().chain(&self.records)
+        let base = self
+            .base
+            .as_ref()
+            .map_or(&[][..], |b| b.rows(section::RECORDS));
+        base.iter().chain(&self.records)
     }
 
     /// Every link, in position order.
@@ -236,7 +260,7 @@ impl Index {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.base_records().len() + self.records.len()
+        self.base_len() + self.records.len()
     }
 
     pub(crate) fn last_sequence(&self) -> u64 {
@@ -249,22 +273,25 @@ impl Index {
 
     /// Position of the event with this id.
     pub(crate) fn position_of(&self, event_id: u128) -> Option<u32> {
-        let base = self.base_records();
-        if let Ok(p) = base.binary_search_by(|r| r.event_id().cmp(&event_id)) {
-            return Some(p as u32);
+        if let Some(base) = &self.base {
+            let p = base.partition::<Record>(section::RECORDS, |r| r.event_id() < event_id);
+            if base.record(p).is_some_and(|r| r.event_id() == event_id) {
+                return Some(p as u32);
+            }
         }
         self.records
             .binary_search_by(|r| r.event_id().cmp(&event_id))
             .ok()
-            .map(|p| (base.len() + p) as u32)
+            .map(|p| (self.base_len() + p) as u32)
     }
 
     /// The number of events whose global sequence is at most `sequence`
     /// (the position of the first one after it).
     pub(crate) fn count_through(&self, sequence: u64) -> u32 {
-        let base = self.base_records();
-        let in_base = base.partition_point(|r| r.sequence() <= sequence);
-        if in_base < base.len() {
+        let in_base = self.base.as_ref().map_or(0, |b| {
+            b.partition::<Record>(section::RECORDS, |r| r.sequence() <= sequence)
+        });
+        if in_base < self.base_len() {
             return in_base as u32;
         }
         (in_base + self.records.partition_point(|r| r.sequence() <= sequence)) as u32
@@ -307,10 +334,9 @@ impl Index {
         // The tail first: without a base (a store opened by a scan) it is
         // every record, and a read is one bounds check.
         let p = pos as usize;
-        let in_base = self.base.as_ref().map_or(0, |b| b.records);
-        match p.checked_sub(in_base) {
+        match p.checked_sub(self.base_len()) {
             Some(t) => self.records.get(t),
-            None => self.base_records().get(p),
+            None => self.base.as_ref().and_then(|b| b.record(p)),
         }
         .unwrap_or(&Record::NONE)
     }
@@ -382,8 +408,9 @@ impl Index {
             b.kinds
                 .iter()
                 .find(|(k, _)| *k == kind)
-                .and_then(|(_, range)| b.words(section::KIND_POSITIONS).get(range.clone()))
-                .unwrap_or_default()
+                .map_or(&[][..], |(_, range)| {
+                    b.rows_in(section::KIND_POSITIONS, range.clone())
+                })
         });
         let tail = self.by_kind.get(&kind).map_or(&[][..], Vec::as_slice);
         Positions::new(base, tail)
@@ -407,11 +434,11 @@ impl Index {
         }
         if let Some(base) = &self.base {
             if (pos as usize) < base.records {
-                let rows = base.rows::<10>(section::LINKS);
-                return rows
-                    .binary_search_by_key(&pos, |row| row[0])
-                    .ok()
-                    .map(|i| base_link(&rows[i]));
+                let i = base.partition::<[u32; 10]>(section::LINKS, |row| row[0] < pos);
+                return base
+                    .row::<[u32; 10]>(section::LINKS, i)
+                    .filter(|row| row[0] == pos)
+                    .map(base_link);
             }
         }
         self.links
@@ -515,10 +542,9 @@ impl Index {
         let Some(base) = &self.base else {
             return Vec::new();
         };
-        let rows = base.rows::<5>(s);
-        let from = rows.partition_point(|row| base::join128(&row[..4]) < id);
-        rows[from..]
-            .iter()
+        let from = base.partition::<[u32; 5]>(s, |row| base::join128(&row[..4]) < id);
+        (from..)
+            .map_while(|i| base.row::<[u32; 5]>(s, i))
             .take_while(|row| base::join128(&row[..4]) == id)
             .map(|row| row[4])
             .collect()

@@ -2,7 +2,7 @@
 //! Frames and their byte format (`frame`), segment files (`segment`), the
 //! file-system seam every write goes through (`io`), the directory lock
 //! (`lock`), the open-time scan and repair (`recovery`), the index snapshot
-//! (`snapshot`), reading frames back by position (`reader`), compaction's
+//! (`snapshot`) and the read-only view of the log prefix it covers (`prefix`), reading frames back by position (`reader`), compaction's
 //! rewrite (`compact`), backup's copy (`backup`), cursor-worker checkpoints
 //! (`checkpoint`), the default key store of personal data (`keys`), the durable watermark (`watermark`) and the quarantine that
 //! keeps what a repair cuts (`quarantine`). It knows nothing of the writer thread or the `Store` API
@@ -15,6 +15,7 @@ pub(crate) mod frame;
 pub(crate) mod io;
 pub(crate) mod keys;
 pub(crate) mod lock;
+pub(crate) mod prefix;
 pub(crate) mod quarantine;
 pub(crate) mod reader;
 pub(crate) mod recovery;

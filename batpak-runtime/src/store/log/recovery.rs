@@ -167,6 +167,9 @@ pub(crate) struct Recovered {
     pub chain_starts: Vec<ChainStart>,
     /// Where a following scan (a read-only store's) stopped, to read on.
     pub follower: Option<follow::Follower>,
+    /// The segments (id, length) the index's mapped base was written from,
+    /// when it has one: the part of the log that rebuilds it.
+    pub base_segments: Vec<(u64, u64)>,
 }
 
 /// How to scan.
@@ -338,6 +341,7 @@ pub(crate) fn scan_from(
         chain_break: scan.chain_break,
         chain_starts: std::mem::take(&mut scan.tips.starts),
         follower,
+        base_segments: Vec::new(),
     })
 }
 

@@ -9,15 +9,17 @@
 //! memory stays small. Chain tips are not saved (the writer reads them back
 //! from the log when it needs them).
 //!
-//! Integrity: the header's CRC covers the whole body and is checked at open by
-//! reading the file with plain reads into a small buffer, not through the map
-//! (reads through the page cache do not count in the process's resident
-//! memory, pages touched through the map would); so a flipped byte anywhere is
-//! found at open and the open scans instead, never serving the damaged bytes.
-//! The image's header (section bounds, sizes) is checked too; its arrays'
-//! contents are trusted once the CRC matches, but every accessor is
-//! bounds-checked, so even a crafted file with a valid CRC yields empty or
-//! wrong answers, never a panic.
+//! Integrity, in two parts. The head (segment table, writer resume point, and
+//! the CRC32 of every 4 KiB block of the image) is read with plain reads and
+//! checked whole at open against the header's CRC: damage there makes the
+//! open scan instead. The image's blocks are checked lazily, each the first
+//! time a read touches it (`store::index::blocks`), so an open reads a few
+//! KiB however large the log; a block that does not match is never served:
+//! the index rebuilds the image from the log (the store gives it the means)
+//! and keeps it only if it matches every stored CRC. The image's header
+//! (section bounds, sizes) is checked at open too; a crafted file whose CRCs
+//! match can still hold nonsense in its arrays, but every accessor is
+//! bounds-checked, so it yields empty or wrong answers, never a panic.
 //!
 //! A snapshot names every segment with its exact length; it is used only when
 //! the directory holds exactly those segments at exactly those lengths (the
@@ -38,17 +40,18 @@ use crate::event::id::is_clock_id;
 use crate::store::config::IndexTopology;
 use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};
 use crate::store::index::lists::IdSet;
-use crate::store::index::Index;
+use crate::store::index::{block_crcs, Index};
 use crate::store::options::AppendReceipt;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Name of the snapshot file in the data directory.
 pub const SNAPSHOT_FILE: &str = "index.snap";
-/// Version 3 ends with an index image read in place; a version 1 or 2
-/// snapshot is refused (its header does not match) and the open scans.
-const MAGIC: &[u8; 8] = b"BPKSNAP3";
-const HEADER_BYTES: usize = 24;
+/// Version 4 checks its index image block by block; a snapshot of an older
+/// version is refused (its header does not match) and the open scans.
+const MAGIC: &[u8; 8] = b"BPKSNAP4";
+/// Magic, body length, head length (u64 LE each), the head's CRC32, zeros.
+pub(crate) const HEADER_BYTES: usize = 32;
 
 pub(crate) fn path(dir: &Path) -> PathBuf {
     dir.join(SNAPSHOT_FILE)
@@ -83,34 +86,73 @@ pub(crate) fn write(
     index: &Index,
     seed: &SeedView<'_>,
 ) -> Result<(), StoreError> {
-    let mut body = Vec::with_capacity(4096 + index.len() * 72);
-    put_segments(&mut body, io, dir)?;
-    put_seed(&mut body, seed);
-    // The image starts 8-aligned in the file.
-    while !(HEADER_BYTES + body.len()).is_multiple_of(8) {
-        body.push(0);
-    }
-    index.write_image(&mut body, hash_key());
-    let header = encode_header(&body);
+    let mut image = Vec::with_capacity(4096 + index.len() * 72);
+    index.write_image(&mut image, hash_key());
+    let mut head = Vec::with_capacity(4096 + image.len() / 1000);
+    put_segments(&mut head, io, dir)?;
+    put_seed(&mut head, seed);
+    put_blocks(&mut head, &image);
+    let header = encode_header(&head, image.len());
     let final_path = path(dir);
     let tmp = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
     let err = |op, e| StoreError::io(op, &tmp, e);
     let mut f = create_temporary(io, &tmp).map_err(|e| err(IoOp::Open, e))?;
     f.write_all(&header).map_err(|e| err(IoOp::Write, e))?;
-    f.write_all(&body).map_err(|e| err(IoOp::Write, e))?;
+    f.write_all(&head).map_err(|e| err(IoOp::Write, e))?;
+    f.write_all(&image).map_err(|e| err(IoOp::Write, e))?;
     f.sync_data().map_err(|e| err(IoOp::Sync, e))?;
     io.rename(&tmp, &final_path)
         .map_err(|e| err(IoOp::Rename, e))?;
     segment::sync_dir(io, dir)
 }
 
-/// The header of a snapshot whose body is `body`: magic, body length, CRC.
-pub(crate) fn encode_header(body: &[u8]) -> [u8; HEADER_BYTES] {
+/// The header of a snapshot whose head is `head` (its length a multiple of
+/// 8) and whose image has `image_len` bytes: magic, body length, head
+/// length, the head's CRC.
+pub(crate) fn encode_header(head: &[u8], image_len: usize) -> [u8; HEADER_BYTES] {
     let mut header = [0; HEADER_BYTES];
     header[..8].copy_from_slice(MAGIC);
-    header[8..16].copy_from_slice(&(body.len() as u64).to_le_bytes());
-    header[16..20].copy_from_slice(&crc32fast::hash(body).to_le_bytes());
+    let body_len = (head.len() + image_len) as u64;
+    header[8..16].copy_from_slice(&body_len.to_le_bytes());
+    header[16..24].copy_from_slice(&(head.len() as u64).to_le_bytes());
+    header[24..28].copy_from_slice(&crc32fast::hash(head).to_le_bytes());
     header
+}
+
+/// A snapshot file holding `body` with a valid header, its head being the
+/// part up to the end of the block table (when it parses that far; else as
+/// much of the body as keeps the image 8-aligned), padded as the writer pads
+/// it. For tests and fuzzing.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn seal(body: &[u8]) -> Vec<u8> {
+    let mut r = BodyReader::new(body);
+    let head = segment_table(&mut r)
+        .and_then(|segments| parse_seed(&mut r, &segments))
+        .and_then(|_| read_blocks(&mut r))
+        .map_or(body.len() - (HEADER_BYTES + body.len()) % 8, |_| {
+            (HEADER_BYTES + r.pos()).next_multiple_of(8) - HEADER_BYTES
+        })
+        .min(body.len());
+    let mut out = encode_header(&body[..head], body.len() - head).to_vec();
+    out.extend_from_slice(body);
+    out
+}
+
+/// Appends the image's block table (count, then each block's CRC32 LE) and
+/// pads the head so the image starts 8-aligned in the file.
+fn put_blocks(head: &mut Vec<u8>, image: &[u8]) {
+    let crcs = block_crcs(image);
+    put_varint(head, crcs.len() as u64);
+    put_words(head, crcs.iter().map(|c| c.to_le_bytes()));
+    while !(HEADER_BYTES + head.len()).is_multiple_of(8) {
+        head.push(0);
+    }
+}
+
+/// Reads the image's block table.
+fn read_blocks(r: &mut BodyReader<'_>) -> Option<Vec<u32>> {
+    let count = usize::try_from(r.varint()?).ok()?;
+    read_words(r, count, u32::from_le_bytes)
 }
 
 /// Encodes the segment table: every segment of `dir` with its length now.
@@ -181,21 +223,11 @@ pub(crate) fn load(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ok(None)),
         Err(e) => return Ok(Err(format!("cannot open: {e}"))),
     };
-    if let Err(reason) = check_file(&file) {
-        return Ok(Err(reason));
-    }
-    // SAFETY: the snapshot is only ever replaced by rename, never modified in
-    // place, and every byte read from the map is bounds-checked (BodyReader,
-    // the index's mapped base); a concurrent external truncation could still
-    // fault, as with any mapped file.
-    let map = match unsafe { memmap2::Mmap::map(&file) } {
-        Ok(map) => map,
-        Err(e) => return Ok(Err(format!("cannot map: {e}"))),
+    let head = match read_head(&file) {
+        Ok(head) => head,
+        Err(reason) => return Ok(Err(reason)),
     };
-    let Some(body) = map.get(HEADER_BYTES..) else {
-        return Ok(Err("truncated".into()));
-    };
-    let mut r = BodyReader::new(body);
+    let mut r = BodyReader::new(&head);
     let Some(segments) = segment_table(&mut r) else {
         return Ok(Err("does not parse".into()));
     };
@@ -203,10 +235,19 @@ pub(crate) fn load(
         Ok(coverage) => coverage,
         Err(stale) => return Ok(Err(stale)),
     };
-    let Some((seed, image_at)) = parse_seed(r, &segments) else {
+    let Some((seed, crcs)) = parse_seed(&mut r, &segments).zip(read_blocks(&mut r)) else {
         return Ok(Err("does not parse".into()));
     };
-    let Some(index) = Index::open_image(topology, Box::new(map), image_at) else {
+    // SAFETY: the snapshot is only ever replaced by rename, never modified in
+    // place, and every byte read from the map is bounds-checked (the index's
+    // mapped base); a concurrent external truncation could still fault, as
+    // with any mapped file.
+    let map = match unsafe { memmap2::Mmap::map(&file) } {
+        Ok(map) => map,
+        Err(e) => return Ok(Err(format!("cannot map: {e}"))),
+    };
+    let image_at = HEADER_BYTES + head.len();
+    let Some(index) = Index::open_image(topology, Box::new(map), image_at, Some(crcs)) else {
         return Ok(Err("does not parse".into()));
     };
     // The writer continues from the resume point: a record at or past it
@@ -228,48 +269,47 @@ pub(crate) fn load(
         chain_break: None,
         chain_starts: Vec::new(),
         follower: None,
+        base_segments: segments,
     };
     Ok(Ok(Some((recovered, coverage))))
 }
 
-/// Checks the snapshot's header and its CRC over the whole body, reading the
-/// file with plain reads into a small buffer (not through a map: pages read
-/// through the page cache do not count in the process's resident memory).
-fn check_file(file: &std::fs::File) -> Result<(), Rejection> {
+/// Reads the snapshot's header and head with plain reads and checks the
+/// head's CRC; the head's bytes. Only the head is read: the image is checked
+/// block by block as reads touch it.
+fn read_head(file: &std::fs::File) -> Result<Vec<u8>, Rejection> {
     use std::io::Read;
     let mut reader = file;
     let mut header = [0u8; HEADER_BYTES];
     if reader.read_exact(&mut header).is_err() || &header[..8] != MAGIC {
         return Err("bad header".into());
     }
-    let body_len = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
-    let crc = u32::from_le_bytes(header[16..20].try_into().unwrap_or_default());
-    let mut hasher = crc32fast::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut read = 0u64;
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-                read += n as u64;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("cannot read: {e}")),
-        }
-    }
-    if read != body_len {
+    let word = |at: usize| u64::from_le_bytes(header[at..at + 8].try_into().unwrap_or_default());
+    let (body_len, head_len) = (word(8), word(16));
+    let crc = u32::from_le_bytes(header[24..28].try_into().unwrap_or_default());
+    let file_len = file
+        .metadata()
+        .map_err(|e| format!("cannot read: {e}"))?
+        .len();
+    if file_len.checked_sub(HEADER_BYTES as u64) != Some(body_len) {
         return Err("truncated".into());
     }
-    if hasher.finalize() != crc {
+    if head_len > body_len || !(HEADER_BYTES as u64 + head_len).is_multiple_of(8) {
+        return Err("bad header".into());
+    }
+    let mut head = vec![0u8; usize::try_from(head_len).map_err(|_| "bad header")?];
+    reader
+        .read_exact(&mut head)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if crc32fast::hash(&head) != crc {
         return Err("checksum mismatch".into());
     }
-    Ok(())
+    Ok(head)
 }
 
-/// Parses the writer's resume point that follows the segment table; with
-/// the offset of the index image in the file. `None` when it does not parse.
-fn parse_seed(mut r: BodyReader<'_>, segments: &[(u64, u64)]) -> Option<(WriterSeed, usize)> {
+/// Parses the writer's resume point that follows the segment table; `None`
+/// when it does not parse.
+fn parse_seed(r: &mut BodyReader<'_>, segments: &[(u64, u64)]) -> Option<WriterSeed> {
     let mut seed = WriterSeed {
         next_sequence: r.varint()?,
         last_event_id: r.u128()?,
@@ -289,9 +329,8 @@ fn parse_seed(mut r: BodyReader<'_>, segments: &[(u64, u64)]) -> Option<(WriterS
     {
         return None;
     }
-    read_writer_state(&mut r, &mut seed)?;
-    let image_at = (HEADER_BYTES + r.pos()).next_multiple_of(8);
-    Some((seed, image_at))
+    read_writer_state(r, &mut seed)?;
+    Some(seed)
 }
 
 /// Reads the segment table: ids and lengths; `None` when it does not parse.

@@ -23,7 +23,7 @@ mod tips;
 use crate::event::id::IdClock;
 use crate::store::config::StoreConfig;
 use crate::store::error::{IoOp, StoreError};
-use crate::store::index::{Link, Record};
+use crate::store::index::{BaseState, Link, Record};
 use crate::store::locking;
 use crate::store::log::backup::copy_segments;
 use crate::store::log::frame::{self, TYPE_FENCE_CANCEL};
@@ -440,6 +440,14 @@ impl Writer {
         }
     }
 
+    /// Whether the index's mapped base failed its check and could not be
+    /// rebuilt: the group was decided on reads that yielded nothing, so it
+    /// must not be written. One relaxed load while the base is intact.
+    fn base_unusable(&self) -> bool {
+        self.shared.index_damaged.load(Ordering::Acquire)
+            && locking::read(&self.shared.index).base_state() == BaseState::Unusable
+    }
+
     fn failure_error(&self) -> StoreError {
         match &self.failure {
             Some((op, kind, msg)) => StoreError::io(
@@ -453,6 +461,14 @@ impl Writer {
 
     fn write_buf(&mut self) {
         if self.buf.is_empty() || self.failure.is_some() {
+            return;
+        }
+        if self.base_unusable() {
+            let e = std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the index snapshot's image is damaged and could not be rebuilt from the log",
+            );
+            self.fail(IoOp::Read, &e);
             return;
         }
         match self.file.write_all(&self.buf) {

@@ -45,4 +45,8 @@ pub(crate) struct Shared {
     /// The last error of a read-only store's background refresh, cleared by
     /// the next that succeeds.
     pub follow_error: Mutex<Option<String>>,
+    /// Raised when a block of the index's mapped base failed its check (the
+    /// base then rebuilt its image from the log, or became unusable): the
+    /// writer looks at the base before each write from then on.
+    pub index_damaged: Arc<AtomicBool>,
 }
