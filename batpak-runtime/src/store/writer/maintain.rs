@@ -30,6 +30,18 @@ impl Writer {
     /// removed either way.
     pub(super) fn save_snapshot(&self) -> Result<(), StoreError> {
         let index = locking::read(&self.shared.index);
+        if index.base_state() == crate::store::index::BaseState::Unusable {
+            // Its reads yield nothing: a snapshot of it would hide the log.
+            // Without one, the next open scans (and meets the damage).
+            let (io, dir) = (&*self.shared.io, &self.config.data_dir);
+            crate::store::log::snapshot::remove(io, dir)?;
+            let e = std::io::Error::new(std::io::ErrorKind::InvalidData, super::BASE_UNUSABLE);
+            return Err(StoreError::io(
+                IoOp::Write,
+                crate::store::log::snapshot::path(dir),
+                e,
+            ));
+        }
         let view = crate::store::log::snapshot::SeedView {
             next_sequence: self.next_sequence,
             last_event_id: self.clock.last(),

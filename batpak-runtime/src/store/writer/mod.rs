@@ -464,10 +464,7 @@ impl Writer {
             return;
         }
         if self.base_unusable() {
-            let e = std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "the index snapshot's image is damaged and could not be rebuilt from the log",
-            );
+            let e = std::io::Error::new(std::io::ErrorKind::InvalidData, BASE_UNUSABLE);
             self.fail(IoOp::Read, &e);
             return;
         }
@@ -586,6 +583,10 @@ impl Writer {
         }
     }
 }
+
+/// Why the writer stops on an index whose mapped base is `Unusable`.
+const BASE_UNUSABLE: &str =
+    "the index snapshot's image is damaged and could not be rebuilt from the log";
 
 /// Answers a command the writer will not carry out.
 fn refuse(command: Command, error: impl Fn() -> StoreError) {
