@@ -44,6 +44,7 @@ use crate::store::index::{block_crcs, Index};
 use crate::store::options::AppendReceipt;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Name of the snapshot file in the data directory.
 pub const SNAPSHOT_FILE: &str = "index.snap";
@@ -243,21 +244,31 @@ pub(crate) fn load(
     // mapped base); a concurrent external truncation could still fault, as
     // with any mapped file.
     let map = match unsafe { memmap2::Mmap::map(&file) } {
-        Ok(map) => map,
+        Ok(map) => Arc::new(map),
         Err(e) => return Ok(Err(format!("cannot map: {e}"))),
     };
+    // The open reads a few scattered blocks (the image's header, kind table
+    // and last record). A fault on a mapped file normally reads the pages
+    // around it too, as much as the device's readahead (8 MiB on some
+    // disks): for these few blocks that would be most of the open. So the
+    // open faults in single pages, and later reads get the kernel's normal
+    // read-around back. Advice changes only speed; a refusal is ignored.
+    let _ = map.advise(memmap2::Advice::Random);
     let image_at = HEADER_BYTES + head.len();
-    let Some(index) = Index::open_image(topology, Box::new(map), image_at, Some(crcs)) else {
-        return Ok(Err("does not parse".into()));
-    };
+    let bytes = Box::new(SharedMap(Arc::clone(&map)));
+    let opened = Index::open_image(topology, bytes, image_at, Some(crcs));
     // The writer continues from the resume point: a record at or past it
     // would be followed by an event that does not sort after it.
-    if index.len() > 0 {
-        let last = index.record(index.len() as u32 - 1);
-        if seed.next_sequence <= last.sequence() || seed.last_event_id < last.event_id() {
-            return Ok(Err("does not parse".into()));
-        }
-    }
+    let fits = |index: &Index| {
+        let last = index.len().checked_sub(1).map(|p| index.record(p as u32));
+        last.is_none_or(|last| {
+            seed.next_sequence > last.sequence() && seed.last_event_id >= last.event_id()
+        })
+    };
+    let _ = map.advise(memmap2::Advice::Normal);
+    let Some(index) = opened.filter(fits) else {
+        return Ok(Err("does not parse".into()));
+    };
     let recovered = Recovered {
         index,
         seed,
@@ -272,6 +283,15 @@ pub(crate) fn load(
         base_segments: segments,
     };
     Ok(Ok(Some((recovered, coverage))))
+}
+
+/// A map shared between the index's base and the open that advises on it.
+struct SharedMap(Arc<memmap2::Mmap>);
+
+impl AsRef<[u8]> for SharedMap {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// Reads the snapshot's header and head with plain reads and checks the
