@@ -75,7 +75,11 @@ fn json_depth(bytes: &[u8]) -> usize {
 pub(crate) fn encode_json<P: Serialize + ?Sized>(
     payload: &P,
 ) -> Result<EncodedPayload, StoreError> {
-    let bytes = serde_json::to_vec(payload).map_err(|source| StoreError::Serialize { source })?;
+    // Room for a typical event up front: growing from empty would copy a
+    // short payload four or five times.
+    let mut bytes = Vec::with_capacity(128);
+    serde_json::to_writer(&mut bytes, payload)
+        .map_err(|source| StoreError::Serialize { source })?;
     // Valid JSON nests at most one level per two bytes (an opening and a
     // closing bracket), so a short payload needs no scan.
     let depth = if bytes.len() <= 2 * JSON_DEPTH_MAX {

@@ -84,10 +84,20 @@ impl Store<ReadWrite> {
     /// Appends one item on `route` and waits for its receipt.
     pub(crate) fn append_one(
         &self,
-        item: BatchAppendItem,
+        mut item: BatchAppendItem,
         route: Route,
     ) -> Result<AppendReceipt, StoreError> {
-        self.enqueue_one_paced(item, route, Pace::Wait)?.wait()
+        self.check_route(route)?;
+        self.seal_item(&mut item)?;
+        super::writer::slot::call(|reply| {
+            let command = Command::Append {
+                items: Items::One(item),
+                batch: false,
+                fenced: route == Route::Fenced,
+                reply: ReplyTo::Slot(reply),
+            };
+            self.send_paced(command, Pace::Wait)
+        })
     }
 
     fn enqueue_one_paced(

@@ -97,7 +97,7 @@ pub(crate) struct Index {
     /// Per entity id: the first coordinate naming it.
     entity_coords: Vec<u32>,
     /// The coordinates of an (entity, scope) pair that are not the entity's first.
-    more_coords: HashMap<(u32, u32), u32>,
+    more_coords: IdMap<(u32, u32), u32>,
     /// Per entity id (base ids too): its positions in the tail.
     entity_events: Lists,
     scopes: NameTable,
@@ -107,7 +107,7 @@ pub(crate) struct Index {
     by_correlation: HashMap<u128, Vec<u32>>,
     by_causation: HashMap<u128, Vec<u32>>,
     /// Retention floors by entity id (`floors`).
-    floors: HashMap<u32, Floor>,
+    floors: IdMap<u32, Floor>,
 }
 
 impl Index {
@@ -120,14 +120,14 @@ impl Index {
             coords: Vec::new(),
             entities: NameTable::default(),
             entity_coords: Vec::new(),
-            more_coords: HashMap::new(),
+            more_coords: IdMap::default(),
             entity_events: Lists::default(),
             scopes: NameTable::default(),
             scope_events: Lists::default(),
             by_kind: HashMap::default(),
             by_correlation: HashMap::new(),
             by_causation: HashMap::new(),
-            floors: HashMap::new(),
+            floors: IdMap::default(),
         }
     }
 

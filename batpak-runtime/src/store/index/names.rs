@@ -2,13 +2,16 @@
 //! buffer, in the order of first use (a name's id is its rank), and an
 //! open-addressing table of ids to find a name's id. A name costs its bytes,
 //! its end offset (8 bytes) and its share of the table (5 bytes per slot, at
-//! most three quarters of the slots used). The table's hash is keyed at random
-//! per table, so names chosen to collide cannot be prepared in advance.
+//! most three quarters of the slots used). The table's hash (the stored
+//! images' multiply-and-fold, `base::name_hash`, a few nanoseconds for a short
+//! name) is keyed at random per table, so names chosen to collide cannot be
+//! prepared in advance.
 
+use super::base::name_hash;
 use std::hash::{BuildHasher, RandomState};
 
 /// Interned names; see the module docs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct NameTable {
     /// Every name, in id order.
     bytes: String,
@@ -19,7 +22,22 @@ pub(crate) struct NameTable {
     /// Per slot: 0 when free, else seven bits of its name's hash with the
     /// high bit set, so most probes reject a slot without reading a name.
     tags: Vec<u8>,
-    hasher: RandomState,
+    /// The hash's key, random per table.
+    key: [u64; 2],
+}
+
+impl Default for NameTable {
+    fn default() -> Self {
+        // The standard library's random keys, drawn once per table.
+        let random = RandomState::new();
+        Self {
+            bytes: String::new(),
+            ends: Vec::new(),
+            slots: Vec::new(),
+            tags: Vec::new(),
+            key: [random.hash_one(1u8), random.hash_one(2u8)],
+        }
+    }
 }
 
 impl NameTable {
@@ -45,7 +63,7 @@ impl NameTable {
         if self.slots.is_empty() {
             return None;
         }
-        let hash = self.hasher.hash_one(name);
+        let hash = name_hash(self.key, name.as_bytes());
         self.probe(hash, |id| self.name(id) == name).ok()
     }
 
@@ -56,7 +74,7 @@ impl NameTable {
             let unique = self.rebuild(slots);
             assert!(unique, "names are interned once");
         }
-        let hash = self.hasher.hash_one(name);
+        let hash = name_hash(self.key, name.as_bytes());
         match self.probe(hash, |id| self.name(id) == name) {
             Ok(id) => id,
             Err(slot) => {
@@ -111,7 +129,7 @@ impl NameTable {
         for first in (0..self.len()).step_by(REBUILD_BATCH) {
             let ids = first as u32..(first + REBUILD_BATCH).min(self.len()) as u32;
             for (hash, id) in hashes.iter_mut().zip(ids.clone()) {
-                *hash = self.hasher.hash_one(self.name(id));
+                *hash = name_hash(self.key, self.name(id).as_bytes());
             }
             for (&hash, id) in hashes.iter().zip(ids) {
                 let Err(slot) = self.probe(hash, |other| self.name(other) == self.name(id)) else {

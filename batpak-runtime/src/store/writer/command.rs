@@ -9,6 +9,8 @@ use flume::Sender;
 /// Reply channel of an append.
 pub(crate) enum ReplyTo {
     One(Sender<Result<AppendReceipt, StoreError>>),
+    /// A blocking caller's reply slot (`slot`): no channel per call.
+    Slot(super::slot::SlotSender),
     Many(Sender<Result<Vec<AppendReceipt>, StoreError>>),
 }
 

@@ -43,6 +43,11 @@ pub(crate) fn send<T>(
 
 /// Receives from `rx`, polling for `budget` before blocking.
 pub(crate) fn recv<T>(rx: &flume::Receiver<T>, budget: Duration) -> Result<T, flume::RecvError> {
+    // An answer that is already there (the caller ran the command itself)
+    // needs no clock.
+    if let Ok(v) = rx.try_recv() {
+        return Ok(v);
+    }
     let start = Instant::now();
     loop {
         match rx.try_recv() {

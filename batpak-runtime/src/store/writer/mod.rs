@@ -18,6 +18,7 @@ pub(crate) mod notify;
 mod recycle;
 mod replicate;
 pub(crate) mod shared;
+pub(crate) mod slot;
 mod tips;
 
 use crate::event::id::IdClock;
@@ -68,6 +69,7 @@ impl Reply {
             Reply::Append(ReplyTo::One(tx), r) => {
                 let _ = tx.send(r.map(Receipts::into_one));
             }
+            Reply::Append(ReplyTo::Slot(tx), r) => tx.send(r.map(Receipts::into_one)),
             Reply::Append(ReplyTo::Many(tx), r) => {
                 let _ = tx.send(r.map(Receipts::into_many));
             }
@@ -459,14 +461,22 @@ impl Writer {
         }
     }
 
+    /// Writes the group buffer and announces it written.
     fn write_buf(&mut self) {
+        let written = self.write_out();
+        self.announce(written);
+    }
+
+    /// Writes the group buffer; the sequence it is written through, to
+    /// announce (`None` when nothing was written or the write failed).
+    fn write_out(&mut self) -> Option<u64> {
         if self.buf.is_empty() || self.failure.is_some() {
-            return;
+            return None;
         }
         if self.base_unusable() {
             let e = std::io::Error::new(std::io::ErrorKind::InvalidData, BASE_UNUSABLE);
             self.fail(IoOp::Read, &e);
-            return;
+            return None;
         }
         match self.file.write_all(&self.buf) {
             Ok(()) => {
@@ -477,12 +487,16 @@ impl Writer {
             Err(e) => self.fail_active(IoOp::Write, &e),
         }
         let accepted = self.next_sequence - 1;
-        if self.failure.is_none() {
+        self.failure.is_none().then(|| {
             self.written_through = accepted;
-            self.shared.frontier.advance(|f| {
-                f.accepted = accepted;
-                f.written = accepted;
-            });
+            accepted
+        })
+    }
+
+    /// Raises the accepted and written marks to `written`, if any.
+    fn announce(&self, written: Option<u64>) {
+        if let Some(written) = written {
+            self.shared.frontier.advance(|f| set_written(f, written));
         }
     }
 
@@ -526,11 +540,15 @@ impl Writer {
     fn flush(&mut self) {
         let bytes = self.buf.len() as u64;
         let events = (self.next_sequence - 1).saturating_sub(self.written_through);
-        self.write_buf();
+        // Announced with the publication below (one frontier update per
+        // group), unless a sync comes first: it may raise the durable mark
+        // only up to the written one.
+        let mut written = self.write_out();
         let mut fsync = None;
         if self.group.force_sync
             || self.unsynced_events >= u64::from(self.config.sync.every_n_events)
         {
+            self.announce(written.take());
             let timer = observe::Timer::start();
             self.sync_file();
             fsync = Some(timer.elapsed());
@@ -543,11 +561,13 @@ impl Writer {
         let mut replies = std::mem::take(&mut self.group.replies);
         let mut events = std::mem::take(&mut self.group.publish);
         if self.failure.is_some() {
+            self.announce(written.take());
             for reply in replies.drain(..) {
                 reply.fail(|| self.failure_error()).send();
             }
         } else {
-            self.publish(&mut events);
+            self.publish(&mut events, &mut written);
+            self.announce(written.take());
             for reply in replies.drain(..) {
                 reply.send();
             }
@@ -558,7 +578,9 @@ impl Writer {
         self.shared.recycler.park(&mut self.written);
     }
 
-    fn publish(&mut self, events: &mut Vec<Pub>) {
+    /// Publishes `events` to the index and raises the visible mark, with
+    /// the written mark when `written` holds one to announce (taken then).
+    fn publish(&mut self, events: &mut Vec<Pub>, written: &mut Option<u64>) {
         if events.is_empty() {
             return;
         }
@@ -574,7 +596,13 @@ impl Writer {
             }
             index.last_sequence()
         };
-        self.shared.frontier.advance(|f| f.visible = visible);
+        let written = written.take();
+        self.shared.frontier.advance(|f| {
+            if let Some(written) = written {
+                set_written(f, written);
+            }
+            f.visible = visible;
+        });
         if self.fence.is_none() {
             self.names.age_tips();
         }
@@ -582,6 +610,12 @@ impl Writer {
             self.shared.subscribers.notify(&entries);
         }
     }
+}
+
+/// Raises the accepted and written marks of `f` to `written`.
+fn set_written(f: &mut crate::store::frontier::Frontier, written: u64) {
+    f.accepted = written;
+    f.written = written;
 }
 
 /// Why the writer stops on an index whose mapped base is `Unusable`.
