@@ -324,6 +324,8 @@ fn an_image_that_cannot_be_rebuilt_stops_the_writer_before_it_writes() {
     assert!(store.diagnostics().recovery.from_snapshot);
     let _ = observe(&store, &entities);
     assert_eq!(store.diagnostics().index_base, BaseState::Unusable);
+    let err = store.compact().unwrap_err();
+    assert!(err.to_string().contains("could not be rebuilt"), "{err}");
     let c = Coordinate::new("e0", "s0").unwrap();
     let err = store.append(&c, KIND, &"on top").unwrap_err();
     assert!(err.to_string().contains("could not be rebuilt"), "{err}");

@@ -152,7 +152,10 @@ impl Index {
     /// Copies the mapped base into memory: afterwards the index has no base
     /// and can be rewritten in place. Positions and ids do not change.
     pub(crate) fn materialize(&mut self) {
-        if self.base.is_none() {
+        // An unusable base stays: its copy would be empty, and an index
+        // without a base would look whole to the writer, which refuses to
+        // write on top of an unusable one.
+        if self.base.is_none() || self.base_state() == BaseState::Unusable {
             return;
         }
         let old = std::mem::replace(self, Self::new(self.topology));

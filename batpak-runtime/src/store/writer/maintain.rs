@@ -35,12 +35,7 @@ impl Writer {
             // Without one, the next open scans (and meets the damage).
             let (io, dir) = (&*self.shared.io, &self.config.data_dir);
             crate::store::log::snapshot::remove(io, dir)?;
-            let e = std::io::Error::new(std::io::ErrorKind::InvalidData, super::BASE_UNUSABLE);
-            return Err(StoreError::io(
-                IoOp::Write,
-                crate::store::log::snapshot::path(dir),
-                e,
-            ));
+            return Err(unusable_base(dir));
         }
         let view = crate::store::log::snapshot::SeedView {
             next_sequence: self.next_sequence,
@@ -66,6 +61,10 @@ impl Writer {
     /// so compaction reaches every event a floor cut.
     pub(super) fn compact(&mut self) -> Result<CompactReport, StoreError> {
         self.after_sync(|_| Ok(()))?;
+        if self.base_unusable() {
+            // Compaction moves records the index could not show.
+            return Err(unusable_base(&self.config.data_dir));
+        }
         let floors = locking::read(&self.shared.index).floors_by_name();
         let (io, dir) = (&*self.shared.io, &self.config.data_dir);
         if !floors.is_empty() && holds_cut(io, dir, self.segment_id, &floors)? {
@@ -104,4 +103,11 @@ impl Writer {
             Err(other) => self.fail(IoOp::Write, &std::io::Error::other(other.to_string())),
         }
     }
+}
+
+/// The error of a maintenance task refused because the index's mapped base
+/// is unusable.
+fn unusable_base(dir: &std::path::Path) -> StoreError {
+    let e = std::io::Error::new(std::io::ErrorKind::InvalidData, super::BASE_UNUSABLE);
+    StoreError::io(IoOp::Read, crate::store::log::snapshot::path(dir), e)
 }
