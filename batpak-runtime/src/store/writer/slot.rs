@@ -137,6 +137,9 @@ mod tests {
         });
         assert_eq!(got.expect("answered").sequence, 3);
         // Answered late, from another thread: the caller sleeps, then wakes.
+        // The delay is not synchronisation (the answer reaches the caller
+        // through the slot whenever it comes); it only makes the caller
+        // reach the sleeping branch.
         let (hand, take) = std::sync::mpsc::channel::<SlotSender>();
         let answerer = std::thread::spawn(move || {
             let tx = take.recv().expect("a sender");
