@@ -78,45 +78,40 @@ impl Store<ReadWrite> {
         item: BatchAppendItem,
         route: Route,
     ) -> Result<AppendTicket, StoreError> {
-        self.enqueue_one_paced(item, route, Pace::Queue)
+        let (reply, rx) = flume::bounded(1);
+        let command = self.one_command(item, route, ReplyTo::One(reply))?;
+        self.send_paced(command, Pace::Queue)?;
+        Ok(AppendTicket::new(rx))
     }
 
     /// Appends one item on `route` and waits for its receipt.
     pub(crate) fn append_one(
         &self,
-        mut item: BatchAppendItem,
+        item: BatchAppendItem,
         route: Route,
     ) -> Result<AppendReceipt, StoreError> {
-        self.check_route(route)?;
-        self.seal_item(&mut item)?;
         super::writer::slot::call(|reply| {
-            let command = Command::Append {
-                items: Items::One(item),
-                batch: false,
-                fenced: route == Route::Fenced,
-                reply: ReplyTo::Slot(reply),
-            };
+            let command = self.one_command(item, route, ReplyTo::Slot(reply))?;
             self.send_paced(command, Pace::Wait)
         })
     }
 
-    fn enqueue_one_paced(
+    /// The command appending one item on `route`, answered at `reply`, its
+    /// personal fields sealed.
+    fn one_command(
         &self,
         mut item: BatchAppendItem,
         route: Route,
-        pace: Pace,
-    ) -> Result<AppendTicket, StoreError> {
+        reply: ReplyTo,
+    ) -> Result<Command, StoreError> {
         self.check_route(route)?;
         self.seal_item(&mut item)?;
-        let (reply, rx) = flume::bounded(1);
-        let command = Command::Append {
+        Ok(Command::Append {
             items: Items::One(item),
             batch: false,
             fenced: route == Route::Fenced,
-            reply: ReplyTo::One(reply),
-        };
-        self.send_paced(command, pace)?;
-        Ok(AppendTicket::new(rx))
+            reply,
+        })
     }
 
     /// Sends an atomic batch on `route`; the writer checks its limits and

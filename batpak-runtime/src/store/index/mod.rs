@@ -382,27 +382,25 @@ impl Index {
 
     /// The positions of the events of entity `entity` (an id), in commit order.
     pub(crate) fn entity_events(&self, entity: u32) -> Positions<'_> {
-        let base = self.base.as_ref().map_or(&[][..], |b| {
-            b.list(
-                section::ENTITY_OFFSETS,
-                section::ENTITY_POSITIONS,
-                entity as usize,
-            )
-        });
+        let [offsets, positions] = [section::ENTITY_OFFSETS, section::ENTITY_POSITIONS];
+        let base = self.base_list(offsets, positions, entity);
         Positions::new(base, self.entity_events.get(entity))
     }
 
     /// The positions of the events of scope `scope` (an id), with the scope
     /// lists.
     fn scope_events(&self, scope: u32) -> Positions<'_> {
-        let base = self.base.as_ref().map_or(&[][..], |b| {
-            b.list(
-                section::SCOPE_OFFSETS,
-                section::SCOPE_POSITIONS,
-                scope as usize,
-            )
-        });
+        let [offsets, positions] = [section::SCOPE_OFFSETS, section::SCOPE_POSITIONS];
+        let base = self.base_list(offsets, positions, scope);
         Positions::new(base, self.scope_events.get(scope))
+    }
+
+    /// The mapped base's part of list `id` in a list section pair; empty
+    /// without a base.
+    fn base_list(&self, offsets: usize, positions: usize, id: u32) -> &[u32] {
+        self.base
+            .as_ref()
+            .map_or(&[], |b| b.list(offsets, positions, id as usize))
     }
 
     /// The positions of the events of kind `kind`, with the kind lists.
