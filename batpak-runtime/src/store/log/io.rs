@@ -192,16 +192,13 @@ impl LogIo for StdIo {
     }
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn LogFile>> {
-        let file = OpenOptions::new().append(true).open(path)?;
-        Ok(Box::new(StdFile(file)))
+        let file = OpenOptions::new().write(true).open(path)?;
+        Ok(Box::new(StdFile::at_end(file)?))
     }
 
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn LogFile>> {
-        let file = OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .open(path)?;
-        Ok(Box::new(StdFile(file)))
+        let file = OpenOptions::new().write(true).create_new(true).open(path)?;
+        Ok(Box::new(StdFile::at_end(file)?))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -242,21 +239,60 @@ impl LogIo for StdIo {
     }
 }
 
-/// A `std::fs::File` behind [`LogFile`].
+/// A `std::fs::File` behind [`LogFile`], appending with positioned writes
+/// at the end it keeps track of. A positioned write does not take the file
+/// position's lock, which a plain `write` takes on every call once other
+/// threads share the descriptor table (every store has a writer thread).
 #[derive(Debug)]
-struct StdFile(File);
+struct StdFile {
+    file: File,
+    /// Where the next write goes; `None` after a failed write, whose extent
+    /// is unknown: the next write asks the file for its length first.
+    end: Option<u64>,
+}
+
+impl StdFile {
+    fn at_end(file: File) -> io::Result<Self> {
+        let end = file.metadata()?.len();
+        Ok(Self {
+            file,
+            end: Some(end),
+        })
+    }
+}
+
+/// Writes all of `bytes` at `offset` of `file`.
+fn write_all_at(file: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Seek, SeekFrom};
+        let mut file = file;
+        file.seek(SeekFrom::Start(offset))?;
+        file.write_all(bytes)
+    }
+}
 
 impl LogFile for StdFile {
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.0.write_all(bytes)
+        let end = match self.end.take() {
+            Some(end) => end,
+            None => self.file.metadata()?.len(),
+        };
+        write_all_at(&self.file, bytes, end)?;
+        self.end = Some(end + bytes.len() as u64);
+        Ok(())
     }
 
     fn sync_data(&mut self) -> io::Result<()> {
-        self.0.sync_data()
+        self.file.sync_data()
     }
 
     fn sync_all(&mut self) -> io::Result<()> {
-        self.0.sync_all()
+        self.file.sync_all()
     }
 }
 

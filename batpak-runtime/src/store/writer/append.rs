@@ -30,6 +30,20 @@ impl Writer {
     /// Validates a whole append command, then writes it; the reply waits
     /// for the group (or the fence) it joins.
     pub(super) fn append(&mut self, items: Items, batch: bool, fenced: bool, reply: ReplyTo) {
+        self.append_borrowed(&items, batch, fenced, reply);
+        self.written.push(items);
+    }
+
+    /// [`append`](Self::append) of items the caller keeps and frees itself:
+    /// the fast path's caller, on its own thread, so its items need neither
+    /// a move into the group nor the recycler's bin.
+    pub(super) fn append_borrowed(
+        &mut self,
+        items: &Items,
+        batch: bool,
+        fenced: bool,
+        reply: ReplyTo,
+    ) {
         #[cfg(test)]
         if items
             .as_slice()
@@ -39,7 +53,6 @@ impl Writer {
             panic!("injected panic while writing");
         }
         let receipts = self.plan_and_write(items.as_slice(), batch, fenced);
-        self.written.push(items);
         let reply = Reply::Append(reply, receipts);
         match (&mut self.fence, fenced) {
             (Some(fence), true) if reply.is_ok() => fence.replies.push(reply),

@@ -84,12 +84,22 @@ impl Combiner {
             // Stopped: the writer thread answers it.
             return Some(command);
         };
+        let Command::Append {
+            items,
+            batch,
+            fenced,
+            reply,
+        } = command
+        else {
+            return Some(command);
+        };
         #[cfg(test)]
         self.ran_here.fetch_add(1, Ordering::SeqCst);
+        // The items stay here and are freed on this thread, which made them.
         let ran = catch_unwind(AssertUnwindSafe(|| {
             writer.last_group_len = 1;
             writer.maybe_snapshot();
-            writer.handle(command);
+            writer.append_borrowed(&items, batch, fenced, reply);
             writer.flush();
         }));
         if ran.is_err() {
@@ -97,6 +107,8 @@ impl Combiner {
             // its caller hears `WriterStopped`.
             self.stop(&mut guard);
         }
+        drop(guard);
+        drop(items);
         None
     }
 
