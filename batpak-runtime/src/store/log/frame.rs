@@ -444,24 +444,15 @@ pub(crate) fn chain_hash(
     // The hash of the concatenation: short inputs (most events) are gathered
     // on the stack and hashed in one call, which skips the incremental
     // hasher's setup and buffering; longer ones stream through it.
+    // Two sizes, so the common short event does not zero a kilobyte.
+    const SHORT: usize = 256;
     const ONE_SHOT: usize = 1024;
     let total = 32 + hashed_header.len() + 8 + entity.len() + scope.len() + payload.len();
+    if total <= SHORT {
+        return hash_parts::<SHORT>(prev, hashed_header, entity, scope, payload);
+    }
     if total <= ONE_SHOT {
-        let mut buf = [0u8; ONE_SHOT];
-        let mut at = 0;
-        for part in [
-            prev.as_slice(),
-            hashed_header,
-            &(entity.len() as u32).to_le_bytes(),
-            entity.as_bytes(),
-            &(scope.len() as u32).to_le_bytes(),
-            scope.as_bytes(),
-            payload,
-        ] {
-            buf[at..at + part.len()].copy_from_slice(part);
-            at += part.len();
-        }
-        return *blake3::hash(&buf[..at]).as_bytes();
+        return hash_parts::<ONE_SHOT>(prev, hashed_header, entity, scope, payload);
     }
     let mut h = blake3::Hasher::new();
     h.update(prev);
@@ -472,6 +463,31 @@ pub(crate) fn chain_hash(
     h.update(scope.as_bytes());
     h.update(payload);
     *h.finalize().as_bytes()
+}
+
+/// [`chain_hash`] of parts that fit in `N` bytes, gathered on the stack.
+fn hash_parts<const N: usize>(
+    prev: &[u8; 32],
+    hashed_header: &[u8],
+    entity: &str,
+    scope: &str,
+    payload: &[u8],
+) -> [u8; 32] {
+    let mut buf = [0u8; N];
+    let mut at = 0;
+    for part in [
+        prev.as_slice(),
+        hashed_header,
+        &(entity.len() as u32).to_le_bytes(),
+        entity.as_bytes(),
+        &(scope.len() as u32).to_le_bytes(),
+        scope.as_bytes(),
+        payload,
+    ] {
+        buf[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    *blake3::hash(&buf[..at]).as_bytes()
 }
 
 /// Appends an event frame to `buf` and returns `(flag byte as written, event hash)`.

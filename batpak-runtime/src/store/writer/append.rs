@@ -215,7 +215,7 @@ impl Writer {
             let entity = item.coordinate.entity();
             let current = match running.get(entity) {
                 Some(n) => *n,
-                None => known[i].sequence,
+                None => known[i].sequence(),
             };
             if let Some(expected) = item.options.expected_sequence {
                 if expected != current {
@@ -359,7 +359,10 @@ impl Writer {
             };
             let digest = digests.first().and_then(Option::as_ref);
             let ids = known.first().and_then(|k| k.ids);
-            let (receipt, _) = self.write_item(item, ids, digest, &Prior::default(), &stage);
+            // A single item's tip is the one validation loaded.
+            let tip = known.first().map(|k| k.tip);
+            let prior = Prior::default();
+            let (receipt, _) = self.write_item(item, (ids, tip), digest, &prior, &stage);
             return Receipts::One(receipt);
         }
         let stage = Stage {
@@ -384,7 +387,8 @@ impl Writer {
         for (i, item) in items.iter().enumerate() {
             let digest = digests.get(i).and_then(Option::as_ref);
             let ids = known.get(i).and_then(|k| k.ids);
-            let (receipt, correlation) = self.write_item(item, ids, digest, &prior, &stage);
+            // Tips run on from item to item: the writer's are current.
+            let (receipt, correlation) = self.write_item(item, (ids, None), digest, &prior, &stage);
             prior.receipts.push(receipt);
             prior.correlations.push(correlation);
         }
@@ -417,20 +421,23 @@ impl Writer {
 
     /// Encodes one event frame and stages its publication; returns its receipt
     /// and correlation id.
+    /// `found` holds the coordinate's ids and the entity's tip when the
+    /// caller knows them.
     fn write_item(
         &mut self,
         item: &BatchAppendItem,
-        ids: Option<(u32, u32)>,
+        found: (Option<(u32, u32)>, Option<Option<Tip>>),
         digest: Option<&[u8; 16]>,
         prior: &Prior,
         stage: &Stage,
     ) -> (AppendReceipt, u128) {
+        let (ids, tip) = found;
         let (coord_id, entity) = self.coord_id(item, ids);
         let event_id = self.clock.next_id_at(stage.now);
         let sequence = self.next_sequence;
         self.next_sequence += 1;
         let (correlation_id, causation_id) = self.links(item.options.causation, event_id, prior);
-        let prev = self.names.tip(entity);
+        let prev = tip.unwrap_or_else(|| self.names.tip(entity));
         let prev_hash = prev.map_or([0; 32], |t| t.hash);
         let out = EventOut {
             bits: stage.bits(item),

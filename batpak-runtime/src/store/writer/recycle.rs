@@ -8,6 +8,7 @@
 
 use super::command::Items;
 use crate::store::locking;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// Most items parked before the writer frees the surplus itself (bounds the
@@ -18,6 +19,9 @@ const PARKED_MAX: usize = 8192;
 #[derive(Default)]
 pub(crate) struct Recycler {
     bin: Mutex<Vec<Items>>,
+    /// Something may be parked: lets a caller skip the lock when the bin is
+    /// empty (always, while appends take the fast path).
+    full: AtomicBool,
 }
 
 impl std::fmt::Debug for Recycler {
@@ -35,6 +39,7 @@ impl Recycler {
         let mut bin = locking::lock(&self.bin);
         if bin.len() < PARKED_MAX {
             bin.append(items);
+            self.full.store(true, Ordering::Release);
             return;
         }
         drop(bin);
@@ -44,8 +49,14 @@ impl Recycler {
     /// Caller side: frees whatever is parked, on this thread; never waits for
     /// the lock.
     pub(crate) fn empty(&self) {
+        if !self.full.load(Ordering::Acquire) {
+            return;
+        }
         let parked = match self.bin.try_lock() {
-            Ok(mut bin) if !bin.is_empty() => std::mem::take(&mut *bin),
+            Ok(mut bin) if !bin.is_empty() => {
+                self.full.store(false, Ordering::Release);
+                std::mem::take(&mut *bin)
+            }
             _ => return,
         };
         drop(parked);

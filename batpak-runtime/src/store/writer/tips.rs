@@ -21,8 +21,15 @@ use std::collections::HashMap;
 pub(super) struct Known {
     /// Its coordinate's id and its entity's id, when the coordinate is defined.
     pub(super) ids: Option<(u32, u32)>,
+    /// Its entity's chain tip before the command (`None` without events).
+    pub(super) tip: Option<Tip>,
+}
+
+impl Known {
     /// Its entity's sequence before the command (0 without events).
-    pub(super) sequence: u64,
+    pub(super) fn sequence(&self) -> u64 {
+        self.tip.map_or(0, |t| t.sequence)
+    }
 }
 
 impl Writer {
@@ -71,8 +78,7 @@ impl Writer {
                 Some(e) => load_tip(&index, &self.shared.files, &mut self.names, e)?,
                 None => None,
             };
-            let sequence = tip.map_or(0, |t| t.sequence);
-            known.push(Known { ids, sequence });
+            known.push(Known { ids, tip });
         }
         Ok(())
     }

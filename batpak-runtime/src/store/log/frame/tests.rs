@@ -184,7 +184,8 @@ fn ids_and_counters_the_writer_cannot_follow_do_not_parse() {
 #[test]
 fn chain_hash_is_the_hash_of_the_concatenation_at_every_size() {
     let prev = [7u8; 32];
-    for len in [0usize, 1, 63, 64, 500, 900, 1024, 1025, 5000] {
+    // Payloads of 206 and 207 bytes put the whole at 256 and 257 bytes.
+    for len in [0usize, 1, 63, 64, 150, 206, 207, 500, 900, 1024, 1025, 5000] {
         let payload: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
         let header = [1u8, 2, 3, 4, 5];
         let mut whole = Vec::new();
