@@ -103,3 +103,21 @@ fn a_writer_failing_inside_a_fence_answers_writer_stopped_afterwards() {
         fence.err()
     );
 }
+
+/// The real files append with positioned writes: each write lands right
+/// after the last, and a file opened again appends after what it holds.
+#[test]
+fn std_files_append_at_their_end_across_reopens() {
+    use super::{LogIo, StdIo};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    let mut file = StdIo.create_new(&path).unwrap();
+    file.write_all(b"ab").unwrap();
+    file.write_all(b"cd").unwrap();
+    drop(file);
+    let mut file = StdIo.open_append(&path).unwrap();
+    file.write_all(b"ef").unwrap();
+    file.sync_data().unwrap();
+    assert_eq!(StdIo.read(&path).unwrap(), b"abcdef");
+    assert!(StdIo.create_new(&path).is_err(), "create_new refuses an existing file");
+}
