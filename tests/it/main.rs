@@ -12,6 +12,7 @@ mod fences;
 mod idempotency;
 mod lock;
 mod mapped;
+mod mapped_appends;
 mod matrix;
 mod model;
 mod names;

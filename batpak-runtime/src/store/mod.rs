@@ -490,6 +490,8 @@ impl<M> Drop for Store<M> {
     }
 }
 
+#[cfg(all(test, target_os = "linux"))]
+mod mapped_tests;
 #[cfg(test)]
 mod sim_tests;
 #[cfg(test)]

@@ -106,6 +106,22 @@ pub(crate) trait LogFile: Send + std::fmt::Debug {
     /// Like [`sync_data`](Self::sync_data), and also the file's metadata
     /// (fsync).
     fn sync_all(&mut self) -> io::Result<()>;
+
+    /// From now on, appends through a shared map of the next `window`
+    /// bytes, with space reserved ahead of the written end (`io::mapped`);
+    /// whether the file does. Only the real files on Linux do; the others
+    /// go on writing as before.
+    fn map_appends(&mut self, window: u64) -> io::Result<bool> {
+        let _ = window;
+        Ok(false)
+    }
+
+    /// Cuts space reserved past the written end, so the file is exactly as
+    /// long as what was written; the new length is durable after the next
+    /// sync. Whether it cut anything.
+    fn trim(&mut self) -> io::Result<bool> {
+        Ok(false)
+    }
 }
 
 /// Creates the temporary file at `path` for a rewrite (compaction, the index
@@ -192,12 +208,17 @@ impl LogIo for StdIo {
     }
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn LogFile>> {
-        let file = OpenOptions::new().write(true).open(path)?;
+        // Readable too: a shared writable map needs both.
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
         Ok(Box::new(StdFile::at_end(file)?))
     }
 
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn LogFile>> {
-        let file = OpenOptions::new().write(true).create_new(true).open(path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)?;
         Ok(Box::new(StdFile::at_end(file)?))
     }
 
@@ -247,8 +268,12 @@ impl LogIo for StdIo {
 struct StdFile {
     file: File,
     /// Where the next write goes; `None` after a failed write, whose extent
-    /// is unknown: the next write asks the file for its length first.
+    /// is unknown: the next write asks the file for its length first (and
+    /// fails when space is reserved, as the length then says nothing).
     end: Option<u64>,
+    /// The shared map appends go through, once asked for.
+    #[cfg(target_os = "linux")]
+    mapped: Option<mapped::MappedTail>,
 }
 
 impl StdFile {
@@ -257,8 +282,28 @@ impl StdFile {
         Ok(Self {
             file,
             end: Some(end),
+            #[cfg(target_os = "linux")]
+            mapped: None,
         })
     }
+
+    /// Where the next write goes.
+    fn end(&mut self) -> io::Result<u64> {
+        if let Some(end) = self.end.take() {
+            return Ok(end);
+        }
+        #[cfg(target_os = "linux")]
+        if self.mapped.is_some() {
+            return Err(unknown_end());
+        }
+        Ok(self.file.metadata()?.len())
+    }
+}
+
+/// The error of a write or cut after a failed write of a mapped segment.
+#[cfg(target_os = "linux")]
+fn unknown_end() -> io::Error {
+    io::Error::other("an earlier write to this segment failed; its end is unknown")
 }
 
 /// Writes all of `bytes` at `offset` of `file`.
@@ -278,12 +323,19 @@ fn write_all_at(file: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
 
 impl LogFile for StdFile {
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let end = match self.end.take() {
-            Some(end) => end,
-            None => self.file.metadata()?.len(),
-        };
+        let end = self.end()?;
+        let new_end = end + bytes.len() as u64;
+        #[cfg(target_os = "linux")]
+        if let Some(tail) = &mut self.mapped {
+            if !tail.write(&self.file, bytes, end) {
+                write_all_at(&self.file, bytes, end)?;
+                tail.written(new_end);
+            }
+            self.end = Some(new_end);
+            return Ok(());
+        }
         write_all_at(&self.file, bytes, end)?;
-        self.end = Some(end + bytes.len() as u64);
+        self.end = Some(new_end);
         Ok(())
     }
 
@@ -294,10 +346,31 @@ impl LogFile for StdFile {
     fn sync_all(&mut self) -> io::Result<()> {
         self.file.sync_all()
     }
+
+    #[cfg(target_os = "linux")]
+    fn map_appends(&mut self, window: u64) -> io::Result<bool> {
+        if self.mapped.is_none() {
+            let end = self.end()?;
+            self.end = Some(end);
+            self.mapped = Some(mapped::MappedTail::new(&self.file, end, window)?);
+        }
+        Ok(true)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn trim(&mut self) -> io::Result<bool> {
+        let end = self.end.ok_or_else(unknown_end)?;
+        match &mut self.mapped {
+            Some(tail) => tail.trim(&self.file, end),
+            None => Ok(false),
+        }
+    }
 }
 
 #[cfg(test)]
 pub(crate) mod faults;
+#[cfg(target_os = "linux")]
+mod mapped;
 #[cfg(test)]
 pub(crate) mod sim;
 #[cfg(test)]

@@ -410,6 +410,10 @@ impl Scan<'_> {
                 FrameRead::BadCrc(_) => CorruptionKind::BadCrc,
                 FrameRead::BadBody => CorruptionKind::BadBody,
             };
+            if newest && !self.opts.repair && self.is_reserved(id, offset as u64, rest) {
+                // The end of the log for a reader: nothing there to cut.
+                break;
+            }
             self.undecodable(id, offset as u64, kind, newest)?;
             break;
         }

@@ -78,6 +78,9 @@ pub(crate) struct SeedView<'a> {
     /// The coordinates the active segment has name frames for.
     pub defined: &'a IdSet,
     pub keys: &'a HashMap<u128, KeyUse>,
+    /// The active segment and where its frames end: its file may be longer
+    /// (space reserved for mapped appends), which the table must not claim.
+    pub active: (u64, u64),
 }
 
 /// Writes the snapshot atomically (temporary file, fsync, rename, directory fsync).
@@ -90,7 +93,7 @@ pub(crate) fn write(
     let mut image = Vec::with_capacity(4096 + index.len() * 72);
     index.write_image(&mut image, hash_key());
     let mut head = Vec::with_capacity(4096 + image.len() / 1000);
-    put_segments(&mut head, io, dir)?;
+    put_segments(&mut head, io, dir, seed.active)?;
     put_seed(&mut head, seed);
     put_blocks(&mut head, &image);
     let header = encode_header(&head, image.len());
@@ -156,13 +159,22 @@ fn read_blocks(r: &mut BodyReader<'_>) -> Option<Vec<u32>> {
     read_words(r, count, u32::from_le_bytes)
 }
 
-/// Encodes the segment table: every segment of `dir` with its length now.
-fn put_segments(body: &mut Vec<u8>, io: &dyn LogIo, dir: &Path) -> Result<(), StoreError> {
+/// Encodes the segment table: every segment of `dir` with its length now,
+/// the active one's (`active`) up to where its frames end.
+fn put_segments(
+    body: &mut Vec<u8>,
+    io: &dyn LogIo,
+    dir: &Path,
+    active: (u64, u64),
+) -> Result<(), StoreError> {
     let ids = segment::list_segments_with(io, dir)?;
     put_varint(body, ids.len() as u64);
     for id in ids {
         let p = segment::segment_path(dir, id);
-        let len = io.len(&p).map_err(|e| StoreError::io(IoOp::Read, &p, e))?;
+        let len = match id == active.0 {
+            true => active.1,
+            false => io.len(&p).map_err(|e| StoreError::io(IoOp::Read, &p, e))?,
+        };
         put_varint(body, id);
         put_varint(body, len);
     }

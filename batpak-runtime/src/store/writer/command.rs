@@ -81,4 +81,8 @@ pub(crate) enum Command {
     /// Makes the writer panic (fault injection for unit tests).
     #[cfg(test)]
     Crash,
+    /// Has the writer save an index snapshot before its next command, as
+    /// after a rotation (unit tests).
+    #[cfg(test)]
+    SnapshotSoon,
 }

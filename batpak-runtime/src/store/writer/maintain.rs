@@ -44,6 +44,7 @@ impl Writer {
             next_fence_id: self.next_fence_id,
             defined: &self.names.defined_in(self.segment_id),
             keys: &self.keys,
+            active: (self.segment_id, self.segment_len),
         };
         let (io, dir) = (&*self.shared.io, &self.config.data_dir);
         let timer = observe::Timer::start();

@@ -209,6 +209,7 @@ impl Writer {
             snapshot_sequence: if covered { seed.next_sequence - 1 } else { 0 },
             shared,
         };
+        writer.map_appends();
         if let Some(fence_id) = seed.unterminated_fence {
             frame::put_marker(&mut writer.buf, TYPE_FENCE_CANCEL, fence_id, None);
             writer.group.force_sync = true;
@@ -256,6 +257,8 @@ impl Writer {
     fn finish(&mut self) {
         self.cancel_fence_if_live();
         self.group.force_sync = true;
+        self.write_buf();
+        self.trim_file();
         self.flush();
         self.record_mark(true);
     }
@@ -358,12 +361,16 @@ impl Writer {
             Command::Shutdown { reply } => self.shutdown(reply),
             #[cfg(test)]
             Command::Crash => panic!("injected writer crash"),
+            #[cfg(test)]
+            Command::SnapshotSoon => self.snapshot_due = true,
         }
     }
 
     fn shutdown(&mut self, reply: Done) {
         self.cancel_fence_if_live();
         self.group.force_sync = true;
+        self.write_buf();
+        self.trim_file();
         self.flush();
         self.record_mark(true);
         let result = match &self.failure {
@@ -396,6 +403,7 @@ impl Writer {
             return;
         }
         self.write_buf();
+        self.trim_file();
         self.sync_file();
         if self.failure.is_some() {
             return;
@@ -417,6 +425,7 @@ impl Writer {
                 self.segment_id += 1;
                 self.segment_len = segment::SEGMENT_HEADER_BYTES;
                 self.synced_len = segment::SEGMENT_HEADER_BYTES;
+                self.map_appends();
             }
             Err(StoreError::Io { op, source, .. }) => self.fail(op, &source),
             Err(_) => self.fail(
@@ -497,6 +506,34 @@ impl Writer {
     fn announce(&self, written: Option<u64>) {
         if let Some(written) = written {
             self.shared.frontier.advance(|f| set_written(f, written));
+        }
+    }
+
+    /// Appends through a shared map of the active segment from now on, when
+    /// the store asks for it (`StoreConfig::mapped_appends`). Best effort:
+    /// without the map, appends are written.
+    fn map_appends(&mut self) {
+        if self.config.mapped_appends {
+            // A batch may take the segment past its size limit by up to a
+            // batch; anything beyond the map is written.
+            let window = self.config.segment_max_bytes
+                + self.config.batch_bytes_max as u64
+                + self.config.frame_max_bytes as u64;
+            let _ = self.file.map_appends(window);
+        }
+    }
+
+    /// Cuts space reserved for mapped appends off the active segment, so it
+    /// ends where its frames do (before it is sealed, and at close); the
+    /// next sync makes the new length durable.
+    fn trim_file(&mut self) {
+        if self.failure.is_some() {
+            return;
+        }
+        match self.file.trim() {
+            Ok(true) => self.unsynced_bytes = true,
+            Ok(false) => {}
+            Err(e) => self.fail_active(IoOp::Truncate, &e),
         }
     }
 
@@ -638,6 +675,6 @@ fn refuse(command: Command, error: impl Fn() -> StoreError) {
         }
         Command::Keys { reply, .. } => Reply::Keys(reply, Err(error())).send(),
         #[cfg(test)]
-        Command::Crash => {}
+        Command::Crash | Command::SnapshotSoon => {}
     }
 }

@@ -119,5 +119,54 @@ fn std_files_append_at_their_end_across_reopens() {
     file.write_all(b"ef").unwrap();
     file.sync_data().unwrap();
     assert_eq!(StdIo.read(&path).unwrap(), b"abcdef");
-    assert!(StdIo.create_new(&path).is_err(), "create_new refuses an existing file");
+    assert!(
+        StdIo.create_new(&path).is_err(),
+        "create_new refuses an existing file"
+    );
+}
+
+/// Mapped appends (Linux): bytes before the first page boundary are
+/// written, the rest copied through the map with space reserved ahead in
+/// chunks; the file reads back exactly what was appended, and a trim cuts
+/// the reserved zeros off so it is exactly that long, also after appending
+/// on past a trim.
+#[cfg(target_os = "linux")]
+#[test]
+fn mapped_appends_read_back_whole_and_trim_to_their_end() {
+    use super::{LogIo, StdIo};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    let mut file = StdIo.create_new(&path).unwrap();
+    let mut expected = b"header".to_vec();
+    file.write_all(&expected).unwrap();
+    assert!(file.map_appends(64 << 20).unwrap());
+    // Enough to cross the first page boundary and the first reserved chunk.
+    let chunk: Vec<u8> = (0..1_000u32).map(|i| (i % 251) as u8 + 1).collect();
+    let mut round = 0;
+    while expected.len() < (super::mapped::RESERVE_CHUNK as usize) + 10_000 {
+        let part = &chunk[..(round * 37) % chunk.len() + 1];
+        file.write_all(part).unwrap();
+        expected.extend_from_slice(part);
+        round += 1;
+    }
+    let on_disk = StdIo.read(&path).unwrap();
+    assert!(on_disk.len() > expected.len(), "space is reserved ahead");
+    assert_eq!(&on_disk[..expected.len()], &expected[..]);
+    assert!(on_disk[expected.len()..].iter().all(|b| *b == 0));
+    assert!(file.trim().unwrap());
+    assert_eq!(StdIo.read(&path).unwrap(), expected);
+    assert!(!file.trim().unwrap(), "nothing left to cut");
+    file.write_all(b"after the trim").unwrap();
+    expected.extend_from_slice(b"after the trim");
+    file.sync_data().unwrap();
+    assert!(file.trim().unwrap());
+    drop(file);
+    assert_eq!(StdIo.read(&path).unwrap(), expected);
+    // A reopened file appends after its end, mapped again.
+    let mut file = StdIo.open_append(&path).unwrap();
+    assert!(file.map_appends(1 << 20).unwrap());
+    file.write_all(b"reopened").unwrap();
+    expected.extend_from_slice(b"reopened");
+    file.trim().unwrap();
+    assert_eq!(StdIo.read(&path).unwrap(), expected);
 }

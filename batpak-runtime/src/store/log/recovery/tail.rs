@@ -142,6 +142,18 @@ impl Scan<'_> {
         Ok(())
     }
 
+    /// Whether the undecodable `rest` of the newest segment `id` from
+    /// `offset` on holds nothing: zeros to the end of the file, past the
+    /// durable watermark. That is space a writer with mapped appends
+    /// reserved (docs/format.md, "Reserved space"), or a group that never
+    /// reached the disk. No frame starts with a zero length word. A
+    /// read-write open cuts such zeros like any torn tail (reported, no
+    /// quarantine file); a reader and `verify` take them for the end of the
+    /// log, since a live writer keeps reserved space there all the time.
+    pub(super) fn is_reserved(&self, id: u64, offset: u64, rest: &[u8]) -> bool {
+        offset >= self.durable_len(id) && rest.iter().all(|b| *b == 0)
+    }
+
     /// The batch and fence still open where the log ends.
     pub(super) fn unfinished_units(&self) -> Vec<UnfinishedUnit> {
         [(&self.batch, false), (&self.fence, true)]
