@@ -8,8 +8,8 @@ mod common;
 
 use batpak::prelude::*;
 use common::{
-    coordinates, median_by, open_store, payload, plain_file_floor, process_cpu, rate, temp_dir,
-    Run, KIND, REPEATS,
+    coordinates, median_by, payload, plain_file_floor, process_cpu, rate, temp_dir, Run, KIND,
+    REPEATS,
 };
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -27,14 +27,21 @@ const GROUP_SYNC_FLOOR_TARGET_PCT: f64 = 50.0;
 const PRODUCER_SCALING_TARGET: f64 = 4.0;
 
 /// `producers` threads share one store; each appends `events / producers`
-/// events with blocking `append`, spreading them over every entity.
+/// events with blocking `append`, spreading them over every entity. With
+/// `mapped`, the store appends through a shared map
+/// (`StoreConfig::with_mapped_appends`).
 fn run_store(
     events: u64,
     producers: u64,
     every_n_events: u32,
     coords: &Arc<Vec<Coordinate>>,
+    mapped: bool,
 ) -> Run {
-    let (dir, store) = open_store(every_n_events);
+    let dir = temp_dir();
+    let config = StoreConfig::new(dir.path())
+        .with_sync_every_n_events(every_n_events)
+        .with_mapped_appends(mapped);
+    let store = Store::open(config).expect("open store");
     let store = Arc::new(store);
     let per_thread = events / producers;
     let start = Arc::new(Barrier::new(producers as usize + 1));
@@ -100,9 +107,12 @@ fn main() {
     println!(
         "    floor: the same frame sizes, write_all per frame, sync_data per {GROUP_SYNC_EVERY_N}"
     );
+    println!("    mapped: the same store with StoreConfig::with_mapped_appends(true)");
     let (mut groups, mut group_floors, mut floor_cpus) = (Vec::new(), Vec::new(), Vec::new());
+    let mut mapped_groups = Vec::new();
     for rep in 1..=REPEATS {
-        let group = run_store(GROUP_SYNC_EVENTS, 1, GROUP_SYNC_EVERY_N, &coords);
+        let group = run_store(GROUP_SYNC_EVENTS, 1, GROUP_SYNC_EVERY_N, &coords, false);
+        let mapped = run_store(GROUP_SYNC_EVENTS, 1, GROUP_SYNC_EVERY_N, &coords, true);
         let every = u64::from(GROUP_SYNC_EVERY_N);
         let floor_cpu = process_cpu();
         let floor = plain_file_floor(
@@ -123,6 +133,14 @@ fn main() {
             group.cpu_us_per_event().unwrap_or(f64::NAN),
             rate(GROUP_SYNC_EVENTS, floor)
         );
+        println!(
+            "           mapped {:.0} events/s in {:.2?} ({} segment bytes, {:.2} us CPU/event)",
+            mapped.per_s(),
+            mapped.elapsed,
+            mapped.segment_bytes,
+            mapped.cpu_us_per_event().unwrap_or(f64::NAN),
+        );
+        mapped_groups.push(mapped);
         groups.push(group);
         group_floors.push(floor);
         floor_cpus.push(floor_cpu_us);
@@ -130,6 +148,7 @@ fn main() {
     floor_cpus.sort_by(f64::total_cmp);
     let floor_cpu_us = floor_cpus[floor_cpus.len() / 2];
     let group = median_by(groups, Run::per_s);
+    let mapped = median_by(mapped_groups, Run::per_s);
     let group_floor_per_s = rate(GROUP_SYNC_EVENTS, median_by(group_floors, secs));
     let handoff = handoff_round_trips(HANDOFF_ROUND_TRIPS);
     let handoff_per_s = rate(HANDOFF_ROUND_TRIPS, handoff);
@@ -141,8 +160,8 @@ fn main() {
     println!("    floor: the same frame sizes, write_all + sync_data per frame, 1 thread");
     let (mut ones, mut manys, mut fsync_floors) = (Vec::new(), Vec::new(), Vec::new());
     for rep in 1..=REPEATS {
-        let one = run_store(FSYNC_EVENTS, 1, 1, &coords);
-        let many = run_store(FSYNC_EVENTS, PRODUCERS, 1, &coords);
+        let one = run_store(FSYNC_EVENTS, 1, 1, &coords, false);
+        let many = run_store(FSYNC_EVENTS, PRODUCERS, 1, &coords, false);
         let floor = plain_file_floor(floor_dir.path(), FSYNC_EVENTS, one.frame_bytes(), 1, 1);
         println!(
             "    run {rep}: 1 producer {:.0} events/s, {PRODUCERS} producers {:.0} events/s, floor {:.0} frames/s ({}-byte frames)",
@@ -176,6 +195,18 @@ fn main() {
     summary.figure(
         "group_sync_cpu_per_event",
         group.cpu_us_per_event().unwrap_or(f64::NAN),
+        "us",
+    );
+    summary.figure("group_sync_mapped_append", mapped.per_s(), "events/s");
+    summary.at_least(
+        "group_sync_mapped_vs_floor",
+        100.0 * mapped.per_s() / group_floor_per_s,
+        "%",
+        GROUP_SYNC_FLOOR_TARGET_PCT,
+    );
+    summary.figure(
+        "group_sync_mapped_cpu_per_event",
+        mapped.cpu_us_per_event().unwrap_or(f64::NAN),
         "us",
     );
     summary.figure("group_sync_floor_cpu_per_frame", floor_cpu_us, "us");
