@@ -1,6 +1,7 @@
 //! The writer's maintenance of the data directory between groups: index
 //! snapshots (at close, and as the log grows), backups' and compaction's
-//! sync-first runs.
+//! sync-first runs, and the active segment's map and reserved space for
+//! mapped appends.
 
 use super::Writer;
 use crate::store::error::{IoOp, StoreError};
@@ -9,6 +10,39 @@ use crate::store::log::compact::{compact_sealed, holds_cut, CompactReport, Live}
 use crate::store::observe;
 
 impl Writer {
+    /// Appends through a shared map of the active segment from now on, when
+    /// the store asks for it (`StoreConfig::mapped_appends`). Best effort:
+    /// without the map, appends are written.
+    pub(super) fn map_appends(&mut self) {
+        if self.config.mapped_appends {
+            // A batch may take the segment past its size limit by up to a
+            // batch; anything beyond the map is written.
+            let window = self.config.segment_max_bytes
+                + self.config.batch_bytes_max as u64
+                + self.config.frame_max_bytes as u64;
+            let _ = self.file.map_appends(window);
+        }
+    }
+
+    /// Cuts space reserved for mapped appends off the active segment, so it
+    /// ends where its frames do (before it is sealed, and at close), and
+    /// makes the new length durable with an fsync of the file's metadata: a
+    /// sealed segment longer than its link says would be damage to recovery.
+    pub(super) fn trim_file(&mut self) {
+        if self.failure.is_some() {
+            return;
+        }
+        match self.file.trim() {
+            Ok(true) => {
+                if let Err(e) = self.file.sync_all() {
+                    self.fail_active(IoOp::Sync, &e);
+                }
+            }
+            Ok(false) => {}
+            Err(e) => self.fail_active(IoOp::Truncate, &e),
+        }
+    }
+
     /// Writes and syncs everything pending, then runs `f` (a maintenance
     /// operation on the files) unless the writer has failed.
     pub(super) fn after_sync<T>(

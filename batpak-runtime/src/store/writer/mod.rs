@@ -509,34 +509,6 @@ impl Writer {
         }
     }
 
-    /// Appends through a shared map of the active segment from now on, when
-    /// the store asks for it (`StoreConfig::mapped_appends`). Best effort:
-    /// without the map, appends are written.
-    fn map_appends(&mut self) {
-        if self.config.mapped_appends {
-            // A batch may take the segment past its size limit by up to a
-            // batch; anything beyond the map is written.
-            let window = self.config.segment_max_bytes
-                + self.config.batch_bytes_max as u64
-                + self.config.frame_max_bytes as u64;
-            let _ = self.file.map_appends(window);
-        }
-    }
-
-    /// Cuts space reserved for mapped appends off the active segment, so it
-    /// ends where its frames do (before it is sealed, and at close); the
-    /// next sync makes the new length durable.
-    fn trim_file(&mut self) {
-        if self.failure.is_some() {
-            return;
-        }
-        match self.file.trim() {
-            Ok(true) => self.unsynced_bytes = true,
-            Ok(false) => {}
-            Err(e) => self.fail_active(IoOp::Truncate, &e),
-        }
-    }
-
     fn sync_file(&mut self) {
         if !self.unsynced_bytes || self.failure.is_some() {
             return;
