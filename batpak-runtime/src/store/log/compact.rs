@@ -185,17 +185,20 @@ fn marks(id: u64, old: &[u8], floors: &Floors) -> Result<Vec<(usize, usize, Mark
     Ok(frames)
 }
 
-/// Whether segment `id` holds an event below a floor in `floors`.
+/// Whether the active segment `id`, up to `len` (where its frames end),
+/// holds an event below a floor in `floors`.
 pub(crate) fn holds_cut(
     io: &dyn LogIo,
     dir: &Path,
-    id: u64,
+    (id, len): (u64, u64),
     floors: &Floors,
 ) -> Result<bool, StoreError> {
     let path = segment::segment_path(dir, id);
-    let bytes = io
+    let mut bytes = io
         .read(&path)
         .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
+    // Only its frames: the file may go on with reserved space.
+    bytes.truncate(usize::try_from(len).unwrap_or(usize::MAX));
     segment::check_header(id, &bytes)?;
     let frames = marks(id, &bytes, floors)?;
     Ok(frames

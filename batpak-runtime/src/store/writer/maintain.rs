@@ -102,7 +102,8 @@ impl Writer {
         }
         let floors = locking::read(&self.shared.index).floors_by_name();
         let (io, dir) = (&*self.shared.io, &self.config.data_dir);
-        if !floors.is_empty() && holds_cut(io, dir, self.segment_id, &floors)? {
+        let active = (self.segment_id, self.segment_len);
+        if !floors.is_empty() && holds_cut(io, dir, active, &floors)? {
             self.rotate();
         }
         self.after_sync(|w| {
