@@ -133,3 +133,28 @@ fn closed_stores_end_at_their_frames_and_readers_follow_a_mapped_writer() {
     assert_holds(&store, &events);
     assert!(verify_intact(&store).is_empty());
 }
+
+/// Compaction after a retention cut reads the active segment up to its
+/// frames, not into the reserved space after them.
+#[test]
+fn compaction_after_a_cut_reads_the_active_segment_up_to_its_frames() {
+    let dir = tempdir();
+    let store = open(mapped(dir.path()));
+    let old = fill(&store, 200, "old");
+    let cut = store.truncate_before("acct-0", 30).expect("cut");
+    assert_eq!(cut.events_cut, 29);
+    let report = store.compact().expect("compact beside reserved space");
+    assert_eq!(report.events_cut, 29, "{report:?}");
+    let kept: Vec<_> = old
+        .into_iter()
+        .filter(|(id, _)| store.get(*id).expect("get").is_some())
+        .collect();
+    assert_eq!(kept.len(), 200 - 29);
+    for (id, body) in &kept {
+        assert_eq!(&payload(&store, *id), body);
+    }
+    assert_eq!(store.stream("acct-0").len(), 50 - 29);
+    assert!(verify_intact(&store).is_empty());
+    store.close().expect("close");
+    assert_exact(dir.path());
+}
