@@ -138,7 +138,7 @@ pub struct StoreConfig {
     /// Keep an index snapshot on disk and map it on open instead of scanning segments.
     pub enable_mmap_index: bool,
     /// Append through a shared memory map of the active segment instead of
-    /// a `write` per group (Linux; ignored elsewhere). See
+    /// a `write` per group (Linux, on by default; ignored elsewhere). See
     /// [`with_mapped_appends`](Self::with_mapped_appends).
     pub mapped_appends: bool,
     /// Which secondary indexes to keep.
@@ -168,7 +168,7 @@ pub struct StoreConfig {
 
 impl StoreConfig {
     /// Defaults for a store in `data_dir`: every append durable before it is
-    /// acknowledged, 64 MiB segments, 4 MiB frames.
+    /// acknowledged, 64 MiB segments, 4 MiB frames, mapped appends on Linux.
     pub fn new(data_dir: impl AsRef<Path>) -> Self {
         Self {
             data_dir: data_dir.as_ref().to_path_buf(),
@@ -181,7 +181,7 @@ impl StoreConfig {
             batch_items_max: 65_536,
             batch_bytes_max: 64 << 20,
             enable_mmap_index: false,
-            mapped_appends: false,
+            mapped_appends: true,
             index_topology: IndexTopology::default(),
             subscription_capacity: 1024,
             recovery: RecoveryMode::TornTailOnly,
@@ -243,8 +243,8 @@ impl StoreConfig {
         self
     }
 
-    /// Appends through a shared memory map of the active segment (Linux;
-    /// elsewhere the setting is ignored). Each group is copied into the page
+    /// Appends through a shared memory map of the active segment (Linux, on
+    /// by default; elsewhere the setting is ignored). Each group is copied into the page
     /// cache without a `write` system call: in `cargo bench --bench append`
     /// on the 2-core development machine, single appends used 37-47% less
     /// CPU this way than with writes (docs/performance.md). Groups larger
@@ -259,17 +259,14 @@ impl StoreConfig {
     /// remains: should the disk fail to read back a page the writer is
     /// still filling (evicted under memory pressure, then unreadable), the
     /// process ends with `SIGBUS` where a `write` would have returned the
-    /// I/O error (as a read of a mapped segment already would). After a
-    /// crash, the next read-write open reports the reserved zeros it cuts
-    /// as a torn tail with nothing quarantined. Off by default.
+    /// I/O error (as a read of a mapped segment already would); `false`
+    /// keeps every append a `write`.
     ///
     /// ```
     /// use batpak_runtime::store::StoreConfig;
     ///
-    /// let config = StoreConfig::new("./data")
-    ///     .with_sync_every_n_events(1_000)
-    ///     .with_mapped_appends(true);
-    /// assert!(config.mapped_appends);
+    /// let config = StoreConfig::new("./data").with_mapped_appends(false);
+    /// assert!(!config.mapped_appends);
     /// ```
     pub fn with_mapped_appends(mut self, enable: bool) -> Self {
         self.mapped_appends = enable;

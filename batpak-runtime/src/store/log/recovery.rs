@@ -239,6 +239,9 @@ struct Scan<'a> {
     /// Where the newest segment stops decoding: (segment, offset, whether
     /// the damage lies before the watermark).
     tail: Option<(u64, u64, bool)>,
+    /// Where zeros that hold nothing start: from a frame boundary to the
+    /// end of the newest segment, past the watermark (`is_reserved`).
+    reserved: Option<LogPosition>,
     /// A fence open at the end, kept pending for a follower.
     kept_fence: Option<OpenUnit>,
     /// The header of the segment the scan ended in, as it read it.
@@ -312,6 +315,7 @@ pub(crate) fn scan_from(
         defined: IdSet::default(),
         mark,
         tail: None,
+        reserved: None,
         kept_fence: None,
         active_head: None,
     };
@@ -410,8 +414,9 @@ impl Scan<'_> {
                 FrameRead::BadCrc(_) => CorruptionKind::BadCrc,
                 FrameRead::BadBody => CorruptionKind::BadBody,
             };
-            if newest && !self.opts.repair && self.is_reserved(id, offset as u64, rest) {
-                // The end of the log for a reader: nothing there to cut.
+            if newest && self.is_reserved(id, offset as u64, rest) {
+                // The end of the log; a read-write open cuts the zeros.
+                self.reserved = Some(at);
                 break;
             }
             self.undecodable(id, offset as u64, kind, newest)?;
@@ -604,8 +609,10 @@ impl Scan<'_> {
                 self.rollback(fence.undo);
             }
         }
-        if let Some(at) = cut {
-            self.cut(dir, at, unfinished)?;
+        match (cut, self.reserved) {
+            (Some(at), _) => self.cut(dir, at, unfinished)?,
+            (None, Some(at)) => self.release_reserved(dir, at)?,
+            (None, None) => {}
         }
         self.seed.defined_in_active = std::mem::take(&mut self.defined);
         self.report.events = self.index.len() as u64;

@@ -145,13 +145,27 @@ impl Scan<'_> {
     /// Whether the undecodable `rest` of the newest segment `id` from
     /// `offset` on holds nothing: zeros to the end of the file, past the
     /// durable watermark. That is space a writer with mapped appends
-    /// reserved (docs/format.md, "Reserved space"), or a group that never
-    /// reached the disk. No frame starts with a zero length word. A
-    /// read-write open cuts such zeros like any torn tail (reported, no
-    /// quarantine file); a reader and `verify` take them for the end of the
-    /// log, since a live writer keeps reserved space there all the time.
+    /// reserved (docs/format.md, "Reserved space"), or a group none of
+    /// which reached the disk before a power cut. No frame starts with a
+    /// zero length word, so no part of a frame is lost with them.
     pub(super) fn is_reserved(&self, id: u64, offset: u64, rest: &[u8]) -> bool {
         offset >= self.durable_len(id) && rest.iter().all(|b| *b == 0)
+    }
+
+    /// Cuts zeros that hold nothing off the newest segment (read-write
+    /// opens), durably, so it ends where its frames do, as the writer and
+    /// the sealed segments' lengths expect. Nothing is kept or reported:
+    /// there is nothing to keep, and a store with mapped appends leaves
+    /// such zeros at every crash. Readers and `verify` read up to them.
+    pub(super) fn release_reserved(
+        &mut self,
+        dir: &Path,
+        at: LogPosition,
+    ) -> Result<(), StoreError> {
+        if self.opts.repair {
+            truncate(self.io, dir, at.segment, at.offset)?;
+        }
+        Ok(())
     }
 
     /// The batch and fence still open where the log ends.
