@@ -58,7 +58,9 @@ pub struct StoreStats {
     pub entities: u64,
     /// Segment files.
     pub segments: u64,
-    /// Bytes of all segment files.
+    /// Bytes of all segment files, including the space an open store with
+    /// mapped appends reserves past its last frame (up to 4 MiB; cut at
+    /// close).
     pub segment_bytes: u64,
     /// Entities whose stream a retention cut shortened (tombstoned ones
     /// included).

@@ -443,47 +443,40 @@ pub(crate) fn chain_hash(
 ) -> [u8; 32] {
     // The hash of the concatenation: short inputs (most events) are gathered
     // on the stack and hashed in one call, which skips the incremental
-    // hasher's setup and buffering; longer ones stream through it.
-    // Two sizes, so the common short event does not zero a kilobyte.
-    const SHORT: usize = 256;
-    const ONE_SHOT: usize = 1024;
-    let total = 32 + hashed_header.len() + 8 + entity.len() + scope.len() + payload.len();
-    if total <= SHORT {
-        return hash_parts::<SHORT>(prev, hashed_header, entity, scope, payload);
-    }
-    if total <= ONE_SHOT {
-        return hash_parts::<ONE_SHOT>(prev, hashed_header, entity, scope, payload);
-    }
-    let mut h = blake3::Hasher::new();
-    h.update(prev);
-    h.update(hashed_header);
-    h.update(&(entity.len() as u32).to_le_bytes());
-    h.update(entity.as_bytes());
-    h.update(&(scope.len() as u32).to_le_bytes());
-    h.update(scope.as_bytes());
-    h.update(payload);
-    *h.finalize().as_bytes()
-}
-
-/// [`chain_hash`] of parts that fit in `N` bytes, gathered on the stack.
-fn hash_parts<const N: usize>(
-    prev: &[u8; 32],
-    hashed_header: &[u8],
-    entity: &str,
-    scope: &str,
-    payload: &[u8],
-) -> [u8; 32] {
-    let mut buf = [0u8; N];
-    let mut at = 0;
-    for part in [
+    // hasher's setup and buffering; longer ones stream through it. Two
+    // sizes, so the common short event does not zero a kilobyte.
+    let (entity_len, scope_len) = (
+        (entity.len() as u32).to_le_bytes(),
+        (scope.len() as u32).to_le_bytes(),
+    );
+    let parts = [
         prev.as_slice(),
         hashed_header,
-        &(entity.len() as u32).to_le_bytes(),
+        &entity_len,
         entity.as_bytes(),
-        &(scope.len() as u32).to_le_bytes(),
+        &scope_len,
         scope.as_bytes(),
         payload,
-    ] {
+    ];
+    match parts.iter().map(|p| p.len()).sum::<usize>() {
+        total if total <= 256 => hash_gathered::<256>(&parts),
+        total if total <= 1024 => hash_gathered::<1024>(&parts),
+        _ => {
+            let mut h = blake3::Hasher::new();
+            for part in parts {
+                h.update(part);
+            }
+            *h.finalize().as_bytes()
+        }
+    }
+}
+
+/// The blake3 hash of `parts` concatenated in an `N`-byte stack buffer
+/// (they fit).
+fn hash_gathered<const N: usize>(parts: &[&[u8]]) -> [u8; 32] {
+    let mut buf = [0u8; N];
+    let mut at = 0;
+    for part in parts {
         buf[at..at + part.len()].copy_from_slice(part);
         at += part.len();
     }

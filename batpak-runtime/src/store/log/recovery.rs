@@ -240,8 +240,8 @@ struct Scan<'a> {
     /// the damage lies before the watermark).
     tail: Option<(u64, u64, bool)>,
     /// Where zeros that hold nothing start: from a frame boundary to the
-    /// end of the newest segment, past the watermark (`is_reserved`).
-    reserved: Option<LogPosition>,
+    /// end of the newest segment, past the watermark (`is_blank_tail`).
+    blank_tail: Option<LogPosition>,
     /// A fence open at the end, kept pending for a follower.
     kept_fence: Option<OpenUnit>,
     /// The header of the segment the scan ended in, as it read it.
@@ -315,7 +315,7 @@ pub(crate) fn scan_from(
         defined: IdSet::default(),
         mark,
         tail: None,
-        reserved: None,
+        blank_tail: None,
         kept_fence: None,
         active_head: None,
     };
@@ -414,9 +414,9 @@ impl Scan<'_> {
                 FrameRead::BadCrc(_) => CorruptionKind::BadCrc,
                 FrameRead::BadBody => CorruptionKind::BadBody,
             };
-            if newest && self.is_reserved(id, offset as u64, rest) {
+            if newest && self.is_blank_tail(id, offset as u64, rest) {
                 // The end of the log; a read-write open cuts the zeros.
-                self.reserved = Some(at);
+                self.blank_tail = Some(at);
                 break;
             }
             self.undecodable(id, offset as u64, kind, newest)?;
@@ -609,9 +609,9 @@ impl Scan<'_> {
                 self.rollback(fence.undo);
             }
         }
-        match (cut, self.reserved) {
+        match (cut, self.blank_tail) {
             (Some(at), _) => self.cut(dir, at, unfinished)?,
-            (None, Some(at)) => self.release_reserved(dir, at)?,
+            (None, Some(at)) => self.cut_blank_tail(dir, at)?,
             (None, None) => {}
         }
         self.seed.defined_in_active = std::mem::take(&mut self.defined);

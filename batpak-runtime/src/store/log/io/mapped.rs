@@ -1,6 +1,7 @@
 //! Appends through a shared memory map (`StoreConfig::with_mapped_appends`,
-//! Linux only): the writer copies each frame into a writable shared map of
-//! the active segment instead of making a `write` system call per group.
+//! Linux only, on by default): the writer copies each group of frames (up
+//! to [`MAPPED_WRITE_MAX`] bytes) into a writable shared map of the active
+//! segment instead of making a `write` system call for it.
 //! The bytes land in the same page cache a `write` fills, so they survive
 //! the process as a `write`'s do, readers see them the same way, and
 //! `fdatasync` makes them durable like any other dirty page of the file.

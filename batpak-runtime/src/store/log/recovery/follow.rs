@@ -136,7 +136,7 @@ impl Follower {
             defined: seed.defined_in_active.clone(),
             mark: None,
             tail: None,
-            reserved: None,
+            blank_tail: None,
             kept_fence: None,
             active_head: None,
         };

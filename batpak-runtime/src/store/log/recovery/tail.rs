@@ -148,7 +148,7 @@ impl Scan<'_> {
     /// reserved (docs/format.md, "Reserved space"), or a group none of
     /// which reached the disk before a power cut. No frame starts with a
     /// zero length word, so no part of a frame is lost with them.
-    pub(super) fn is_reserved(&self, id: u64, offset: u64, rest: &[u8]) -> bool {
+    pub(super) fn is_blank_tail(&self, id: u64, offset: u64, rest: &[u8]) -> bool {
         offset >= self.durable_len(id) && rest.iter().all(|b| *b == 0)
     }
 
@@ -157,11 +157,7 @@ impl Scan<'_> {
     /// the sealed segments' lengths expect. Nothing is kept or reported:
     /// there is nothing to keep, and a store with mapped appends leaves
     /// such zeros at every crash. Readers and `verify` read up to them.
-    pub(super) fn release_reserved(
-        &mut self,
-        dir: &Path,
-        at: LogPosition,
-    ) -> Result<(), StoreError> {
+    pub(super) fn cut_blank_tail(&mut self, dir: &Path, at: LogPosition) -> Result<(), StoreError> {
         if self.opts.repair {
             truncate(self.io, dir, at.segment, at.offset)?;
         }
