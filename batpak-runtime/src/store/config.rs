@@ -251,8 +251,9 @@ impl StoreConfig {
     /// cache without a `write` system call: in `cargo bench --bench append`
     /// on the 2-core development machine, single appends used 37-47% less
     /// CPU this way than with writes (docs/performance.md). Groups larger
-    /// than 4 KiB (batches) are still written. Durability, visibility and what a crash of the
-    /// process or of the machine keeps are the same as with writes.
+    /// than 4 KiB (batches) are still written. Durability, visibility and
+    /// what a crash of the process or of the machine keeps are the same as
+    /// with writes.
     ///
     /// The active segment has space reserved ahead of its end, in 4 MiB
     /// steps with `fallocate` (so a full disk is an error, as with writes),
