@@ -39,9 +39,9 @@ fn assert_holds<M>(store: &Store<M>, events: &[(EventId, serde_json::Value)]) {
     assert_eq!(store.query(&Region::all()).len(), events.len());
 }
 
-/// Every segment but the newest is sealed at exactly its frames' length,
-/// which `verify` checks against the links; the newest one of a closed
-/// store ends with a frame, not with reserved zeros.
+/// The newest segment of a closed store ends with a frame, not with
+/// reserved zeros (sealed segments' exact lengths are `verify`'s to check,
+/// against their links).
 fn assert_exact(dir: &Path) {
     let (_, newest) = newest_segment(dir);
     let bytes = std::fs::read(&newest).expect("read the newest segment");

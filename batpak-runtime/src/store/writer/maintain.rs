@@ -29,17 +29,17 @@ impl Writer {
 
     /// Cuts space reserved for mapped appends off the active segment, so it
     /// ends where its frames do (before it is sealed, and at close), and
-    /// makes the new length durable with an fsync of the file's metadata: a
-    /// sealed segment longer than its link says would be damage to recovery.
+    /// makes the new length durable with the sync that covers what was
+    /// written, as an fsync of the file's metadata too: a sealed segment
+    /// longer than its link says would be damage to recovery.
     pub(super) fn trim_file(&mut self) {
         if self.failure.is_some() {
             return;
         }
         match self.file.trim() {
             Ok(true) => {
-                if let Err(e) = self.file.sync_all() {
-                    self.fail_active(IoOp::Sync, &e);
-                }
+                self.unsynced_bytes = true;
+                self.sync_file_with(true);
             }
             Ok(false) => {}
             Err(e) => self.fail_active(IoOp::Truncate, &e),

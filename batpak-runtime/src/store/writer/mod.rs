@@ -253,7 +253,8 @@ impl Writer {
         false
     }
 
-    /// Every handle dropped without close: cancel a live fence and sync.
+    /// Every handle dropped without close, and the first part of a close:
+    /// cancel a live fence, write, cut reserved space, sync, record the mark.
     fn finish(&mut self) {
         self.cancel_fence_if_live();
         self.group.force_sync = true;
@@ -367,12 +368,7 @@ impl Writer {
     }
 
     fn shutdown(&mut self, reply: Done) {
-        self.cancel_fence_if_live();
-        self.group.force_sync = true;
-        self.write_buf();
-        self.trim_file();
-        self.flush();
-        self.record_mark(true);
+        self.finish();
         let result = match &self.failure {
             Some(_) => Err(StoreError::WriterStopped),
             None => {
@@ -510,12 +506,19 @@ impl Writer {
     }
 
     fn sync_file(&mut self) {
+        let all = matches!(self.config.sync.mode, crate::store::config::SyncMode::All);
+        self.sync_file_with(all);
+    }
+
+    /// [`sync_file`](Self::sync_file), with the file's metadata when `all`
+    /// (fsync rather than fdatasync).
+    fn sync_file_with(&mut self, all: bool) {
         if !self.unsynced_bytes || self.failure.is_some() {
             return;
         }
-        let result = match self.config.sync.mode {
-            crate::store::config::SyncMode::All => self.file.sync_all(),
-            _ => self.file.sync_data(),
+        let result = match all {
+            true => self.file.sync_all(),
+            false => self.file.sync_data(),
         };
         match result {
             Ok(()) => {
