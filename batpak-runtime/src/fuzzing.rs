@@ -35,7 +35,7 @@ pub enum FrameValue {
     },
 }
 
-/// The fields of an event frame (docs/format.md, type 1).
+/// The fields of an event frame (docs/format.md, type 1 or lean).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct EventValue {
@@ -50,7 +50,36 @@ pub struct EventValue {
     pub causation_id: Option<u128>,
     pub idempotency_key: Option<u128>,
     pub hash: [u8; 32],
+    /// Whether the frame is (or is to be written) lean.
+    pub lean: bool,
     pub payload: Vec<u8>,
+}
+
+/// Whether [`encode_frame`] writes `ev` lean when asked to: it has no
+/// idempotency key and its id is one the lean encoding can hold.
+pub fn can_be_lean(ev: &EventValue) -> bool {
+    let mut probe = Vec::new();
+    let out = event_out(ev, "", "");
+    frame::put_event(&mut probe, &out, &[0; 32], true);
+    probe.get(8).is_some_and(|t| t & 0x80 != 0)
+}
+
+fn event_out<'a>(ev: &'a EventValue, entity: &'a str, scope: &'a str) -> frame::EventOut<'a> {
+    frame::EventOut {
+        bits: ev.bits,
+        kind: EventKind::from_raw(ev.kind),
+        schema_version: ev.schema_version,
+        sequence: ev.sequence,
+        event_id: ev.event_id,
+        coord_id: ev.coord_id,
+        entity_sequence: ev.entity_sequence,
+        correlation_id: ev.correlation_id,
+        causation_id: ev.causation_id,
+        idempotency_key: ev.idempotency_key,
+        entity,
+        scope,
+        payload: &ev.payload,
+    }
 }
 
 /// What reading a frame from the start of a buffer found.
@@ -92,6 +121,7 @@ pub fn decode_frame(buf: &[u8]) -> Decoded {
                     causation_id: ev.causation_id,
                     idempotency_key: ev.idempotency_key,
                     hash: ev.hash,
+                    lean: ev.lean,
                     payload: ev.payload.to_vec(),
                 }),
                 Frame::Name {
@@ -120,7 +150,8 @@ pub fn decode_frame(buf: &[u8]) -> Decoded {
     }
 }
 
-/// Encodes `value` as the writer would. An event's hash is computed (chained
+/// Encodes `value` as the writer would (an event lean if it asks to be and
+/// [`can_be_lean`]). An event's hash is computed (chained
 /// on `prev_hash`, over `entity` and `scope`), not copied; its correlation,
 /// causation and idempotency bits follow its fields. Returns the frame and,
 /// for an event, its hash.
@@ -133,22 +164,8 @@ pub fn encode_frame(
     let mut buf = Vec::new();
     let hash = match value {
         FrameValue::Event(ev) => {
-            let out = frame::EventOut {
-                bits: ev.bits,
-                kind: EventKind::from_raw(ev.kind),
-                schema_version: ev.schema_version,
-                sequence: ev.sequence,
-                event_id: ev.event_id,
-                coord_id: ev.coord_id,
-                entity_sequence: ev.entity_sequence,
-                correlation_id: ev.correlation_id,
-                causation_id: ev.causation_id,
-                idempotency_key: ev.idempotency_key,
-                entity,
-                scope,
-                payload: &ev.payload,
-            };
-            Some(frame::put_event(&mut buf, &out, prev_hash).1)
+            let out = event_out(ev, entity, scope);
+            Some(frame::put_event(&mut buf, &out, prev_hash, ev.lean).1)
         }
         FrameValue::Name {
             coord_id,

@@ -6,10 +6,13 @@
 //! incomplete when cut short, and survives a round trip: re-encoding what was
 //! decoded and decoding that gives the same fields (the event hash is
 //! recomputed, the correlation bit follows the ids), and encoding is stable.
+//! An event's hash is the same whether it is written lean or as type 1.
 
 #![no_main]
 
-use batpak_runtime::fuzzing::{decode_frame, encode_frame, seal_frame, Decoded, FrameValue};
+use batpak_runtime::fuzzing::{
+    can_be_lean, decode_frame, encode_frame, seal_frame, Decoded, FrameValue,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// Flag bit of an event whose correlation id differs from its event id.
@@ -24,9 +27,15 @@ fn round_trip(value: &FrameValue) {
     let mut expected = value.clone();
     if let (FrameValue::Event(ev), Some(hash)) = (&mut expected, hash) {
         ev.hash = hash;
+        ev.lean &= can_be_lean(ev);
         if ev.correlation_id == ev.event_id {
             ev.bits &= !HAS_CORRELATION;
         }
+        // The other encoding of the same event has the same hash.
+        let mut other = ev.clone();
+        other.lean = !other.lean;
+        let (_, other_hash) = encode_frame(&FrameValue::Event(other), "entity", "scope", &[7; 32]);
+        assert_eq!(other_hash, Some(hash), "the hash depends on the encoding");
     }
     assert_eq!(again, expected, "the round trip changed the frame");
     let (twice, _) = encode_frame(&again, "entity", "scope", &[7; 32]);

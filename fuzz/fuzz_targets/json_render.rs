@@ -82,6 +82,8 @@ fn event(
         causation_id: None,
         idempotency_key: None,
         hash: [0; 32],
+        // Odd sequences are written lean: a file holds both encodings.
+        lean: sequence % 2 == 1,
         payload: payload.to_vec(),
     })
 }

@@ -290,8 +290,11 @@ fn a_version_1_directory_opens_and_its_next_segment_links_back() {
     downgrade(dir.path());
     assert_eq!(count(config.clone()), 60);
 
-    // The writer continues the active version 1 segment, then rotates into
-    // version 2 segments whose first one records its final length.
+    // The writer continues the active version 1 segment (with type-1 event
+    // frames only, which a version 1 reader can read), then rotates into
+    // current segments, whose first one records its final length and whose
+    // event frames are lean.
+    let continued_from = file_len(&path_of(dir.path(), old_newest));
     let store = open(config.clone());
     assert_eq!(store.query(&Region::all()).len(), 60);
     for i in 0..60 {
@@ -302,9 +305,24 @@ fn a_version_1_directory_opens_and_its_next_segment_links_back() {
     store.close().expect("close");
     assert_eq!(count(config.clone()), 120);
     let next = std::fs::read(path_of(dir.path(), old_newest + 1)).expect("next segment");
-    assert_eq!(u32::from_le_bytes(next[8..12].try_into().unwrap()), 2);
+    assert_eq!(u32::from_le_bytes(next[8..12].try_into().unwrap()), 3);
     let link = u32::from_le_bytes(next[12..16].try_into().unwrap());
     let sealed = path_of(dir.path(), old_newest);
+    let types = |path: &Path| {
+        let bytes = std::fs::read(path).expect("read segment");
+        frame_starts(path)
+            .into_iter()
+            .filter(|at| path != sealed || *at >= continued_from)
+            .map(|at| bytes[at as usize + 8])
+            .collect::<Vec<_>>()
+    };
+    // (Its frames from before the reopen are this build's, lean: only the
+    // header was made version 1.)
+    assert!(!types(&sealed).is_empty());
+    assert!(types(&sealed).iter().all(|t| *t < 0x80));
+    assert!(types(&path_of(dir.path(), old_newest + 1))
+        .iter()
+        .any(|t| *t >= 0x80));
     assert_eq!(u64::from(link), file_len(&sealed));
 
     // So a version 1 segment followed by a version 2 one is checked.
@@ -321,9 +339,10 @@ fn a_version_1_directory_opens_and_its_next_segment_links_back() {
     expect_refused(&config, at, kind);
 }
 
-/// A store whose segment 1 holds a cancelled fence followed by more events,
-/// closed with an index snapshot.
+/// A store whose segment 1 holds a cancelled fence followed by more events
+/// (enough to fill it: segment 2 exists), closed with an index snapshot.
 fn with_cancelled_fence(config: StoreConfig) {
+    let store_dir = config.data_dir.clone();
     let store = open(config);
     let e = coord("e-0", "s");
     store.append(&e, KIND_A, &"before").expect("append");
@@ -333,10 +352,11 @@ fn with_cancelled_fence(config: StoreConfig) {
         .collect();
     store.sync().expect("sync");
     fence.cancel().expect("cancel");
-    for i in 0..60 {
+    for i in 0..100 {
         store.append(&e, KIND_A, &i).expect("append");
     }
     store.close().expect("close");
+    assert!(path_of(&store_dir, 2).exists(), "segment 1 is sealed");
 }
 
 #[test]
@@ -370,8 +390,8 @@ fn a_compacted_segment_records_its_own_length() {
         after
     );
     let crashed_config = moved(&config, crashed.path());
-    assert_eq!(count(crashed_config.clone()), 61);
-    assert_eq!(count(config.clone()), 61);
+    assert_eq!(count(crashed_config.clone()), 101);
+    assert_eq!(count(config.clone()), 101);
     let reopened = open(config);
     assert!(reopened.diagnostics().recovery.from_snapshot);
     drop(reopened);

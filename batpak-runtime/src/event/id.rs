@@ -9,7 +9,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const COUNTER_BITS: u32 = 62;
-const COUNTER_MASK: u128 = (1 << COUNTER_BITS) - 1;
+pub(crate) const COUNTER_MASK: u128 = (1 << COUNTER_BITS) - 1;
 
 /// The microsecond timestamp encoded in an event id.
 pub fn timestamp_us(id: u128) -> u64 {
@@ -18,7 +18,8 @@ pub fn timestamp_us(id: u128) -> u64 {
     ms * 1000 + sub_us
 }
 
-fn compose(ts_us: u64, counter: u64) -> u128 {
+/// The id at `ts_us` microseconds with counter `counter`.
+pub(crate) fn compose(ts_us: u64, counter: u64) -> u128 {
     let ms = (ts_us / 1000) as u128 & ((1 << 48) - 1);
     let sub = (ts_us % 1000) as u128;
     (ms << 80) | (0x7 << 76) | (sub << 64) | (0b10 << 62) | (counter as u128 & COUNTER_MASK)

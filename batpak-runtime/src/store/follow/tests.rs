@@ -125,7 +125,7 @@ fn rotation_and_compaction_are_followed() {
     let writer = Store::open(config(dir.path())).unwrap();
     let reader = reader(dir.path());
     let pad = "p".repeat(300);
-    for round in 0..12u64 {
+    for round in 0..20u64 {
         let fence = writer.begin_visibility_fence().unwrap();
         let _ = fence.submit(&coord("x"), K, &pad).unwrap();
         writer.sync().unwrap();

@@ -3,10 +3,9 @@
 //! whose first byte says what it holds. docs/format.md is the normative byte map;
 //! this module is its only implementation, for writing and for reading.
 
-use crate::event::id::{is_clock_id, timestamp_us};
-use crate::event::{
-    Codec, CorrelationId, EventFlags, EventHeader, EventId, EventKind, EventPosition,
-};
+mod event;
+
+pub(crate) use event::{event_bits, put_event, EventFrame, EventOut};
 
 /// Bytes before a frame's body.
 pub const FRAME_HEADER_BYTES: usize = 8;
@@ -136,84 +135,6 @@ impl<'a> BodyReader<'a> {
     }
 }
 
-/// An event frame as parsed from disk; borrows the segment bytes.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct EventFrame<'a> {
-    pub bits: u8,
-    pub kind: EventKind,
-    pub schema_version: u16,
-    pub sequence: u64,
-    pub event_id: u128,
-    pub coord_id: u32,
-    pub entity_sequence: u64,
-    pub correlation_id: u128,
-    pub causation_id: Option<u128>,
-    pub idempotency_key: Option<u128>,
-    pub hash: [u8; 32],
-    /// The body bytes before the hash field; part of the hash input.
-    pub hashed_header: &'a [u8],
-    pub payload: &'a [u8],
-}
-
-impl EventFrame<'_> {
-    /// The payload's codec (checked when the frame was parsed).
-    pub(crate) fn codec(&self) -> Codec {
-        Codec::from_raw(self.bits & bits::CODEC_MASK).unwrap_or(Codec::Bytes)
-    }
-
-    /// The event flags the frame's bits stand for.
-    pub(crate) fn flags(&self) -> EventFlags {
-        let mut flags = 0;
-        for (bit, flag) in [
-            (bits::SYSTEM, EventFlags::SYSTEM),
-            (bits::BATCH, EventFlags::BATCH),
-            (bits::FENCED, EventFlags::FENCED),
-        ] {
-            if self.bits & bit != 0 {
-                flags |= flag;
-            }
-        }
-        EventFlags(flags)
-    }
-
-    /// The event's header as the public API shows it.
-    pub(crate) fn header(&self) -> EventHeader {
-        EventHeader {
-            event_id: EventId::new(self.event_id),
-            correlation_id: CorrelationId::new(self.correlation_id),
-            causation_id: self.causation_id.map(EventId::new),
-            timestamp_us: timestamp_us(self.event_id),
-            position: EventPosition {
-                sequence: self.sequence,
-                entity_sequence: self.entity_sequence,
-            },
-            kind: self.kind,
-            schema_version: self.schema_version,
-            codec: self.codec(),
-            flags: self.flags(),
-            content_hash: self.hash,
-        }
-    }
-}
-
-/// The flag byte (codec and flag bits) of an event with `codec` and
-/// `flags`, as [`put_event`] takes it: the inverse of
-/// [`EventFrame::codec`] and [`EventFrame::flags`]. A replica rebuilds its
-/// primary's frames from these.
-pub(crate) fn event_bits(codec: Codec, flags: EventFlags) -> u8 {
-    let mut b = codec as u8;
-    for (bit, flag) in [
-        (bits::SYSTEM, EventFlags::SYSTEM),
-        (bits::BATCH, EventFlags::BATCH),
-        (bits::FENCED, EventFlags::FENCED),
-    ] {
-        if flags.contains(flag) {
-            b |= bit;
-        }
-    }
-    b
-}
-
 /// A parsed frame body.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Frame<'a> {
@@ -289,7 +210,8 @@ pub(crate) fn read_frame(buf: &[u8], frame_max_bytes: usize) -> FrameRead<'_> {
 fn parse_body(body: &[u8]) -> Option<Frame<'_>> {
     let mut r = BodyReader::new(body);
     let frame = match r.u8()? {
-        TYPE_EVENT => Frame::Event(parse_event(&mut r, body)?),
+        TYPE_EVENT => Frame::Event(event::parse_event(&mut r, body)?),
+        t if t & event::LEAN != 0 => Frame::Event(event::parse_lean(&mut r, t)?),
         TYPE_NAME => {
             let coord_id = u32::try_from(r.varint()?).ok()?;
             let entity = r.str()?;
@@ -329,55 +251,6 @@ fn counter(r: &mut BodyReader<'_>) -> Option<u64> {
     r.varint().filter(|v| *v <= COUNTER_MAX)
 }
 
-fn parse_event<'a>(r: &mut BodyReader<'a>, body: &'a [u8]) -> Option<EventFrame<'a>> {
-    let bits = r.u8()?;
-    Codec::from_raw(bits & bits::CODEC_MASK)?;
-    let kind = EventKind::from_raw(r.u16()?);
-    let schema_version = u16::try_from(r.varint()?).ok()?;
-    let sequence = counter(r)?;
-    let event_id = r.u128()?;
-    let coord_id = u32::try_from(r.varint()?).ok()?;
-    let entity_sequence = r.varint()?;
-    let correlation_id = if bits & bits::HAS_CORRELATION != 0 {
-        r.u128()?
-    } else {
-        event_id
-    };
-    let causation_id = if bits & bits::HAS_CAUSATION != 0 {
-        Some(r.u128()?)
-    } else {
-        None
-    };
-    let idempotency_key = if bits & bits::HAS_IDEMPOTENCY != 0 {
-        Some(r.u128()?)
-    } else {
-        None
-    };
-    let hashed_header = &body[..r.pos()];
-    let hash = r.array32()?;
-    if sequence == 0 || entity_sequence == 0 || !is_clock_id(event_id) {
-        return None;
-    }
-    if entity_sequence > crate::store::index::ENTITY_SEQUENCE_MAX {
-        return None;
-    }
-    Some(EventFrame {
-        bits,
-        kind,
-        schema_version,
-        sequence,
-        event_id,
-        coord_id,
-        entity_sequence,
-        correlation_id,
-        causation_id,
-        idempotency_key,
-        hash,
-        hashed_header,
-        payload: r.rest(),
-    })
-}
-
 /// Starts a frame in `buf`: reserves the header; returns the frame's start offset.
 fn begin(buf: &mut Vec<u8>, frame_type: u8) -> usize {
     let start = buf.len();
@@ -413,116 +286,6 @@ pub(crate) fn put_name(buf: &mut Vec<u8>, coord_id: u32, entity: &str, scope: &s
     put_varint(buf, scope.len() as u64);
     buf.extend_from_slice(scope.as_bytes());
     finish(buf, start);
-}
-
-/// The fields of an event frame to be written.
-pub(crate) struct EventOut<'a> {
-    pub bits: u8,
-    pub kind: EventKind,
-    pub schema_version: u16,
-    pub sequence: u64,
-    pub event_id: u128,
-    pub coord_id: u32,
-    pub entity_sequence: u64,
-    pub correlation_id: u128,
-    pub causation_id: Option<u128>,
-    pub idempotency_key: Option<u128>,
-    pub entity: &'a str,
-    pub scope: &'a str,
-    pub payload: &'a [u8],
-}
-
-/// The chained hash of an event: blake3 over the previous hash of its entity, the
-/// header bytes before the hash field, the coordinate names and the payload.
-pub(crate) fn chain_hash(
-    prev: &[u8; 32],
-    hashed_header: &[u8],
-    entity: &str,
-    scope: &str,
-    payload: &[u8],
-) -> [u8; 32] {
-    // The hash of the concatenation: short inputs (most events) are gathered
-    // on the stack and hashed in one call, which skips the incremental
-    // hasher's setup and buffering; longer ones stream through it. Two
-    // sizes, so the common short event does not zero a kilobyte.
-    let (entity_len, scope_len) = (
-        (entity.len() as u32).to_le_bytes(),
-        (scope.len() as u32).to_le_bytes(),
-    );
-    let parts = [
-        prev.as_slice(),
-        hashed_header,
-        &entity_len,
-        entity.as_bytes(),
-        &scope_len,
-        scope.as_bytes(),
-        payload,
-    ];
-    match parts.iter().map(|p| p.len()).sum::<usize>() {
-        total if total <= 256 => hash_gathered::<256>(&parts),
-        total if total <= 1024 => hash_gathered::<1024>(&parts),
-        _ => {
-            let mut h = blake3::Hasher::new();
-            for part in parts {
-                h.update(part);
-            }
-            *h.finalize().as_bytes()
-        }
-    }
-}
-
-/// The blake3 hash of `parts` concatenated in an `N`-byte stack buffer
-/// (they fit).
-fn hash_gathered<const N: usize>(parts: &[&[u8]]) -> [u8; 32] {
-    let mut buf = [0u8; N];
-    let mut at = 0;
-    for part in parts {
-        buf[at..at + part.len()].copy_from_slice(part);
-        at += part.len();
-    }
-    *blake3::hash(&buf[..at]).as_bytes()
-}
-
-/// Appends an event frame to `buf` and returns `(flag byte as written, event hash)`.
-pub(crate) fn put_event(
-    buf: &mut Vec<u8>,
-    ev: &EventOut<'_>,
-    prev_hash: &[u8; 32],
-) -> (u8, [u8; 32]) {
-    let mut flag_bits =
-        ev.bits & !(bits::HAS_CORRELATION | bits::HAS_CAUSATION | bits::HAS_IDEMPOTENCY);
-    if ev.correlation_id != ev.event_id {
-        flag_bits |= bits::HAS_CORRELATION;
-    }
-    if ev.causation_id.is_some() {
-        flag_bits |= bits::HAS_CAUSATION;
-    }
-    if ev.idempotency_key.is_some() {
-        flag_bits |= bits::HAS_IDEMPOTENCY;
-    }
-    let start = begin(buf, TYPE_EVENT);
-    buf.push(flag_bits);
-    buf.extend_from_slice(&ev.kind.raw().to_le_bytes());
-    put_varint(buf, u64::from(ev.schema_version));
-    put_varint(buf, ev.sequence);
-    buf.extend_from_slice(&ev.event_id.to_le_bytes());
-    put_varint(buf, u64::from(ev.coord_id));
-    put_varint(buf, ev.entity_sequence);
-    if flag_bits & bits::HAS_CORRELATION != 0 {
-        buf.extend_from_slice(&ev.correlation_id.to_le_bytes());
-    }
-    if let Some(c) = ev.causation_id {
-        buf.extend_from_slice(&c.to_le_bytes());
-    }
-    if let Some(k) = ev.idempotency_key {
-        buf.extend_from_slice(&k.to_le_bytes());
-    }
-    let hashed_header = &buf[start + FRAME_HEADER_BYTES..];
-    let hash = chain_hash(prev_hash, hashed_header, ev.entity, ev.scope, ev.payload);
-    buf.extend_from_slice(&hash);
-    buf.extend_from_slice(ev.payload);
-    finish(buf, start);
-    (flag_bits, hash)
 }
 
 #[cfg(test)]

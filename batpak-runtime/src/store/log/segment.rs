@@ -14,8 +14,13 @@ use std::path::{Path, PathBuf};
 /// Bytes of the segment header.
 pub const SEGMENT_HEADER_BYTES: u64 = 32;
 const MAGIC: &[u8; 8] = b"BATPAKSG";
-/// On-disk format version written into every new segment header.
-pub const FORMAT_VERSION: u32 = 2;
+/// On-disk format version written into every new segment header: lean
+/// event frames may appear in such segments (docs/format.md).
+pub const FORMAT_VERSION: u32 = 3;
+/// The format version before lean event frames; still read, and continued
+/// with type-1 event frames only, so that a version 2 reader can still read
+/// a segment it wrote.
+pub const FORMAT_VERSION_V2: u32 = 2;
 /// The first format version, whose headers carry no lengths; still read.
 pub const FORMAT_VERSION_V1: u32 = 1;
 /// File extension of segment files.
@@ -127,7 +132,10 @@ pub fn check_header(id: u64, bytes: &[u8]) -> Result<SegmentHeader, StoreError> 
     let stored_id = u64::from_le_bytes(h[16..24].try_into().unwrap_or([0; 8]));
     if &h[..8] != MAGIC
         || crc32fast::hash(&h[..28]) != crc
-        || !(version == FORMAT_VERSION || version == FORMAT_VERSION_V1)
+        || !matches!(
+            version,
+            FORMAT_VERSION | FORMAT_VERSION_V2 | FORMAT_VERSION_V1
+        )
         || stored_id != id
     {
         return Err(bad);
@@ -207,6 +215,16 @@ pub(crate) fn open_append(
     let path = segment_path(dir, id);
     io.open_append(&path)
         .map_err(|e| StoreError::io(IoOp::Open, &path, e))
+}
+
+/// Whether the writer may append lean event frames to existing segment
+/// `id`: only when its header is of the current version.
+pub(crate) fn holds_lean_frames(io: &dyn LogIo, dir: &Path, id: u64) -> Result<bool, StoreError> {
+    let path = segment_path(dir, id);
+    let head = io
+        .read_head(&path, SEGMENT_HEADER_BYTES as usize)
+        .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
+    Ok(check_header(id, &head)?.version == FORMAT_VERSION)
 }
 
 /// Opens an existing segment for reading, directly rather than through a

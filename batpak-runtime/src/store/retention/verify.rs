@@ -16,7 +16,7 @@
 
 use super::RetentionRecord;
 use crate::event::system;
-use crate::store::log::frame::{chain_hash, Frame};
+use crate::store::log::frame::Frame;
 use crate::store::log::reader::SegmentFiles;
 use crate::store::log::recovery::{ChainBreak, Recovered};
 use crate::store::StoreError;
@@ -69,7 +69,7 @@ pub(crate) fn check(
         };
         let holds = files.with_event(start.at, start.event_id, |ev| {
             let names = index.names_of(ev.coord_id);
-            chain_hash(hash, ev.hashed_header, names.0, names.1, ev.payload) == ev.hash
+            ev.chain_hash(hash, names.0, names.1) == ev.hash
         })?;
         if holds != Some(true) {
             breaks.push(ChainBreak {

@@ -110,6 +110,9 @@ pub(crate) struct Writer {
     file: Box<dyn LogFile>,
     segment_id: u64,
     segment_len: u64,
+    /// Whether event frames may be lean: the active segment's header is of
+    /// the current format version (an older one is continued in its own).
+    lean_frames: bool,
     /// The active segment's length at its last successful sync (or as the
     /// open found it): what a failed write or sync cuts it back to.
     synced_len: u64,
@@ -164,12 +167,18 @@ impl Writer {
         let dir = config.data_dir.clone();
         let dir = &dir;
         let io = &*shared.io;
-        let (segment_id, segment_len, file) = match seed.active_segment {
-            Some((id, len)) => (id, len, segment::open_append(io, dir, id)?),
+        let (segment_id, segment_len, file, lean_frames) = match seed.active_segment {
+            Some((id, len)) => (
+                id,
+                len,
+                segment::open_append(io, dir, id)?,
+                segment::holds_lean_frames(io, dir, id)?,
+            ),
             None => (
                 1,
                 segment::SEGMENT_HEADER_BYTES,
                 segment::create_segment(io, dir, 1, None)?,
+                true,
             ),
         };
         let mut seed = seed;
@@ -184,6 +193,7 @@ impl Writer {
             file,
             segment_id,
             segment_len,
+            lean_frames,
             synced_len: segment_len,
             buf: Vec::with_capacity(64 << 10),
             clock: IdClock::resume_after(seed.last_event_id),
@@ -420,6 +430,7 @@ impl Writer {
                 self.file = file;
                 self.segment_id += 1;
                 self.segment_len = segment::SEGMENT_HEADER_BYTES;
+                self.lean_frames = true;
                 self.synced_len = segment::SEGMENT_HEADER_BYTES;
                 self.map_appends();
             }

@@ -101,7 +101,7 @@ impl Writer {
             }
             let prev_hash = tip.map_or([0; 32], |t| t.hash);
             scratch.clear();
-            let (_, hash) = frame::put_event(&mut scratch, &event_out(ev), &prev_hash);
+            let (_, hash) = frame::put_event(&mut scratch, &event_out(ev), &prev_hash, false);
             if hash != h.content_hash {
                 return Err(refuse(sequence, ReplicaProblem::Hash));
             }
@@ -194,7 +194,8 @@ impl Writer {
             offset: self.segment_len + self.buf.len() as u64,
         };
         let prev_hash = prev.map_or([0; 32], |t| t.hash);
-        let (record_bits, hash) = frame::put_event(&mut self.buf, &out, &prev_hash);
+        let (record_bits, hash) =
+            frame::put_event(&mut self.buf, &out, &prev_hash, self.lean_frames);
         assert_eq!(hash, ev.header.content_hash, "a checked hash changed");
         let tip = Tip {
             sequence: out.entity_sequence,

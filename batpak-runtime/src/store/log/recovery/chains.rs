@@ -9,7 +9,7 @@
 
 use super::Tip;
 use crate::store::error::LogPosition;
-use crate::store::log::frame::{chain_hash, EventFrame};
+use crate::store::log::frame::EventFrame;
 
 /// An entity's first event in the log, when its sequence is above 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +74,7 @@ impl Tips {
             return (prev, None);
         }
         let prev_hash = prev.map_or([0; 32], |t| t.hash);
-        let expected = chain_hash(&prev_hash, ev.hashed_header, names.0, names.1, ev.payload);
+        let expected = ev.chain_hash(&prev_hash, names.0, names.1);
         let sequence_gap = ev.entity_sequence != prev.map_or(0, |t| t.sequence) + 1;
         let broken = (expected != ev.hash || sequence_gap).then_some(sequence_gap);
         self.set(entity, Some(tip));

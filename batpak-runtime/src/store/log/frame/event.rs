@@ -1,0 +1,445 @@
+//! Event frames, in their two encodings (docs/format.md): type 1 spells
+//! every field out; a lean frame (type byte `0x80 | flags`, segment format
+//! 3) folds the flags into the type byte and stores the event id as its
+//! timestamp and counter, which saves 8 bytes an event. Both carry the
+//! same fields and the same chained hash: the hash is taken over the
+//! type-1 encoding of the header (the "canonical header") whichever
+//! encoding is on disk, so choosing one never changes a chain.
+
+use super::{begin, bits, counter, finish, put_varint, BodyReader, TYPE_EVENT};
+use crate::event::id::{compose, is_clock_id, timestamp_us, COUNTER_MASK};
+use crate::event::{
+    Codec, CorrelationId, EventFlags, EventHeader, EventId, EventKind, EventPosition,
+};
+
+/// The type byte of a lean event frame has this bit set; its other seven
+/// bits are the event's flags (as type 1's flag byte, without bit 7: an
+/// event with an idempotency key is written as type 1).
+pub(crate) const LEAN: u8 = 0x80;
+
+/// Timestamps (µs) a lean frame can hold: 7 bytes, past the year 4000.
+const LEAN_TIMESTAMP_LIMIT: u64 = 1 << 56;
+
+/// Bytes of the longest canonical header: type, flags, kind, a 3-byte
+/// schema version, a 10-byte sequence, the id, a 5-byte coordinate id, a
+/// 10-byte entity sequence and three optional ids.
+const CANONICAL_MAX: usize = 1 + 1 + 2 + 3 + 10 + 16 + 5 + 10 + 3 * 16;
+
+/// An event frame as parsed from disk; borrows the segment bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventFrame<'a> {
+    pub bits: u8,
+    pub kind: EventKind,
+    pub schema_version: u16,
+    pub sequence: u64,
+    pub event_id: u128,
+    pub coord_id: u32,
+    pub entity_sequence: u64,
+    pub correlation_id: u128,
+    pub causation_id: Option<u128>,
+    pub idempotency_key: Option<u128>,
+    pub hash: [u8; 32],
+    /// Whether the frame is lean (else type 1).
+    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
+    pub lean: bool,
+    /// A type-1 frame's body bytes before the hash field: its canonical
+    /// header as written. `None` for a lean frame, whose canonical header is
+    /// encoded again from its fields when a hash is checked.
+    written_header: Option<&'a [u8]>,
+    pub payload: &'a [u8],
+}
+
+impl EventFrame<'_> {
+    /// The payload's codec (checked when the frame was parsed).
+    pub(crate) fn codec(&self) -> Codec {
+        Codec::from_raw(self.bits & bits::CODEC_MASK).unwrap_or(Codec::Bytes)
+    }
+
+    /// The event flags the frame's bits stand for.
+    pub(crate) fn flags(&self) -> EventFlags {
+        let mut flags = 0;
+        for (bit, flag) in [
+            (bits::SYSTEM, EventFlags::SYSTEM),
+            (bits::BATCH, EventFlags::BATCH),
+            (bits::FENCED, EventFlags::FENCED),
+        ] {
+            if self.bits & bit != 0 {
+                flags |= flag;
+            }
+        }
+        EventFlags(flags)
+    }
+
+    /// The event's header as the public API shows it.
+    pub(crate) fn header(&self) -> EventHeader {
+        EventHeader {
+            event_id: EventId::new(self.event_id),
+            correlation_id: CorrelationId::new(self.correlation_id),
+            causation_id: self.causation_id.map(EventId::new),
+            timestamp_us: timestamp_us(self.event_id),
+            position: EventPosition {
+                sequence: self.sequence,
+                entity_sequence: self.entity_sequence,
+            },
+            kind: self.kind,
+            schema_version: self.schema_version,
+            codec: self.codec(),
+            flags: self.flags(),
+            content_hash: self.hash,
+        }
+    }
+
+    /// The hash this event has when its entity's previous visible event has
+    /// hash `prev` and its coordinate is `(entity, scope)`: what
+    /// [`EventFrame::hash`] must be.
+    pub(crate) fn chain_hash(&self, prev: &[u8; 32], entity: &str, scope: &str) -> [u8; 32] {
+        match self.written_header {
+            Some(header) => chain_hash(prev, header, entity, scope, self.payload),
+            None => {
+                let canonical = Canonical::of(&Fields {
+                    bits: self.bits,
+                    kind: self.kind,
+                    schema_version: self.schema_version,
+                    sequence: self.sequence,
+                    event_id: self.event_id,
+                    coord_id: self.coord_id,
+                    entity_sequence: self.entity_sequence,
+                    correlation_id: self.correlation_id,
+                    causation_id: self.causation_id,
+                    idempotency_key: self.idempotency_key,
+                });
+                chain_hash(prev, canonical.bytes(), entity, scope, self.payload)
+            }
+        }
+    }
+}
+
+/// The flag byte (codec and flag bits) of an event with `codec` and
+/// `flags`, as [`put_event`] takes it: the inverse of
+/// [`EventFrame::codec`] and [`EventFrame::flags`]. A replica rebuilds its
+/// primary's frames from these.
+pub(crate) fn event_bits(codec: Codec, flags: EventFlags) -> u8 {
+    let mut b = codec as u8;
+    for (bit, flag) in [
+        (bits::SYSTEM, EventFlags::SYSTEM),
+        (bits::BATCH, EventFlags::BATCH),
+        (bits::FENCED, EventFlags::FENCED),
+    ] {
+        if flags.contains(flag) {
+            b |= bit;
+        }
+    }
+    b
+}
+
+/// Parses a type-1 event body after its type byte.
+pub(super) fn parse_event<'a>(r: &mut BodyReader<'a>, body: &'a [u8]) -> Option<EventFrame<'a>> {
+    let bits = r.u8()?;
+    let kind = EventKind::from_raw(r.u16()?);
+    let schema_version = u16::try_from(r.varint()?).ok()?;
+    let sequence = counter(r)?;
+    let event_id = r.u128()?;
+    let coord_id = u32::try_from(r.varint()?).ok()?;
+    let entity_sequence = r.varint()?;
+    let (correlation_id, causation_id, idempotency_key) = links(r, bits, event_id)?;
+    let written_header = Some(&body[..r.pos()]);
+    let hash = r.array32()?;
+    checked(EventFrame {
+        bits,
+        kind,
+        schema_version,
+        sequence,
+        event_id,
+        coord_id,
+        entity_sequence,
+        correlation_id,
+        causation_id,
+        idempotency_key,
+        hash,
+        lean: false,
+        written_header,
+        payload: r.rest(),
+    })
+}
+
+/// Parses a lean event body after its type byte `type_byte`.
+pub(super) fn parse_lean<'a>(r: &mut BodyReader<'a>, type_byte: u8) -> Option<EventFrame<'a>> {
+    let bits = type_byte & !LEAN;
+    let kind = EventKind::from_raw(r.u16()?);
+    let schema_and_hash = r.varint()?;
+    // Bit 0 says the hash is stored; this version stores it in every frame.
+    if schema_and_hash & 1 == 0 {
+        return None;
+    }
+    let schema_version = u16::try_from(schema_and_hash >> 1).ok()?;
+    let sequence = counter(r)?;
+    let ts = r.bytes(7)?;
+    let timestamp = u64::from_le_bytes([ts[0], ts[1], ts[2], ts[3], ts[4], ts[5], ts[6], 0]);
+    let count = r.varint().filter(|c| u128::from(*c) <= COUNTER_MASK)?;
+    // Past the id layout's milliseconds, `compose` would wrap.
+    if timestamp / 1000 >= (1 << 48) - 1 {
+        return None;
+    }
+    let event_id = compose(timestamp, count);
+    let coord_id = u32::try_from(r.varint()?).ok()?;
+    let entity_sequence = r.varint()?;
+    let (correlation_id, causation_id, idempotency_key) = links(r, bits, event_id)?;
+    let hash = r.array32()?;
+    checked(EventFrame {
+        bits,
+        kind,
+        schema_version,
+        sequence,
+        event_id,
+        coord_id,
+        entity_sequence,
+        correlation_id,
+        causation_id,
+        idempotency_key,
+        hash,
+        lean: true,
+        written_header: None,
+        payload: r.rest(),
+    })
+}
+
+/// The correlation id, causation id and idempotency key the flag `bits`
+/// say follow.
+fn links(
+    r: &mut BodyReader<'_>,
+    bits: u8,
+    event_id: u128,
+) -> Option<(u128, Option<u128>, Option<u128>)> {
+    let correlation_id = if bits & bits::HAS_CORRELATION != 0 {
+        r.u128()?
+    } else {
+        event_id
+    };
+    let mut optional = |bit: u8| -> Option<Option<u128>> {
+        if bits & bit != 0 {
+            r.u128().map(Some)
+        } else {
+            Some(None)
+        }
+    };
+    let causation_id = optional(bits::HAS_CAUSATION)?;
+    let idempotency_key = optional(bits::HAS_IDEMPOTENCY)?;
+    Some((correlation_id, causation_id, idempotency_key))
+}
+
+/// `ev`, when its fields are ones a writer can produce and follow.
+fn checked(ev: EventFrame<'_>) -> Option<EventFrame<'_>> {
+    Codec::from_raw(ev.bits & bits::CODEC_MASK)?;
+    let valid = ev.sequence != 0
+        && ev.entity_sequence != 0
+        && is_clock_id(ev.event_id)
+        && ev.entity_sequence <= crate::store::index::ENTITY_SEQUENCE_MAX;
+    valid.then_some(ev)
+}
+
+/// The fields of an event frame to be written.
+pub(crate) struct EventOut<'a> {
+    pub bits: u8,
+    pub kind: EventKind,
+    pub schema_version: u16,
+    pub sequence: u64,
+    pub event_id: u128,
+    pub coord_id: u32,
+    pub entity_sequence: u64,
+    pub correlation_id: u128,
+    pub causation_id: Option<u128>,
+    pub idempotency_key: Option<u128>,
+    pub entity: &'a str,
+    pub scope: &'a str,
+    pub payload: &'a [u8],
+}
+
+/// The header fields an event's hash covers.
+struct Fields {
+    bits: u8,
+    kind: EventKind,
+    schema_version: u16,
+    sequence: u64,
+    event_id: u128,
+    coord_id: u32,
+    entity_sequence: u64,
+    correlation_id: u128,
+    causation_id: Option<u128>,
+    idempotency_key: Option<u128>,
+}
+
+/// An event's canonical header: its type-1 body bytes before the hash.
+struct Canonical {
+    bytes: [u8; CANONICAL_MAX],
+    len: usize,
+    /// The flag byte in it.
+    flag_bits: u8,
+}
+
+impl Canonical {
+    fn of(f: &Fields) -> Self {
+        let mut flag_bits =
+            f.bits & !(bits::HAS_CORRELATION | bits::HAS_CAUSATION | bits::HAS_IDEMPOTENCY);
+        if f.correlation_id != f.event_id {
+            flag_bits |= bits::HAS_CORRELATION;
+        }
+        if f.causation_id.is_some() {
+            flag_bits |= bits::HAS_CAUSATION;
+        }
+        if f.idempotency_key.is_some() {
+            flag_bits |= bits::HAS_IDEMPOTENCY;
+        }
+        let mut c = Self {
+            bytes: [0; CANONICAL_MAX],
+            len: 0,
+            flag_bits,
+        };
+        c.put(&[TYPE_EVENT, flag_bits]);
+        c.put(&f.kind.raw().to_le_bytes());
+        c.varint(u64::from(f.schema_version));
+        c.varint(f.sequence);
+        c.put(&f.event_id.to_le_bytes());
+        c.varint(u64::from(f.coord_id));
+        c.varint(f.entity_sequence);
+        if flag_bits & bits::HAS_CORRELATION != 0 {
+            c.put(&f.correlation_id.to_le_bytes());
+        }
+        for id in [f.causation_id, f.idempotency_key].into_iter().flatten() {
+            c.put(&id.to_le_bytes());
+        }
+        c
+    }
+
+    fn put(&mut self, bytes: &[u8]) {
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.put(&[(v as u8) | 0x80]);
+            v >>= 7;
+        }
+        self.put(&[v as u8]);
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// The chained hash of an event: blake3 over the previous hash of its entity, the
+/// canonical header, the coordinate names and the payload.
+pub(crate) fn chain_hash(
+    prev: &[u8; 32],
+    hashed_header: &[u8],
+    entity: &str,
+    scope: &str,
+    payload: &[u8],
+) -> [u8; 32] {
+    // The hash of the concatenation: short inputs (most events) are gathered
+    // on the stack and hashed in one call, which skips the incremental
+    // hasher's setup and buffering; longer ones stream through it. Two
+    // sizes, so the common short event does not zero a kilobyte.
+    let (entity_len, scope_len) = (
+        (entity.len() as u32).to_le_bytes(),
+        (scope.len() as u32).to_le_bytes(),
+    );
+    let parts = [
+        prev.as_slice(),
+        hashed_header,
+        &entity_len,
+        entity.as_bytes(),
+        &scope_len,
+        scope.as_bytes(),
+        payload,
+    ];
+    match parts.iter().map(|p| p.len()).sum::<usize>() {
+        total if total <= 256 => hash_gathered::<256>(&parts),
+        total if total <= 1024 => hash_gathered::<1024>(&parts),
+        _ => {
+            let mut h = blake3::Hasher::new();
+            for part in parts {
+                h.update(part);
+            }
+            *h.finalize().as_bytes()
+        }
+    }
+}
+
+/// The blake3 hash of `parts` concatenated in an `N`-byte stack buffer
+/// (they fit).
+fn hash_gathered<const N: usize>(parts: &[&[u8]]) -> [u8; 32] {
+    let mut buf = [0u8; N];
+    let mut at = 0;
+    for part in parts {
+        buf[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    *blake3::hash(&buf[..at]).as_bytes()
+}
+
+/// Appends an event frame to `buf`, lean when `lean` is asked for and the
+/// event can be (it has no idempotency key and a timestamp below 2^56 µs),
+/// and returns `(canonical flag byte, event hash)`.
+pub(crate) fn put_event(
+    buf: &mut Vec<u8>,
+    ev: &EventOut<'_>,
+    prev_hash: &[u8; 32],
+    lean: bool,
+) -> (u8, [u8; 32]) {
+    let canonical = Canonical::of(&Fields {
+        bits: ev.bits,
+        kind: ev.kind,
+        schema_version: ev.schema_version,
+        sequence: ev.sequence,
+        event_id: ev.event_id,
+        coord_id: ev.coord_id,
+        entity_sequence: ev.entity_sequence,
+        correlation_id: ev.correlation_id,
+        causation_id: ev.causation_id,
+        idempotency_key: ev.idempotency_key,
+    });
+    let hash = chain_hash(
+        prev_hash,
+        canonical.bytes(),
+        ev.entity,
+        ev.scope,
+        ev.payload,
+    );
+    let timestamp = timestamp_us(ev.event_id);
+    let flag_bits = canonical.flag_bits;
+    let counter = (ev.event_id & COUNTER_MASK) as u64;
+    let lean = lean
+        && ev.idempotency_key.is_none()
+        && timestamp < LEAN_TIMESTAMP_LIMIT
+        && compose(timestamp, counter) == ev.event_id;
+    if lean {
+        let start = begin(buf, LEAN | flag_bits);
+        buf.extend_from_slice(&ev.kind.raw().to_le_bytes());
+        put_varint(buf, (u64::from(ev.schema_version) << 1) | 1);
+        put_varint(buf, ev.sequence);
+        buf.extend_from_slice(&timestamp.to_le_bytes()[..7]);
+        put_varint(buf, counter);
+        put_varint(buf, u64::from(ev.coord_id));
+        put_varint(buf, ev.entity_sequence);
+        if flag_bits & bits::HAS_CORRELATION != 0 {
+            buf.extend_from_slice(&ev.correlation_id.to_le_bytes());
+        }
+        if let Some(c) = ev.causation_id {
+            buf.extend_from_slice(&c.to_le_bytes());
+        }
+        buf.extend_from_slice(&hash);
+        buf.extend_from_slice(ev.payload);
+        finish(buf, start);
+    } else {
+        // The canonical header is type 1's body up to the hash, type byte
+        // included.
+        let start = begin(buf, TYPE_EVENT);
+        buf.extend_from_slice(&canonical.bytes()[1..]);
+        buf.extend_from_slice(&hash);
+        buf.extend_from_slice(ev.payload);
+        finish(buf, start);
+    }
+    (flag_bits, hash)
+}
