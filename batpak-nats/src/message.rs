@@ -58,7 +58,7 @@ pub(crate) fn encode(
         codec_name(h.codec),
         h.flags.0,
     );
-    push_hex(&mut meta, &h.content_hash);
+    push_hex(&mut meta, &ev.content_hash);
     meta.push_str(";corr=");
     push_hex(&mut meta, &h.correlation_id.get().to_be_bytes());
     if let Some(c) = h.causation_id {
@@ -178,10 +178,10 @@ pub(crate) fn decode(headers: Option<&HeaderMap>, payload: &[u8]) -> Result<Deco
         schema_version: f.num("v")?,
         codec: codec_of(f.get("codec")?).ok_or(BadHeader("codec"))?,
         flags: EventFlags(f.num("flags")?),
-        content_hash: unhex32(f.get("hash")?).ok_or(BadHeader("hash"))?,
     };
     let event = ReplicatedEvent {
         header,
+        content_hash: unhex32(f.get("hash")?).ok_or(BadHeader("hash"))?,
         coordinate_id: f.num("coord")?,
         entity: f.name("entity")?,
         scope: f.name("scope")?,

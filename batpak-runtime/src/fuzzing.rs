@@ -49,7 +49,9 @@ pub struct EventValue {
     pub correlation_id: u128,
     pub causation_id: Option<u128>,
     pub idempotency_key: Option<u128>,
-    pub hash: [u8; 32],
+    /// The stored hash; encoding a lean event stores one when this is
+    /// `Some` (the value is recomputed, not copied).
+    pub hash: Option<[u8; 32]>,
     /// Whether the frame is (or is to be written) lean.
     pub lean: bool,
     pub payload: Vec<u8>,
@@ -60,7 +62,12 @@ pub struct EventValue {
 pub fn can_be_lean(ev: &EventValue) -> bool {
     let mut probe = Vec::new();
     let out = event_out(ev, "", "");
-    frame::put_event(&mut probe, &out, &[0; 32], true);
+    frame::put_event(
+        &mut probe,
+        &out,
+        &[0; 32],
+        frame::Encoding::Lean { hash: true },
+    );
     probe.get(8).is_some_and(|t| t & 0x80 != 0)
 }
 
@@ -165,7 +172,13 @@ pub fn encode_frame(
     let hash = match value {
         FrameValue::Event(ev) => {
             let out = event_out(ev, entity, scope);
-            Some(frame::put_event(&mut buf, &out, prev_hash, ev.lean).1)
+            let encoding = match ev.lean {
+                true => frame::Encoding::Lean {
+                    hash: ev.hash.is_some(),
+                },
+                false => frame::Encoding::Full,
+            };
+            Some(frame::put_event(&mut buf, &out, prev_hash, encoding).1)
         }
         FrameValue::Name {
             coord_id,

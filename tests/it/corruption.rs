@@ -20,7 +20,8 @@ fn filled(config: StoreConfig, n: u64) -> Vec<EventId> {
     let ids = (0..n)
         .map(|i| {
             let entity = ["e-0", "e-1", "e-2"][(i % 3) as usize];
-            let body = serde_json::json!({ "i": i, "pad": "y".repeat(40 + (i % 7) as usize * 13) });
+            let body =
+                serde_json::json!({ "i": i, "pad": "y".repeat(100 + (i % 7) as usize * 13) });
             store
                 .append(&coord(entity, "s"), KIND_A, &body)
                 .expect("append")

@@ -5,6 +5,7 @@ mod aggregates;
 mod backups;
 mod batches;
 mod bytes_lane;
+mod chains;
 mod corruption;
 mod downstream;
 mod erasure;

@@ -17,7 +17,7 @@ fn fill(config: StoreConfig, n: u64) {
     let store = open(config);
     for i in 0..n {
         let entity = ["e-0", "e-1", "e-2"][(i % 3) as usize];
-        let body = serde_json::json!({ "i": i, "pad": "y".repeat(40 + (i % 7) as usize * 13) });
+        let body = serde_json::json!({ "i": i, "pad": "y".repeat(100 + (i % 7) as usize * 13) });
         store
             .append(&coord(entity, "s"), KIND_A, &body)
             .expect("append");
@@ -353,7 +353,8 @@ fn with_cancelled_fence(config: StoreConfig) {
     store.sync().expect("sync");
     fence.cancel().expect("cancel");
     for i in 0..100 {
-        store.append(&e, KIND_A, &i).expect("append");
+        let body = format!("{i:>60}");
+        store.append(&e, KIND_A, &body).expect("append");
     }
     store.close().expect("close");
     assert!(path_of(&store_dir, 2).exists(), "segment 1 is sealed");

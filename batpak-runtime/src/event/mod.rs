@@ -109,8 +109,6 @@ pub struct EventHeader {
     pub codec: Codec,
     /// System/batch/fence bits.
     pub flags: EventFlags,
-    /// blake3 over the header, the payload and the previous hash of the same entity.
-    pub content_hash: [u8; 32],
 }
 
 /// An event: header, coordinate and payload.

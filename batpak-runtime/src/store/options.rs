@@ -280,8 +280,11 @@ pub(crate) fn check_public_kind(kind: EventKind) -> Result<(), StoreError> {
 /// with `Store::apply_replicated`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplicatedEvent {
-    /// Id, links, sequences, kind, schema version, codec, flags and hash.
+    /// Id, links, sequences, kind, schema version, codec and flags.
     pub header: EventHeader,
+    /// Its chained hash on the primary, which the replica recomputes and
+    /// checks before it writes the event.
+    pub content_hash: [u8; 32],
     /// The store-wide id of its coordinate on the primary, which the hash
     /// covers (docs/format.md, "Type 1: event").
     pub coordinate_id: u32,

@@ -136,6 +136,37 @@ impl<M> Store<M> {
         locking::read(&self.shared.index)
     }
 
+    /// The chained hash of the visible event with this id: the
+    /// `content_hash` its [`AppendReceipt`](super::AppendReceipt) carried,
+    /// `None` for an event the store does not show. It is computed from the
+    /// log (most frames do not store it, docs/format.md): from the nearest
+    /// frame that does, at most 63 events of the same entity back, so a
+    /// call costs up to 64 frame reads and hashes.
+    ///
+    /// ```
+    /// # use batpak_runtime::prelude::*;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let store = Store::open(StoreConfig::new(dir.path()))?;
+    /// let coordinate = Coordinate::new("account-1", "bank")?;
+    /// let kind = EventKind::custom(1, 1);
+    /// let receipt = store.append(&coordinate, kind, &"opened")?;
+    /// assert_eq!(store.content_hash(receipt.event_id)?, Some(receipt.content_hash));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn content_hash(
+        &self,
+        event_id: impl Into<EventId>,
+    ) -> Result<Option<[u8; 32]>, StoreError> {
+        let index = self.index();
+        let Some(pos) = index.position_of(event_id.into().get()) else {
+            return Ok(None);
+        };
+        let record = index.record(pos);
+        let entity = index.entity_of(record.coord());
+        let sequence = record.entity_sequence();
+        super::log::chain::hash_of_sequence(&index, &self.shared.files, entity, sequence)
+    }
+
     /// The event with this id decoded to JSON, if it is visible.
     pub fn get(
         &self,
@@ -428,22 +459,17 @@ impl<M> Store<M> {
             return Ok(false);
         };
         if event.header.position.sequence != receipt.sequence
-            || event.header.content_hash != receipt.content_hash
+            || self.content_hash(receipt.event_id)? != Some(receipt.content_hash)
         {
             return Ok(false);
         }
-        let seq = event.header.position.entity_sequence;
-        let prev = match seq.checked_sub(2) {
-            Some(i) => {
-                let stream = self.stream(event.coordinate.entity());
-                match stream.get(i as usize) {
-                    Some(p) => self
-                        .get_as::<super::replay::RawBytesInput>(p.event_id)?
-                        .map_or([0; 32], |e| e.header.content_hash),
-                    None => return Ok(false),
-                }
-            }
-            None => [0; 32],
+        let prev = {
+            let index = self.index();
+            let Some(entity) = index.entity_id(event.coordinate.entity()) else {
+                return Ok(false);
+            };
+            let sequence = event.header.position.entity_sequence;
+            super::log::chain::hash_before(&index, &self.shared.files, entity, sequence)?
         };
         Ok(super::verify_receipt(
             receipt,

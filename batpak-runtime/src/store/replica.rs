@@ -12,12 +12,15 @@
 //! promoted by closing it and opening its directory with [`Store::open`]:
 //! its log is an ordinary log.
 
+use super::log::chain;
 use super::log::frame::EventFrame;
 use super::read::read_event;
 use super::writer::Command;
+use super::CorruptionKind;
 use super::StdIo;
 use super::{locking, ReadWrite, ReplicatedEvent, ReplicatedName, Store, StoreConfig, StoreError};
 use crate::event::IdempotencyKey;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 impl Store<ReadWrite> {
@@ -80,27 +83,57 @@ impl<M> Store<M> {
                 .map(|p| {
                     let r = index.record(p);
                     let (entity, scope) = index.names_of(r.coord());
+                    let entity_id = index.entity_of(r.coord());
+                    let at = (r.location(), r.event_id());
                     (
-                        r.location(),
-                        r.event_id(),
+                        at,
+                        entity_id,
+                        r.entity_sequence(),
                         entity.to_owned(),
                         scope.to_owned(),
                     )
                 })
                 .collect()
         };
+        // Hashes are chained along the way, per entity; an entity's first
+        // event here is found by a walk (`store::log::chain`) unless its frame
+        // stores its hash or it starts its chain.
+        let mut tips: HashMap<u32, (u64, [u8; 32])> = HashMap::new();
         let mut out = Vec::with_capacity(wanted.len());
-        for (at, event_id, entity, scope) in wanted {
-            let event = read_event(&self.shared, at, event_id, |ev: &EventFrame<'_>| {
-                ReplicatedEvent {
-                    header: ev.header(),
-                    coordinate_id: ev.coord_id,
-                    entity: entity.clone(),
-                    scope: scope.clone(),
-                    idempotency_key: ev.idempotency_key.map(IdempotencyKey::new),
-                    payload: ev.payload.to_vec(),
+        for ((at, event_id), entity_id, sequence, entity, scope) in wanted {
+            let prev = match tips.get(&entity_id) {
+                _ if sequence == 1 => Some([0; 32]),
+                Some((s, hash)) if s + 1 == sequence => Some(*hash),
+                _ => None,
+            };
+            let (mut event, hash) =
+                read_event(&self.shared, at, event_id, |ev: &EventFrame<'_>| {
+                    let hash = ev
+                        .hash
+                        .or_else(|| prev.map(|p| ev.chain_hash(&p, &entity, &scope)));
+                    let event = ReplicatedEvent {
+                        header: ev.header(),
+                        content_hash: hash.unwrap_or([0; 32]),
+                        coordinate_id: ev.coord_id,
+                        entity: entity.clone(),
+                        scope: scope.clone(),
+                        idempotency_key: ev.idempotency_key.map(IdempotencyKey::new),
+                        payload: ev.payload.to_vec(),
+                    };
+                    (event, hash)
+                })?;
+            event.content_hash = match hash {
+                Some(hash) => hash,
+                None => {
+                    let index = locking::read(&self.shared.index);
+                    chain::hash_of_sequence(&index, &self.shared.files, entity_id, sequence)?
+                        .ok_or(StoreError::Corrupt {
+                            at,
+                            kind: CorruptionKind::BadBody,
+                        })?
                 }
-            })?;
+            };
+            tips.insert(entity_id, (sequence, event.content_hash));
             out.push(event);
         }
         Ok(out)

@@ -89,7 +89,6 @@ impl EventBuilder {
             schema_version: 0,
             codec: Codec::Json,
             flags: EventFlags::default(),
-            content_hash: [0; 32],
         };
         Event {
             header,

@@ -369,17 +369,6 @@ impl Index {
         visible.max(cut)
     }
 
-    /// The record of `entity`'s event with entity sequence `sequence`, if
-    /// it is in the index (a binary search of the entity's list).
-    pub(crate) fn entity_record(&self, entity: &str, sequence: u64) -> Option<&Record> {
-        let positions = self.entity_positions(entity);
-        let i = positions.partition_point(|p| self.record(p).entity_sequence() < sequence);
-        positions
-            .get(i)
-            .map(|p| self.record(p))
-            .filter(|r| r.entity_sequence() == sequence)
-    }
-
     /// The positions of the events of entity `entity` (an id), in commit order.
     pub(crate) fn entity_events(&self, entity: u32) -> Positions<'_> {
         let [offsets, positions] = [section::ENTITY_OFFSETS, section::ENTITY_POSITIONS];

@@ -5,7 +5,7 @@
 
 mod event;
 
-pub(crate) use event::{event_bits, put_event, EventFrame, EventOut};
+pub(crate) use event::{event_bits, put_event, Encoding, EventFrame, EventOut};
 
 /// Bytes before a frame's body.
 pub const FRAME_HEADER_BYTES: usize = 8;

@@ -199,7 +199,7 @@ struct OpenUnit {
     items: u64,
     events: Vec<Pending>,
     /// Chain tips to restore if the unit is dropped (when checking chains).
-    undo: Vec<(u32, Option<Tip>)>,
+    undo: Vec<(u32, Option<chains::ChainTip>)>,
     /// Coordinates whose name frames sit inside this unit (a dropped batch
     /// takes them with it).
     names: Vec<u32>,
@@ -520,15 +520,17 @@ impl Scan<'_> {
             }
             (id, prev)
         });
-        let receipt = AppendReceipt {
-            event_id: crate::event::EventId::new(ev.event_id),
-            sequence: ev.sequence,
-            entity_sequence: ev.entity_sequence,
-            timestamp_us: timestamp_us(ev.event_id),
-            content_hash: ev.hash,
-            signature: None,
-        };
-        let key = ev.idempotency_key.map(|k| {
+        // An event with an idempotency key is always a type-1 frame, which
+        // stores its hash: the receipt a replay returns needs it.
+        let key = ev.idempotency_key.zip(ev.hash).map(|(k, content_hash)| {
+            let receipt = AppendReceipt {
+                event_id: crate::event::EventId::new(ev.event_id),
+                sequence: ev.sequence,
+                entity_sequence: ev.entity_sequence,
+                timestamp_us: timestamp_us(ev.event_id),
+                content_hash,
+                signature: None,
+            };
             let codec = ev.codec();
             let digest =
                 content_digest(entity, scope, ev.kind, codec, ev.schema_version, ev.payload);
@@ -572,7 +574,7 @@ impl Scan<'_> {
         }
     }
 
-    fn rollback(&mut self, undo: Vec<(u32, Option<Tip>)>) {
+    fn rollback(&mut self, undo: Vec<(u32, Option<chains::ChainTip>)>) {
         for (entity, prev) in undo.into_iter().rev() {
             self.tips.set(entity, prev);
         }

@@ -236,7 +236,7 @@ fn coordinate_of(index: &Index, entity: u32) -> Coordinate {
 }
 
 /// Plans cutting `entity` below `before`: `None` when its floor is already
-/// there. Reads the hash of event `before - 1` from its frame.
+/// there. Computes the hash of event `before - 1` (`store::log::chain`).
 pub(crate) fn plan_cut(
     index: &Index,
     files: &SegmentFiles,
@@ -267,16 +267,8 @@ pub(crate) fn plan_cut(
     if floor.is_some_and(|f| before <= f.before) {
         return Ok(None);
     }
-    let record = index
-        .entity_record(entity, before - 1)
+    let hash = super::log::chain::hash_of_sequence(index, files, id, before - 1)?
         .ok_or_else(|| invalid(entity, "the event before the cut is not in the index"))?;
-    let at = record.location();
-    let hash = files
-        .with_event(at, record.event_id(), |ev| ev.hash)?
-        .ok_or(StoreError::Corrupt {
-            at,
-            kind: super::error::CorruptionKind::BadBody,
-        })?;
     Ok(Some(Planned {
         coordinate: coordinate_of(index, id),
         floor: Floor {

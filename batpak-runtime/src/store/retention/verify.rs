@@ -8,7 +8,10 @@
 //!   missing: a break); if one has `before == s`, the event's hash is
 //!   recomputed from that record's hash (a mismatch is a break). With
 //!   `before > s` the event is itself cut (compaction has not reached it
-//!   yet) and the next check covers the chain from it.
+//!   yet) and the next check covers the chain from it. The chain is
+//!   followed from the record's hash to the first frame that stores a hash
+//!   (`store::log::chain`), which must match; with none after the start, there
+//!   is nothing on disk to check the record against.
 //! - each retention record whose event `before - 1` is still in the log:
 //!   that event's hash equals the record's.
 //!
@@ -16,6 +19,7 @@
 
 use super::RetentionRecord;
 use crate::event::system;
+use crate::store::log::chain;
 use crate::store::log::frame::Frame;
 use crate::store::log::reader::SegmentFiles;
 use crate::store::log::recovery::{ChainBreak, Recovered};
@@ -67,11 +71,11 @@ pub(crate) fn check(
         else {
             continue;
         };
-        let holds = files.with_event(start.at, start.event_id, |ev| {
-            let names = index.names_of(ev.coord_id);
-            ev.chain_hash(hash, names.0, names.1) == ev.hash
-        })?;
-        if holds != Some(true) {
+        let entity = index.entity_id(&start.entity).unwrap_or(u32::MAX);
+        let list = index.entity_events(entity);
+        let i = list.partition_point(|p| index.record(p).entity_sequence() < start.sequence);
+        let reached = chain::walk_to_stored(index, files, entity, i, *hash)?;
+        if reached.is_some_and(|r| !r.holds) {
             breaks.push(ChainBreak {
                 sequence_gap: false,
                 ..gap
@@ -80,11 +84,13 @@ pub(crate) fn check(
     }
     for (entity, cuts) in &records {
         for (hash, before, here) in cuts {
-            let Some(r) = index.entity_record(entity, before - 1) else {
+            let Some(id) = index.entity_id(entity) else {
                 continue;
             };
-            let found = files.with_event(r.location(), r.event_id(), |ev| ev.hash)?;
-            if found != Some(*hash) {
+            let Some(found) = chain::hash_of_sequence(index, files, id, before - 1)? else {
+                continue;
+            };
+            if found != *hash {
                 breaks.push(*here);
             }
         }

@@ -458,8 +458,8 @@ impl Writer {
             segment: self.segment_id,
             offset: self.segment_len + self.buf.len() as u64,
         };
-        let (record_bits, hash) =
-            frame::put_event(&mut self.buf, &out, &prev_hash, self.lean_frames);
+        let encoding = self.encoding(entity, out.entity_sequence);
+        let (record_bits, hash) = frame::put_event(&mut self.buf, &out, &prev_hash, encoding);
         self.names.set_tip(
             entity,
             Some(Tip {

@@ -403,6 +403,17 @@ impl Writer {
         self.rotate();
     }
 
+    /// How the next event of entity `entity`, with entity sequence
+    /// `sequence`, is encoded: lean in a current segment, storing its hash
+    /// where `store::log::chain` needs one.
+    fn encoding(&mut self, entity: u32, sequence: u64) -> frame::Encoding {
+        if !self.lean_frames {
+            return frame::Encoding::Full;
+        }
+        let hash = self.names.stores_hash(entity, sequence, self.segment_id);
+        frame::Encoding::Lean { hash }
+    }
+
     /// Seals the active segment and starts the next one.
     fn rotate(&mut self) {
         if self.failure.is_some() {

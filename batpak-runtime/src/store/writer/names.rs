@@ -25,6 +25,10 @@ pub(crate) struct Names {
     /// The coordinates `segment` has name frames for.
     defined: IdSet,
     segment: u64,
+    /// The entities whose chain has a stored hash in `segment`
+    /// (`store::log::chain`). An entity missing here gets one with its next event,
+    /// which only ever stores more.
+    hashed: IdSet,
     /// Tips of the entities written lately, by entity id, in two generations.
     /// Every entity with an event not yet published is here.
     young: IdMap<u32, Tip>,
@@ -56,11 +60,26 @@ impl Names {
 
     /// Whether `coord` still needs a name frame in `segment`; marks it defined.
     pub(crate) fn define_in(&mut self, coord: u32, segment: u64) -> bool {
+        self.enter(segment);
+        self.defined.insert(coord)
+    }
+
+    /// Forgets what the previous segment held once `segment` is the active one.
+    fn enter(&mut self, segment: u64) {
         if self.segment != segment {
             self.defined.clear();
+            self.hashed.clear();
             self.segment = segment;
         }
-        self.defined.insert(coord)
+    }
+
+    /// Whether entity `entity`'s next event, with entity sequence
+    /// `sequence`, stores its hash in `segment`: at every checkpoint, and
+    /// when the entity's chain has no stored hash in `segment` yet. Notes
+    /// that it then has one.
+    pub(crate) fn stores_hash(&mut self, entity: u32, sequence: u64, segment: u64) -> bool {
+        self.enter(segment);
+        self.hashed.insert(entity) || sequence.is_multiple_of(crate::store::log::chain::CHECKPOINT)
     }
 
     /// The coordinates `segment` has name frames for.
@@ -91,6 +110,14 @@ impl Names {
                 self.old.remove(&entity);
             }
         }
+    }
+
+    /// Rolls entity `entity`'s tip back to `tip` (a cancelled fence). Its
+    /// chain's stored hash in this segment may have been in the fence, so
+    /// its next event stores one.
+    pub(crate) fn roll_back(&mut self, entity: u32, tip: Option<Tip>) {
+        self.hashed.remove(&entity);
+        self.set_tip(entity, tip);
     }
 
     /// Ages the tips once the newer generation is full. Only when every event

@@ -101,8 +101,9 @@ impl Writer {
             }
             let prev_hash = tip.map_or([0; 32], |t| t.hash);
             scratch.clear();
-            let (_, hash) = frame::put_event(&mut scratch, &event_out(ev), &prev_hash, false);
-            if hash != h.content_hash {
+            let full = frame::Encoding::Full;
+            let (_, hash) = frame::put_event(&mut scratch, &event_out(ev), &prev_hash, full);
+            if hash != ev.content_hash {
                 return Err(refuse(sequence, ReplicaProblem::Hash));
             }
             if h.kind == LEDGER_KIND
@@ -194,9 +195,9 @@ impl Writer {
             offset: self.segment_len + self.buf.len() as u64,
         };
         let prev_hash = prev.map_or([0; 32], |t| t.hash);
-        let (record_bits, hash) =
-            frame::put_event(&mut self.buf, &out, &prev_hash, self.lean_frames);
-        assert_eq!(hash, ev.header.content_hash, "a checked hash changed");
+        let encoding = self.encoding(entity, out.entity_sequence);
+        let (record_bits, hash) = frame::put_event(&mut self.buf, &out, &prev_hash, encoding);
+        assert_eq!(hash, ev.content_hash, "a checked hash changed");
         let tip = Tip {
             sequence: out.entity_sequence,
             hash,

@@ -1,16 +1,17 @@
 //! Reading chain tips back. The writer keeps the tips of the entities it
 //! wrote lately (`names`); before an append it makes sure every entity the
 //! append writes to has its tip there, reading it back when needed: the
-//! entity's last event in the index gives its sequence, and that event's
-//! frame gives its hash. An I/O error or a damaged frame refuses the append
+//! entity's last event in the index gives its sequence, and a walk from it
+//! (`store::log::chain`) its hash. An I/O error or a damaged frame refuses the append
 //! before anything of it is written. The same pass notes each item's
 //! coordinate ids, so writing the item needs no second lookup by name.
 
 use super::names::Names;
 use super::Writer;
-use crate::store::error::{CorruptionKind, StoreError};
+use crate::store::error::StoreError;
 use crate::store::index::Index;
 use crate::store::locking;
+use crate::store::log::chain;
 use crate::store::log::reader::SegmentFiles;
 use crate::store::log::recovery::Tip;
 use crate::store::options::BatchAppendItem;
@@ -96,7 +97,8 @@ pub(super) fn load_tip(
     if let Some(tip) = names.tip(entity) {
         return Ok(Some(tip));
     }
-    let Some(&pos) = index.entity_events(entity).last() else {
+    let events = index.entity_events(entity);
+    let Some(&pos) = events.last() else {
         // A retention cut may have taken every event: the chain and the
         // sequences go on from the last one cut.
         let tip = index.floor(entity).map(|f| Tip {
@@ -106,18 +108,8 @@ pub(super) fn load_tip(
         names.set_tip(entity, tip);
         return Ok(tip);
     };
-    let record = index.record(pos);
-    let at = record.location();
-    let sequence = record.entity_sequence();
-    let hash = files
-        .with_event(at, record.event_id(), |ev| {
-            (ev.entity_sequence == sequence).then_some(ev.hash)
-        })?
-        .flatten()
-        .ok_or(StoreError::Corrupt {
-            at,
-            kind: CorruptionKind::BadBody,
-        })?;
+    let sequence = index.record(pos).entity_sequence();
+    let hash = chain::hash_at(index, files, entity, events.len() - 1)?;
     let tip = Tip { sequence, hash };
     names.set_tip(entity, Some(tip));
     Ok(Some(tip))

@@ -14,7 +14,7 @@ use std::sync::Arc;
 const KIND: EventKind = EventKind::custom(0x3, 2);
 
 /// Appends before the snapshot; with the smallest segments they fill several.
-const APPENDS: usize = 200;
+const APPENDS: usize = 400;
 
 /// What the copy runs into once the fault is armed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

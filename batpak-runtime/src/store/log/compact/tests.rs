@@ -14,7 +14,7 @@ const K: EventKind = EventKind::custom(0x7, 1);
 const SEGMENT_BYTES: u64 = 4096;
 
 /// A fenced payload: three of them, after five small appends, fill one segment.
-const LARGE_PAYLOAD_BYTES: usize = 1200;
+const LARGE_PAYLOAD_BYTES: usize = 1300;
 
 fn config(dir: &Path) -> StoreConfig {
     StoreConfig::new(dir)

@@ -1,10 +1,11 @@
 //! Event frames, in their two encodings (docs/format.md): type 1 spells
 //! every field out; a lean frame (type byte `0x80 | flags`, segment format
-//! 3) folds the flags into the type byte and stores the event id as its
-//! timestamp and counter, which saves 8 bytes an event. Both carry the
-//! same fields and the same chained hash: the hash is taken over the
-//! type-1 encoding of the header (the "canonical header") whichever
-//! encoding is on disk, so choosing one never changes a chain.
+//! 3) folds the flags into the type byte, stores the event id as its
+//! timestamp and counter, and may leave its chain hash out (the writer
+//! stores it at checkpoints: `store::log::chain`). Both encodings have the same
+//! fields and the same chained hash: the hash is taken over the type-1
+//! encoding of the header (the "canonical header") whichever encoding is
+//! on disk, so choosing one never changes a chain.
 
 use super::{begin, bits, counter, finish, put_varint, BodyReader, TYPE_EVENT};
 use crate::event::id::{compose, is_clock_id, timestamp_us, COUNTER_MASK};
@@ -38,7 +39,9 @@ pub(crate) struct EventFrame<'a> {
     pub correlation_id: u128,
     pub causation_id: Option<u128>,
     pub idempotency_key: Option<u128>,
-    pub hash: [u8; 32],
+    /// The event's chain hash, when the frame stores it (type 1 always
+    /// does; a lean frame at its entity's checkpoints).
+    pub hash: Option<[u8; 32]>,
     /// Whether the frame is lean (else type 1).
     #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
     pub lean: bool,
@@ -85,13 +88,12 @@ impl EventFrame<'_> {
             schema_version: self.schema_version,
             codec: self.codec(),
             flags: self.flags(),
-            content_hash: self.hash,
         }
     }
 
     /// The hash this event has when its entity's previous visible event has
     /// hash `prev` and its coordinate is `(entity, scope)`: what
-    /// [`EventFrame::hash`] must be.
+    /// [`EventFrame::hash`] must be where the frame stores it.
     pub(crate) fn chain_hash(&self, prev: &[u8; 32], entity: &str, scope: &str) -> [u8; 32] {
         match self.written_header {
             Some(header) => chain_hash(prev, header, entity, scope, self.payload),
@@ -143,7 +145,7 @@ pub(super) fn parse_event<'a>(r: &mut BodyReader<'a>, body: &'a [u8]) -> Option<
     let entity_sequence = r.varint()?;
     let (correlation_id, causation_id, idempotency_key) = links(r, bits, event_id)?;
     let written_header = Some(&body[..r.pos()]);
-    let hash = r.array32()?;
+    let hash = Some(r.array32()?);
     checked(EventFrame {
         bits,
         kind,
@@ -167,10 +169,6 @@ pub(super) fn parse_lean<'a>(r: &mut BodyReader<'a>, type_byte: u8) -> Option<Ev
     let bits = type_byte & !LEAN;
     let kind = EventKind::from_raw(r.u16()?);
     let schema_and_hash = r.varint()?;
-    // Bit 0 says the hash is stored; this version stores it in every frame.
-    if schema_and_hash & 1 == 0 {
-        return None;
-    }
     let schema_version = u16::try_from(schema_and_hash >> 1).ok()?;
     let sequence = counter(r)?;
     let ts = r.bytes(7)?;
@@ -184,7 +182,10 @@ pub(super) fn parse_lean<'a>(r: &mut BodyReader<'a>, type_byte: u8) -> Option<Ev
     let coord_id = u32::try_from(r.varint()?).ok()?;
     let entity_sequence = r.varint()?;
     let (correlation_id, causation_id, idempotency_key) = links(r, bits, event_id)?;
-    let hash = r.array32()?;
+    let hash = match schema_and_hash & 1 {
+        1 => Some(r.array32()?),
+        _ => None,
+    };
     checked(EventFrame {
         bits,
         kind,
@@ -379,14 +380,27 @@ fn hash_gathered<const N: usize>(parts: &[&[u8]]) -> [u8; 32] {
     *blake3::hash(&buf[..at]).as_bytes()
 }
 
-/// Appends an event frame to `buf`, lean when `lean` is asked for and the
-/// event can be (it has no idempotency key and a timestamp below 2^56 µs),
-/// and returns `(canonical flag byte, event hash)`.
+/// How [`put_event`] may encode an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    /// Type 1 (a segment of an older format version).
+    Full,
+    /// Lean when the event can be, with its hash or without.
+    Lean {
+        /// Whether the frame stores the event's hash.
+        hash: bool,
+    },
+}
+
+/// Appends an event frame to `buf`, lean when `encoding` asks for it and
+/// the event can be (it has no idempotency key and a timestamp below 2^56
+/// µs), and returns `(canonical flag byte, event hash)`. A type-1 frame
+/// always stores the hash.
 pub(crate) fn put_event(
     buf: &mut Vec<u8>,
     ev: &EventOut<'_>,
     prev_hash: &[u8; 32],
-    lean: bool,
+    encoding: Encoding,
 ) -> (u8, [u8; 32]) {
     let canonical = Canonical::of(&Fields {
         bits: ev.bits,
@@ -410,14 +424,18 @@ pub(crate) fn put_event(
     let timestamp = timestamp_us(ev.event_id);
     let flag_bits = canonical.flag_bits;
     let counter = (ev.event_id & COUNTER_MASK) as u64;
-    let lean = lean
+    let lean = encoding != Encoding::Full
         && ev.idempotency_key.is_none()
         && timestamp < LEAN_TIMESTAMP_LIMIT
         && compose(timestamp, counter) == ev.event_id;
     if lean {
         let start = begin(buf, LEAN | flag_bits);
         buf.extend_from_slice(&ev.kind.raw().to_le_bytes());
-        put_varint(buf, (u64::from(ev.schema_version) << 1) | 1);
+        let store_hash = encoding == Encoding::Lean { hash: true };
+        put_varint(
+            buf,
+            (u64::from(ev.schema_version) << 1) | u64::from(store_hash),
+        );
         put_varint(buf, ev.sequence);
         buf.extend_from_slice(&timestamp.to_le_bytes()[..7]);
         put_varint(buf, counter);
@@ -429,7 +447,9 @@ pub(crate) fn put_event(
         if let Some(c) = ev.causation_id {
             buf.extend_from_slice(&c.to_le_bytes());
         }
-        buf.extend_from_slice(&hash);
+        if store_hash {
+            buf.extend_from_slice(&hash);
+        }
         buf.extend_from_slice(ev.payload);
         finish(buf, start);
     } else {
