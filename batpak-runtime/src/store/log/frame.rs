@@ -210,8 +210,9 @@ pub(crate) fn read_frame(buf: &[u8], frame_max_bytes: usize) -> FrameRead<'_> {
 fn parse_body(body: &[u8]) -> Option<Frame<'_>> {
     let mut r = BodyReader::new(body);
     let frame = match r.u8()? {
-        TYPE_EVENT => Frame::Event(event::parse_event(&mut r, body)?),
-        t if t & event::LEAN != 0 => Frame::Event(event::parse_lean(&mut r, t)?),
+        t if t == TYPE_EVENT || t & event::LEAN != 0 => {
+            Frame::Event(event::parse_event(&mut r, body, t)?)
+        }
         TYPE_NAME => {
             let coord_id = u32::try_from(r.varint()?).ok()?;
             let entity = r.str()?;

@@ -98,7 +98,7 @@ impl EventFrame<'_> {
         match self.written_header {
             Some(header) => chain_hash(prev, header, entity, scope, self.payload),
             None => {
-                let canonical = Canonical::of(&Fields {
+                let out = EventOut {
                     bits: self.bits,
                     kind: self.kind,
                     schema_version: self.schema_version,
@@ -109,7 +109,11 @@ impl EventFrame<'_> {
                     correlation_id: self.correlation_id,
                     causation_id: self.causation_id,
                     idempotency_key: self.idempotency_key,
-                });
+                    entity,
+                    scope,
+                    payload: self.payload,
+                };
+                let canonical = Canonical::of(&out);
                 chain_hash(prev, canonical.bytes(), entity, scope, self.payload)
             }
         }
@@ -134,57 +138,33 @@ pub(crate) fn event_bits(codec: Codec, flags: EventFlags) -> u8 {
     b
 }
 
-/// Parses a type-1 event body after its type byte.
-pub(super) fn parse_event<'a>(r: &mut BodyReader<'a>, body: &'a [u8]) -> Option<EventFrame<'a>> {
-    let bits = r.u8()?;
+/// Parses an event body after its type byte `type_byte` (type 1, or
+/// lean when its top bit is set).
+pub(super) fn parse_event<'a>(
+    r: &mut BodyReader<'a>,
+    body: &'a [u8],
+    type_byte: u8,
+) -> Option<EventFrame<'a>> {
+    let lean = type_byte & LEAN != 0;
+    let bits = if lean { type_byte & !LEAN } else { r.u8()? };
     let kind = EventKind::from_raw(r.u16()?);
-    let schema_version = u16::try_from(r.varint()?).ok()?;
+    let schema = r.varint()?;
+    // A lean frame's schema varint carries whether the hash is stored.
+    let (schema, stores_hash) = if lean {
+        (schema >> 1, schema & 1 == 1)
+    } else {
+        (schema, true)
+    };
+    let schema_version = u16::try_from(schema).ok()?;
     let sequence = counter(r)?;
-    let event_id = r.u128()?;
+    let event_id = if lean { lean_id(r)? } else { r.u128()? };
     let coord_id = u32::try_from(r.varint()?).ok()?;
     let entity_sequence = r.varint()?;
     let (correlation_id, causation_id, idempotency_key) = links(r, bits, event_id)?;
-    let written_header = Some(&body[..r.pos()]);
-    let hash = Some(r.array32()?);
-    checked(EventFrame {
-        bits,
-        kind,
-        schema_version,
-        sequence,
-        event_id,
-        coord_id,
-        entity_sequence,
-        correlation_id,
-        causation_id,
-        idempotency_key,
-        hash,
-        lean: false,
-        written_header,
-        payload: r.rest(),
-    })
-}
-
-/// Parses a lean event body after its type byte `type_byte`.
-pub(super) fn parse_lean<'a>(r: &mut BodyReader<'a>, type_byte: u8) -> Option<EventFrame<'a>> {
-    let bits = type_byte & !LEAN;
-    let kind = EventKind::from_raw(r.u16()?);
-    let schema_and_hash = r.varint()?;
-    let schema_version = u16::try_from(schema_and_hash >> 1).ok()?;
-    let sequence = counter(r)?;
-    let ts = r.bytes(7)?;
-    let timestamp = u64::from_le_bytes([ts[0], ts[1], ts[2], ts[3], ts[4], ts[5], ts[6], 0]);
-    let count = r.varint().filter(|c| u128::from(*c) <= COUNTER_MASK)?;
-    // Past the id layout's milliseconds, `compose` would wrap.
-    if timestamp / 1000 >= (1 << 48) - 1 {
-        return None;
-    }
-    let event_id = compose(timestamp, count);
-    let coord_id = u32::try_from(r.varint()?).ok()?;
-    let entity_sequence = r.varint()?;
-    let (correlation_id, causation_id, idempotency_key) = links(r, bits, event_id)?;
-    let hash = match schema_and_hash & 1 {
-        1 => Some(r.array32()?),
-        _ => None,
+    let written_header = (!lean).then(|| &body[..r.pos()]);
+    let hash = match stores_hash {
+        true => Some(r.array32()?),
+        false => None,
     };
     checked(EventFrame {
         bits,
@@ -198,10 +178,18 @@ pub(super) fn parse_lean<'a>(r: &mut BodyReader<'a>, type_byte: u8) -> Option<Ev
         causation_id,
         idempotency_key,
         hash,
-        lean: true,
-        written_header: None,
+        lean,
+        written_header,
         payload: r.rest(),
     })
+}
+
+/// A lean frame's event id: its 7-byte timestamp and its counter.
+fn lean_id(r: &mut BodyReader<'_>) -> Option<u128> {
+    let ts = r.bytes(7)?;
+    let timestamp = u64::from_le_bytes([ts[0], ts[1], ts[2], ts[3], ts[4], ts[5], ts[6], 0]);
+    let count = r.varint().filter(|c| u128::from(*c) <= COUNTER_MASK)?;
+    Some(compose(timestamp, count))
 }
 
 /// The correlation id, causation id and idempotency key the flag `bits`
@@ -255,20 +243,6 @@ pub(crate) struct EventOut<'a> {
     pub payload: &'a [u8],
 }
 
-/// The header fields an event's hash covers.
-struct Fields {
-    bits: u8,
-    kind: EventKind,
-    schema_version: u16,
-    sequence: u64,
-    event_id: u128,
-    coord_id: u32,
-    entity_sequence: u64,
-    correlation_id: u128,
-    causation_id: Option<u128>,
-    idempotency_key: Option<u128>,
-}
-
 /// An event's canonical header: its type-1 body bytes before the hash.
 struct Canonical {
     bytes: [u8; CANONICAL_MAX],
@@ -278,7 +252,7 @@ struct Canonical {
 }
 
 impl Canonical {
-    fn of(f: &Fields) -> Self {
+    fn of(f: &EventOut<'_>) -> Self {
         let mut flag_bits =
             f.bits & !(bits::HAS_CORRELATION | bits::HAS_CAUSATION | bits::HAS_IDEMPOTENCY);
         if f.correlation_id != f.event_id {
@@ -402,18 +376,7 @@ pub(crate) fn put_event(
     prev_hash: &[u8; 32],
     encoding: Encoding,
 ) -> (u8, [u8; 32]) {
-    let canonical = Canonical::of(&Fields {
-        bits: ev.bits,
-        kind: ev.kind,
-        schema_version: ev.schema_version,
-        sequence: ev.sequence,
-        event_id: ev.event_id,
-        coord_id: ev.coord_id,
-        entity_sequence: ev.entity_sequence,
-        correlation_id: ev.correlation_id,
-        causation_id: ev.causation_id,
-        idempotency_key: ev.idempotency_key,
-    });
+    let canonical = Canonical::of(ev);
     let hash = chain_hash(
         prev_hash,
         canonical.bytes(),
