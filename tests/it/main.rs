@@ -10,6 +10,7 @@ mod corruption;
 mod downstream;
 mod erasure;
 mod fences;
+mod format2;
 mod idempotency;
 mod lock;
 mod mapped;
