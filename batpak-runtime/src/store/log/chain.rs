@@ -154,27 +154,16 @@ pub(crate) fn hash_before(
     }
 }
 
-/// A stored hash that a chain walked forward to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Reached {
-    /// The frame that stores it.
-    pub at: LogPosition,
-    /// Its event.
-    pub event_id: u128,
-    /// Whether the stored hash is the one the walk computed.
-    pub holds: bool,
-}
-
 /// Chains entity `entity`'s events from its `i`-th listed one onward,
-/// starting from `prev`, to the first frame that stores its hash; `None`
-/// when none does.
+/// starting from `prev`, to the first frame that stores its hash: whether
+/// that hash is the one computed, `None` when no frame after it stores one.
 pub(crate) fn walk_to_stored(
     index: &Index,
     files: &SegmentFiles,
     entity: u32,
     i: usize,
     prev: [u8; 32],
-) -> Result<Option<Reached>, StoreError> {
+) -> Result<Option<bool>, StoreError> {
     let list = index.entity_events(entity);
     let mut hash = prev;
     for j in i..list.len() {
@@ -183,11 +172,7 @@ pub(crate) fn walk_to_stored(
         };
         hash = chained(index, files, &s, &hash)?;
         if let Some(h) = stored(files, &s)? {
-            return Ok(Some(Reached {
-                at: s.at,
-                event_id: s.event_id,
-                holds: h == hash,
-            }));
+            return Ok(Some(h == hash));
         }
     }
     Ok(None)

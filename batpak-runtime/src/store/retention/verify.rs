@@ -71,11 +71,12 @@ pub(crate) fn check(
         else {
             continue;
         };
-        let entity = index.entity_id(&start.entity).unwrap_or(u32::MAX);
+        let Some(entity) = index.entity_id(&start.entity) else {
+            continue;
+        };
         let list = index.entity_events(entity);
         let i = list.partition_point(|p| index.record(p).entity_sequence() < start.sequence);
-        let reached = chain::walk_to_stored(index, files, entity, i, *hash)?;
-        if reached.is_some_and(|r| !r.holds) {
+        if chain::walk_to_stored(index, files, entity, i, *hash)? == Some(false) {
             breaks.push(ChainBreak {
                 sequence_gap: false,
                 ..gap
