@@ -84,7 +84,7 @@ impl Writer {
         };
         frame::put_marker(&mut self.buf, TYPE_FENCE_CANCEL, fence.id, None);
         for (entity, tip) in fence.undo.into_iter().rev() {
-            self.names.roll_back(entity, tip);
+            self.names.reset_tip(entity, tip);
         }
         for key in fence.keys {
             self.keys.remove(&key);

@@ -112,10 +112,12 @@ impl Names {
         }
     }
 
-    /// Rolls entity `entity`'s tip back to `tip` (a cancelled fence). Its
-    /// chain's stored hash in this segment may have been in the fence, so
-    /// its next event stores one.
-    pub(crate) fn roll_back(&mut self, entity: u32, tip: Option<Tip>) {
+    /// Sets entity `entity`'s tip to one the writer did not just write: a
+    /// rollback (a cancelled fence, whose events may have held the chain's
+    /// stored hash in this segment) or a tip read back from the log. Its
+    /// next event stores its hash, so that the next read-back of this
+    /// entity's tip finds one at once instead of walking.
+    pub(crate) fn reset_tip(&mut self, entity: u32, tip: Option<Tip>) {
         self.hashed.remove(&entity);
         self.set_tip(entity, tip);
     }

@@ -2,7 +2,9 @@
 //! wrote lately (`names`); before an append it makes sure every entity the
 //! append writes to has its tip there, reading it back when needed: the
 //! entity's last event in the index gives its sequence, and a walk from it
-//! (`store::log::chain`) its hash. An I/O error or a damaged frame refuses the append
+//! (`store::log::chain`) its hash. The entity's next event then stores its
+//! hash, so a tip read back again later walks no further than the events
+//! written while it was known. An I/O error or a damaged frame refuses the append
 //! before anything of it is written. The same pass notes each item's
 //! coordinate ids, so writing the item needs no second lookup by name.
 
@@ -105,13 +107,13 @@ pub(super) fn load_tip(
             sequence: f.before - 1,
             hash: f.hash,
         });
-        names.set_tip(entity, tip);
+        names.reset_tip(entity, tip);
         return Ok(tip);
     };
     let sequence = index.record(pos).entity_sequence();
     let hash = chain::hash_at(index, files, entity, events.len() - 1)?;
     let tip = Tip { sequence, hash };
-    names.set_tip(entity, Some(tip));
+    names.reset_tip(entity, Some(tip));
     Ok(Some(tip))
 }
 
@@ -159,5 +161,42 @@ mod tests {
             assert!(store.verify().unwrap().is_clean());
             store.close().unwrap();
         }
+    }
+
+    /// Whether the frame of event `id` stores its hash.
+    fn stores_hash(store: &Store, id: crate::event::EventId) -> bool {
+        let index = crate::store::locking::read(&store.shared.index);
+        let at = index
+            .record(index.position_of(id.get()).unwrap())
+            .location();
+        let files = &store.shared.files;
+        files
+            .with_event(at, id.get(), |ev| ev.hash.is_some())
+            .unwrap()
+            .unwrap()
+    }
+
+    /// A tip read back from the log makes the entity's next event store its
+    /// hash, so the next read-back finds one at once; with its tip known, the
+    /// entity's next event stores none.
+    #[test]
+    fn the_event_after_a_read_back_tip_stores_its_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+        let coords: Vec<Coordinate> = (0..40)
+            .map(|i| Coordinate::new(format!("e{i}"), "s").unwrap())
+            .collect();
+        for round in 0..3 {
+            for c in &coords {
+                store.append(c, KIND, &round).unwrap();
+            }
+        }
+        // Thirty-nine other entities were written since: `e0`'s tip is gone.
+        let read_back = store.append(&coords[0], KIND, &"read back").unwrap();
+        let known = store.append(&coords[0], KIND, &"known").unwrap();
+        assert_eq!(known.entity_sequence, 5);
+        assert!(stores_hash(&store, read_back.event_id));
+        assert!(!stores_hash(&store, known.event_id));
+        assert!(store.verify().unwrap().is_clean());
     }
 }
