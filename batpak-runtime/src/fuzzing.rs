@@ -127,8 +127,8 @@ pub fn decode_frame(buf: &[u8]) -> Decoded {
                     correlation_id: ev.correlation_id,
                     causation_id: ev.causation_id,
                     idempotency_key: ev.idempotency_key,
-                    hash: ev.hash,
-                    lean: ev.lean,
+                    hash: ev.hash(),
+                    lean: ev.lean(),
                     payload: ev.payload.to_vec(),
                 }),
                 Frame::Name {

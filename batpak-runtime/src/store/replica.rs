@@ -109,7 +109,7 @@ impl<M> Store<M> {
             let (mut event, hash) =
                 read_event(&self.shared, at, event_id, |ev: &EventFrame<'_>| {
                     let hash = ev
-                        .hash
+                        .hash()
                         .or_else(|| prev.map(|p| ev.chain_hash(&p, &entity, &scope)));
                     let event = ReplicatedEvent {
                         header: ev.header(),

@@ -52,7 +52,7 @@ fn corrupt(at: LogPosition) -> StoreError {
 fn stored(files: &SegmentFiles, s: &Step) -> Result<Option<[u8; 32]>, StoreError> {
     files
         .with_event(s.at, s.event_id, |ev| {
-            (ev.entity_sequence == s.sequence).then_some(ev.hash)
+            (ev.entity_sequence == s.sequence).then(|| ev.hash())
         })?
         .flatten()
         .ok_or_else(|| corrupt(s.at))

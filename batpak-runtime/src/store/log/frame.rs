@@ -113,7 +113,7 @@ impl<'a> BodyReader<'a> {
             .map(u128::from_le_bytes)
     }
 
-    pub(crate) fn array32(&mut self) -> Option<[u8; 32]> {
+    pub(crate) fn array32_ref(&mut self) -> Option<&'a [u8; 32]> {
         self.bytes(32).and_then(|b| b.try_into().ok())
     }
 

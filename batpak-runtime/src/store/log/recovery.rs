@@ -522,7 +522,7 @@ impl Scan<'_> {
         });
         // An event with an idempotency key is always a type-1 frame, which
         // stores its hash: the receipt a replay returns needs it.
-        let key = ev.idempotency_key.zip(ev.hash).map(|(k, content_hash)| {
+        let key = ev.idempotency_key.zip(ev.hash()).map(|(k, content_hash)| {
             let receipt = AppendReceipt {
                 event_id: crate::event::EventId::new(ev.event_id),
                 sequence: ev.sequence,

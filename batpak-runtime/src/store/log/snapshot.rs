@@ -496,7 +496,7 @@ fn read_writer_state(r: &mut BodyReader<'_>, seed: &mut WriterSeed) -> Option<()
             sequence: r.varint()?,
             entity_sequence: r.varint()?,
             timestamp_us: crate::event::id::timestamp_us(event_id),
-            content_hash: r.array32()?,
+            content_hash: *r.array32_ref()?,
             signature: None,
         };
         seed.keys.insert(key, KeyUse { digest, receipt });

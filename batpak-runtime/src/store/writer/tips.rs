@@ -171,7 +171,7 @@ mod tests {
             .location();
         let files = &store.shared.files;
         files
-            .with_event(at, id.get(), |ev| ev.hash.is_some())
+            .with_event(at, id.get(), |ev| ev.hash().is_some())
             .unwrap()
             .unwrap()
     }

@@ -39,12 +39,8 @@ pub(crate) struct EventFrame<'a> {
     pub correlation_id: u128,
     pub causation_id: Option<u128>,
     pub idempotency_key: Option<u128>,
-    /// The event's chain hash, when the frame stores it (type 1 always
-    /// does; a lean frame at its entity's checkpoints).
-    pub hash: Option<[u8; 32]>,
-    /// Whether the frame is lean (else type 1).
-    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
-    pub lean: bool,
+    /// The stored chain hash, borrowed (see [`EventFrame::hash`]).
+    stored_hash: Option<&'a [u8; 32]>,
     /// A type-1 frame's body bytes before the hash field: its canonical
     /// header as written. `None` for a lean frame, whose canonical header is
     /// encoded again from its fields when a hash is checked.
@@ -53,6 +49,18 @@ pub(crate) struct EventFrame<'a> {
 }
 
 impl EventFrame<'_> {
+    /// The event's chain hash, when the frame stores it (type 1 always
+    /// does; a lean frame at its entity's checkpoints).
+    pub(crate) fn hash(&self) -> Option<[u8; 32]> {
+        self.stored_hash.copied()
+    }
+
+    /// Whether the frame is lean (else type 1).
+    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
+    pub(crate) fn lean(&self) -> bool {
+        self.written_header.is_none()
+    }
+
     /// The payload's codec (checked when the frame was parsed).
     pub(crate) fn codec(&self) -> Codec {
         Codec::from_raw(self.bits & bits::CODEC_MASK).unwrap_or(Codec::Bytes)
@@ -164,8 +172,8 @@ pub(super) fn parse_event<'a>(
     let entity_sequence = r.varint()?;
     let (correlation_id, causation_id, idempotency_key) = links(r, bits, event_id)?;
     let written_header = (!lean).then(|| &body[..r.pos()]);
-    let hash = match stores_hash {
-        true => Some(r.array32()?),
+    let stored_hash = match stores_hash {
+        true => Some(r.array32_ref()?),
         false => None,
     };
     Codec::from_raw(bits & bits::CODEC_MASK)?;
@@ -173,7 +181,10 @@ pub(super) fn parse_event<'a>(
         && entity_sequence != 0
         && is_clock_id(event_id)
         && entity_sequence <= crate::store::index::ENTITY_SEQUENCE_MAX;
-    valid.then_some(EventFrame {
+    if !valid {
+        return None;
+    }
+    Some(EventFrame {
         bits,
         kind,
         schema_version,
@@ -184,8 +195,7 @@ pub(super) fn parse_event<'a>(
         correlation_id,
         causation_id,
         idempotency_key,
-        hash,
-        lean,
+        stored_hash,
         written_header,
         payload: r.rest(),
     })

@@ -49,7 +49,7 @@ fn event_frame_round_trips() {
     assert_eq!(ev.causation_id, Some(78));
     assert_eq!(ev.idempotency_key, None);
     assert_eq!(ev.payload, b"{\"a\":1}");
-    assert_eq!(ev.hash, Some(hash));
+    assert_eq!(ev.hash(), Some(hash));
     assert_eq!(ev.chain_hash(&[0; 32], "e", "s"), hash);
 }
 
@@ -258,7 +258,7 @@ fn lean_frames_round_trip_with_the_type_1_hash() {
     assert_eq!(bare.len() + 32, lean.len());
     assert_eq!(lean[FRAME_HEADER_BYTES], event::LEAN | full_bits);
     let (a, b, c) = (parse(&full), parse(&lean), parse(&bare));
-    assert!(!a.lean && b.lean && c.lean);
+    assert!(!a.lean() && b.lean() && c.lean());
     for other in [b, c] {
         assert_eq!(
             (a.bits, a.kind, a.schema_version, a.sequence, a.event_id),
@@ -290,7 +290,7 @@ fn lean_frames_round_trip_with_the_type_1_hash() {
         assert_ne!(other.chain_hash(&[4; 32], "e", "s"), full_hash);
     }
     assert_eq!(
-        (a.hash, b.hash, c.hash),
+        (a.hash(), b.hash(), c.hash()),
         (Some(full_hash), Some(full_hash), None)
     );
 
@@ -302,5 +302,5 @@ fn lean_frames_round_trip_with_the_type_1_hash() {
     put_event(&mut buf, &keyed, &[0; 32], Encoding::Lean { hash: false });
     assert_eq!(buf[FRAME_HEADER_BYTES], TYPE_EVENT);
     assert_eq!(parse(&buf).idempotency_key, Some(9));
-    assert!(parse(&buf).hash.is_some());
+    assert!(parse(&buf).hash().is_some());
 }

@@ -72,7 +72,7 @@ impl Tips {
         if prev.is_none() && ev.entity_sequence > 1 {
             let tip = ChainTip {
                 sequence: ev.entity_sequence,
-                hash: ev.hash,
+                hash: ev.hash(),
             };
             self.set(entity, Some(tip));
             self.starts.push(ChainStart {
@@ -91,11 +91,11 @@ impl Tips {
             Some(ChainTip { hash, .. }) => hash.map(|h| ev.chain_hash(&h, names.0, names.1)),
         };
         let sequence_gap = ev.entity_sequence != prev.map_or(0, |t| t.sequence) + 1;
-        let mismatch = matches!((expected, ev.hash), (Some(e), Some(s)) if e != s);
+        let mismatch = matches!((expected, ev.hash()), (Some(e), Some(s)) if e != s);
         let broken = (mismatch || sequence_gap).then_some(sequence_gap);
         let tip = ChainTip {
             sequence: ev.entity_sequence,
-            hash: ev.hash.or(expected),
+            hash: ev.hash().or(expected),
         };
         self.set(entity, Some(tip));
         (prev, broken)
