@@ -8,6 +8,7 @@
 //! forward. The second rule keeps a walk inside one segment, so it reads at
 //! most `CHECKPOINT` frames.
 
+use super::frame::EventFrame;
 use super::reader::SegmentFiles;
 use crate::store::error::{CorruptionKind, LogPosition, StoreError};
 use crate::store::index::Index;
@@ -47,15 +48,24 @@ fn corrupt(at: LogPosition) -> StoreError {
     }
 }
 
-/// The stored hash of `s`'s frame, if it stores one; the frame must be the
-/// event the index says.
-fn stored(files: &SegmentFiles, s: &Step) -> Result<Option<[u8; 32]>, StoreError> {
+/// Reads `s`'s frame once and hands it to `f`; the frame must be the event
+/// the index says.
+fn read<R>(
+    files: &SegmentFiles,
+    s: &Step,
+    f: impl FnOnce(&EventFrame<'_>) -> R,
+) -> Result<R, StoreError> {
     files
         .with_event(s.at, s.event_id, |ev| {
-            (ev.entity_sequence == s.sequence).then(|| ev.hash())
+            (ev.entity_sequence == s.sequence).then(|| f(ev))
         })?
         .flatten()
         .ok_or_else(|| corrupt(s.at))
+}
+
+/// The stored hash of `s`'s frame, if it stores one.
+fn stored(files: &SegmentFiles, s: &Step) -> Result<Option<[u8; 32]>, StoreError> {
+    read(files, s, |ev| ev.hash())
 }
 
 /// `s`'s hash, chained on `prev`.
@@ -66,12 +76,14 @@ fn chained(
     prev: &[u8; 32],
 ) -> Result<[u8; 32], StoreError> {
     let (entity, scope) = index.names_of(s.coord);
-    files
-        .with_event(s.at, s.event_id, |ev| {
-            (ev.entity_sequence == s.sequence).then(|| ev.chain_hash(prev, entity, scope))
-        })?
-        .flatten()
-        .ok_or_else(|| corrupt(s.at))
+    read(files, s, |ev| ev.chain_hash(prev, entity, scope))
+}
+
+/// Where entity `entity`'s event with entity sequence `sequence` is (or
+/// would be) in `index.entity_events(entity)`.
+pub(crate) fn list_index(index: &Index, entity: u32, sequence: u64) -> usize {
+    let list = index.entity_events(entity);
+    list.partition_point(|p| index.record(p).entity_sequence() < sequence)
 }
 
 /// The hash before entity `entity`'s first listed event, whose sequence
@@ -126,9 +138,8 @@ pub(crate) fn hash_of_sequence(
     entity: u32,
     sequence: u64,
 ) -> Result<Option<[u8; 32]>, StoreError> {
-    let list = index.entity_events(entity);
-    let i = list.partition_point(|p| index.record(p).entity_sequence() < sequence);
-    match list.get(i) {
+    let i = list_index(index, entity, sequence);
+    match index.entity_events(entity).get(i) {
         Some(p) if index.record(p).entity_sequence() == sequence => {
             hash_at(index, files, entity, i).map(Some)
         }
@@ -145,9 +156,8 @@ pub(crate) fn hash_before(
     entity: u32,
     sequence: u64,
 ) -> Result<[u8; 32], StoreError> {
-    let list = index.entity_events(entity);
-    let i = list.partition_point(|p| index.record(p).entity_sequence() < sequence);
-    match (i, list.get(i)) {
+    let i = list_index(index, entity, sequence);
+    match (i, index.entity_events(entity).get(i)) {
         (0, Some(p)) => chain_start(index, entity, &step(index, p)),
         (_, Some(_)) => hash_at(index, files, entity, i - 1),
         (_, None) => Err(corrupt(NOWHERE)),
@@ -170,10 +180,15 @@ pub(crate) fn walk_to_stored(
         let Some(s) = list.get(j).map(|p| step(index, p)) else {
             break;
         };
-        hash = chained(index, files, &s, &hash)?;
-        if let Some(h) = stored(files, &s)? {
-            return Ok(Some(h == hash));
+        // One read gives both the hash chained here and the one stored.
+        let (name, scope) = index.names_of(s.coord);
+        let (computed, kept) = read(files, &s, |ev| {
+            (ev.chain_hash(&hash, name, scope), ev.hash())
+        })?;
+        if let Some(kept) = kept {
+            return Ok(Some(kept == computed));
         }
+        hash = computed;
     }
     Ok(None)
 }

@@ -74,8 +74,7 @@ pub(crate) fn check(
         let Some(entity) = index.entity_id(&start.entity) else {
             continue;
         };
-        let list = index.entity_events(entity);
-        let i = list.partition_point(|p| index.record(p).entity_sequence() < start.sequence);
+        let i = chain::list_index(index, entity, start.sequence);
         if chain::walk_to_stored(index, files, entity, i, *hash)? == Some(false) {
             breaks.push(ChainBreak {
                 sequence_gap: false,
