@@ -1,7 +1,12 @@
 //! `cargo bench --bench replay`: projection replay speed. One entity holds
 //! 100,000 events among 1,000,000; we time a full `project` on the JSON lane and
 //! on the raw-bytes lane, then an incremental `project` (cached state) after 10
-//! new events, and compare it with the full raw replay.
+//! new events, and compare it with the full raw replay. Then the partial-read,
+//! count and bytes-lane figures of `cargo bench --bench reads` (issue 13 names
+//! them under this bench), on stores of their own.
+
+#[path = "common/mod.rs"]
+mod common;
 
 use batpak::event::{Event, EventKind, EventSourced, JsonValueInput, RawBytesInput};
 use batpak::prelude::*;
@@ -202,4 +207,6 @@ fn main() {
     let pct = incremental.as_secs_f64() / full_raw.as_secs_f64() * 100.0;
     println!("incremental_vs_full: {pct:.3} % of the full raw replay (target < 1 %)");
     store.close().expect("close");
+    drop(dir);
+    common::reads::run();
 }

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod child;
+pub mod reads;
 
 use batpak::prelude::*;
 use serde::Serialize;
