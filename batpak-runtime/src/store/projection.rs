@@ -38,6 +38,10 @@ struct Cached<T> {
     state: T,
 }
 
+/// How many events a full replay of an incrementally applicable projection
+/// decodes before it folds them (see `fold_all`).
+const FOLD_CHUNK: usize = 1024;
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -99,10 +103,31 @@ impl<M> Store<M> {
         &self,
         entries: &[IndexEntry],
     ) -> Result<Vec<Event<InputPayload<T>>>, StoreError> {
-        entries
-            .iter()
-            .map(|e| self.read_entry::<T::Input>(e))
-            .collect()
+        let mut events = Vec::with_capacity(entries.len());
+        for e in entries {
+            events.push(self.read_entry::<T::Input>(e)?);
+        }
+        Ok(events)
+    }
+
+    /// Folds `entries` from no state. A projection that supports incremental
+    /// apply gets its first [`FOLD_CHUNK`] events through `from_events` and
+    /// each later one through `apply_event` as it is decoded, which is the
+    /// same fold (the contract incremental apply already relies on) without
+    /// holding every decoded event at once. When those first events give no
+    /// state, all of them go through `from_events` together.
+    fn fold_all<T: EventSourced>(&self, entries: &[IndexEntry]) -> Result<Option<T>, StoreError> {
+        if !T::supports_incremental_apply() || entries.len() <= FOLD_CHUNK {
+            return Ok(T::from_events(&self.decode_all::<T>(entries)?));
+        }
+        let (first, rest) = entries.split_at(FOLD_CHUNK);
+        let Some(mut state) = T::from_events(&self.decode_all::<T>(first)?) else {
+            return Ok(T::from_events(&self.decode_all::<T>(entries)?));
+        };
+        for e in rest {
+            state.apply_event(&self.read_entry::<T::Input>(e)?);
+        }
+        Ok(Some(state))
     }
 
     /// Folds the entity's events into `T`; `Ok(None)` when it has none of `T`'s kinds.
@@ -147,8 +172,7 @@ impl<M> Store<M> {
             None => {
                 let entries = self.relevant_entries::<T>(entity, 0);
                 let position = entries.last().map_or(0, |e| e.sequence);
-                let events = self.decode_all::<T>(&entries)?;
-                (T::from_events(&events), position)
+                (self.fold_all::<T>(&entries)?, position)
             }
         };
         let Some(state) = state else { return Ok(None) };

@@ -98,8 +98,11 @@ pub trait EventSourced: Sized {
     /// The kinds this projection folds; replay reads only these.
     fn relevant_event_kinds() -> &'static [EventKind];
 
-    /// Whether `apply_event` on a cached state equals a full replay, so the store may
-    /// resume from a cached state.
+    /// Whether `apply_event` on a state built from the first events equals a
+    /// full replay (`from_events` over all of them), so the store may resume
+    /// from a cached state, and a long replay may fold its first events with
+    /// `from_events` and apply the rest one at a time instead of holding them
+    /// all.
     fn supports_incremental_apply() -> bool {
         false
     }

@@ -291,3 +291,68 @@ fn maybe_stale_may_answer_from_the_cache_and_consistent_never_does() {
     assert_eq!(fresh.value, 11);
     assert_eq!(fresh, fold_by_hand(&store, "acc").unwrap());
 }
+
+/// Counts events, but has no state before it saw one with `"open": true`.
+#[derive(Debug, PartialEq, Serialize, serde::Deserialize)]
+struct OpenedLate {
+    events: u64,
+}
+
+impl EventSourced for OpenedLate {
+    type Input = JsonValueInput;
+
+    fn from_events(events: &[Event<serde_json::Value>]) -> Option<Self> {
+        let opened = events.iter().any(|e| e.payload["open"] == true);
+        opened.then_some(OpenedLate {
+            events: events.len() as u64,
+        })
+    }
+
+    fn apply_event(&mut self, _e: &Event<serde_json::Value>) {
+        self.events += 1;
+    }
+
+    fn relevant_event_kinds() -> &'static [EventKind] {
+        &[ADD, MUL]
+    }
+
+    fn supports_incremental_apply() -> bool {
+        true
+    }
+}
+
+/// A full replay longer than one fold chunk folds its first chunk with
+/// `from_events` and applies the rest one by one: the result is the fold of
+/// the whole stream, also for a projection whose first chunk gives no state.
+#[test]
+fn a_replay_longer_than_a_fold_chunk_is_the_whole_fold() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let c = Coordinate::new("long", "calc").unwrap();
+    let events = 3 * FOLD_CHUNK + 17;
+    // Raw position 2,049 is an ADD, the ~1,366th relevant event: past the
+    // first chunk of relevant ones.
+    let open_at = 2 * FOLD_CHUNK + 1;
+    let items = (0..events)
+        .map(|i| {
+            let kind = [ADD, MUL, NOISE][i % 3];
+            let payload = serde_json::json!({ "n": i as i64 % 23 - 11, "open": i == open_at });
+            crate::store::BatchAppendItem::new(
+                c.clone(),
+                kind,
+                &payload,
+                crate::store::AppendOptions::new(),
+                crate::store::CausationRef::None,
+            )
+            .unwrap()
+        })
+        .collect();
+    store.append_batch(items).unwrap();
+    let projected = store.project::<Calc>("long", &Freshness::Consistent);
+    let expected = fold_by_hand(&store, "long");
+    assert_eq!(projected.unwrap(), expected);
+    assert_eq!(expected.unwrap().applied, (events - events / 3) as u64);
+    let late = store.project::<OpenedLate>("long", &Freshness::Consistent);
+    let relevant = (0..events).filter(|i| i % 3 != 2).count() as u64;
+    assert_eq!(late.unwrap(), Some(OpenedLate { events: relevant }));
+}
