@@ -3,7 +3,10 @@
 //! close reopens from the latest snapshot and scans only what follows it,
 //! with every acknowledged event there and reads equal to a full scan's.
 
-use crate::support::{child_args, coord, open, say, spawn_gate, tempdir, Child, KIND_A};
+use crate::support::{
+    child_args, coord, copy_dir, file_len, newest_segment, open, say, spawn_gate, store_gate,
+    tempdir, Child, KIND_A,
+};
 use batpak::coordinate::Region;
 use batpak::store::StoreConfig;
 use std::path::Path;
@@ -80,4 +83,49 @@ fn a_killed_writer_reopens_from_its_latest_snapshot() {
             (EVENTS as usize + 16 - i) / 17
         );
     }
+}
+
+/// An open after a crash reads the newest segment only from the snapshot's
+/// offset on, not the whole segment: a store closed with a snapshot in the
+/// middle of its segment, reopened, written to and copied while open (a
+/// crash copy), then opened from the copy.
+#[test]
+fn a_crash_open_reads_only_the_newest_segment_after_the_snapshot() {
+    let _gate = store_gate();
+    let dir = tempdir();
+    let config = |d: &Path| StoreConfig::new(d).with_enable_mmap_index(true);
+    let append = |store: &batpak::store::Store, n: u64| {
+        for i in 0..n {
+            let c = coord(&format!("acct:{}", i % 17), "bank");
+            store.append(&c, KIND_A, &i).expect("append");
+        }
+    };
+    let store = open(config(dir.path()));
+    append(&store, 2_000);
+    store.close().expect("close");
+    let store = open(config(dir.path()));
+    append(&store, 100);
+    store.sync().expect("sync");
+    let crashed = tempdir();
+    copy_dir(dir.path(), crashed.path());
+    drop(store);
+
+    let (id, path) = newest_segment(crashed.path());
+    let len = file_len(&path);
+    let store = open(config(crashed.path()));
+    let report = store.diagnostics().recovery;
+    let from = report
+        .snapshot_resumed_at
+        .unwrap_or_else(|| panic!("opened without a snapshot: {report:?}"));
+    assert_eq!(from.segment, id, "{report:?}");
+    assert!(from.offset > 32, "{report:?}");
+    assert_eq!(
+        report.bytes_read,
+        32 + len - from.offset,
+        "the header and the bytes after the snapshot, of {len}"
+    );
+    assert!(report.bytes_read < len / 4, "{report:?}, segment {len} B");
+    assert_eq!(report.frames, 100, "{report:?}");
+    assert_eq!(store.query(&Region::all()).len(), 2_100);
+    assert!(store.verify().expect("verify").is_clean());
 }

@@ -45,6 +45,15 @@ pub(crate) trait LogIo: Send + Sync + std::fmt::Debug {
         Ok(all)
     }
 
+    /// The bytes of the file at `path` from `offset` to its end (none if it
+    /// is shorter), including bytes written but not yet synced. An open from
+    /// a snapshot scans the newest segment from the snapshot's offset this way.
+    fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
+        let mut all = self.read(path)?;
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+        Ok(all.split_off(start))
+    }
+
     /// The length in bytes of the file at `path`, including bytes written but
     /// not yet synced.
     fn len(&self, path: &Path) -> io::Result<u64>;
@@ -201,6 +210,15 @@ impl LogIo for StdIo {
             .take(bytes as u64)
             .read_to_end(&mut head)?;
         Ok(head)
+    }
+
+    fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = open_quietly(path)?;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut rest = Vec::new();
+        file.read_to_end(&mut rest)?;
+        Ok(rest)
     }
 
     fn len(&self, path: &Path) -> io::Result<u64> {

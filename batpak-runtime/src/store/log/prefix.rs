@@ -75,6 +75,17 @@ impl LogIo for PrefixIo {
         self.inner.read_head(path, bytes.min(len))
     }
 
+    fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
+        let len = self.listed(path)?;
+        let mut rest = self.inner.read_from(path, offset)?;
+        let want = len.saturating_sub(offset);
+        if (rest.len() as u64) < want {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        rest.truncate(want as usize);
+        Ok(rest)
+    }
+
     fn len(&self, path: &Path) -> io::Result<u64> {
         self.listed(path)
     }

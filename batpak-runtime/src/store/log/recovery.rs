@@ -14,7 +14,7 @@ use super::watermark::{self, Mark};
 use crate::event::id::timestamp_us;
 use crate::event::{Codec, EventKind};
 use crate::store::config::{IndexTopology, FRAME_BYTES_HARD_MAX};
-use crate::store::error::{CorruptionKind, IoOp, LogPosition, StoreError};
+use crate::store::error::{CorruptionKind, LogPosition, StoreError};
 use crate::store::index::lists::IdSet;
 use crate::store::index::{Index, Link, NamesMark, Record, RecordFields};
 use crate::store::options::AppendReceipt;
@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 mod chains;
+mod part;
 pub(crate) use chains::ChainStart;
 pub(crate) mod follow;
 mod sealed;
@@ -105,6 +106,9 @@ pub struct RecoveryReport {
     pub segments: usize,
     /// Frames read.
     pub frames: u64,
+    /// Bytes of segment files the scan read. An open from a snapshot reads
+    /// the newest segment's header and only what follows the snapshot.
+    pub bytes_read: u64,
     /// Events visible after recovery.
     pub events: u64,
     /// A torn tail (or unfinished batch) cut off the newest segment, if any.
@@ -364,17 +368,15 @@ impl Scan<'_> {
         resume: Option<(u64, IdSet)>,
     ) -> Result<(), StoreError> {
         let path = segment::segment_path(dir, id);
-        let bytes = self
-            .io
-            .read(&path)
-            .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
-        if newest && tail::is_torn_creation(self.io, &path, id, &bytes, self.mark)? {
+        let part = part::SegmentPart::read(self.io, &path, id, resume.as_ref().map(|r| r.0))?;
+        if newest && tail::is_torn_creation(self.io, &path, id, part.head(), self.mark)? {
             // A crash while creating the segment: nothing was ever written to it.
-            return self.torn_creation(dir, id, &bytes);
+            return self.torn_creation(dir, id, part.head());
         }
-        segment::check_header(id, &bytes)?;
+        self.report.bytes_read += part.bytes_read() as u64;
+        segment::check_header(id, part.head())?;
         // The index stores segment ids and offsets in 32 bits, and ids start at 1.
-        if id == 0 || id > u64::from(u32::MAX) || bytes.len() as u64 > u64::from(u32::MAX) {
+        if id == 0 || id > u64::from(u32::MAX) || part.len() as u64 > u64::from(u32::MAX) {
             return Err(corrupt(id, 0, CorruptionKind::BadSegmentHeader));
         }
         if self.batch.is_some() {
@@ -386,19 +388,19 @@ impl Scan<'_> {
         let mut offset = SEGMENT_HEADER_BYTES as usize;
         if let Some((start, defined)) = resume {
             let start = usize::try_from(start).unwrap_or(usize::MAX);
-            if start > bytes.len() {
+            if start > part.len() {
                 // The snapshot's caller checked the length; the file shrank since.
                 let kind = CorruptionKind::SegmentLength {
                     expected: start as u64,
-                    actual: bytes.len() as u64,
+                    actual: part.len() as u64,
                 };
-                return Err(corrupt(id, bytes.len() as u64, kind));
+                return Err(corrupt(id, part.len() as u64, kind));
             }
-            offset = start;
+            offset = start.max(part.base());
             self.defined = defined;
         }
-        while offset < bytes.len() {
-            let rest = &bytes[offset..];
+        while offset < part.len() {
+            let rest = part.from(offset);
             let at = LogPosition {
                 segment: id,
                 offset: offset as u64,
@@ -424,7 +426,8 @@ impl Scan<'_> {
         }
         let len = offset as u64;
         self.seed.active_segment = Some((id, len));
-        self.active_head = bytes
+        self.active_head = part
+            .head()
             .get(..SEGMENT_HEADER_BYTES as usize)
             .and_then(|h| h.try_into().ok());
         Ok(())

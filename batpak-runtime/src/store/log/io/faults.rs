@@ -94,6 +94,10 @@ impl LogIo for FaultyIo {
         StdIo.read(path)
     }
 
+    fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
+        StdIo.read_from(path, offset)
+    }
+
     fn len(&self, path: &Path) -> io::Result<u64> {
         StdIo.len(path)
     }

@@ -125,6 +125,27 @@ fn std_files_append_at_their_end_across_reopens() {
     );
 }
 
+/// `read_from` returns the bytes from an offset to the end, none past the
+/// end; through a prefix view, only up to the segment's listed length, and an
+/// error when the file is shorter than that (it shrank under the view).
+#[test]
+fn read_from_an_offset_stops_at_the_end_or_the_listed_length() {
+    use super::{LogIo, StdIo};
+    use crate::store::log::{prefix::PrefixIo, segment};
+    let dir = tempfile::tempdir().unwrap();
+    let path = segment::segment_path(dir.path(), 1);
+    std::fs::write(&path, b"0123456789").unwrap();
+    assert_eq!(StdIo.read_from(&path, 0).unwrap(), b"0123456789");
+    assert_eq!(StdIo.read_from(&path, 7).unwrap(), b"789");
+    assert!(StdIo.read_from(&path, 10).unwrap().is_empty());
+    assert!(StdIo.read_from(&path, 99).unwrap().is_empty());
+    let view = |len| PrefixIo::new(Arc::new(StdIo), dir.path(), &[(1, len)]);
+    assert_eq!(view(8).read_from(&path, 3).unwrap(), b"34567");
+    assert!(view(8).read_from(&path, 9).unwrap().is_empty());
+    let shrunk = view(12).read_from(&path, 3).unwrap_err();
+    assert_eq!(shrunk.kind(), std::io::ErrorKind::UnexpectedEof);
+}
+
 /// Mapped appends (Linux): bytes before the first page boundary are
 /// written, the rest copied through the map with space reserved ahead in
 /// chunks; the file reads back exactly what was appended, and a trim cuts
