@@ -190,11 +190,11 @@ impl Scan<'_> {
         unfinished: Vec<UnfinishedUnit>,
     ) -> Result<(), StoreError> {
         let path = segment::segment_path(dir, at.segment);
-        let bytes = self
+        let cut = self
             .io
-            .read(&path)
+            .read_from(&path, at.offset)
             .map_err(|e| StoreError::io(IoOp::Read, &path, e))?;
-        let cut = bytes.get(at.offset as usize..).unwrap_or_default();
+        let cut = cut.as_slice();
         let salvaged = at.offset < self.durable_len(at.segment) || self.tail.is_some_and(|t| t.2);
         if salvaged && !self.opts.salvage {
             return Err(corrupt(at.segment, at.offset, CorruptionKind::BadProtocol));
