@@ -4,8 +4,11 @@
 //! family ([`Aggregate::apply`], evolve) that decides which events a command
 //! produces ([`Aggregate::handle`], decide). The store does the rest:
 //! [`Store::load`](crate::store::Store::load) folds the entity's events
-//! (resuming from the projection cache when one is set) and returns the state
-//! with the entity sequence it reflects;
+//! (resuming from the projection cache when one is set; without one, every
+//! load folds the whole stream, so give a store with long-lived aggregates a
+//! [`MemoryCache`](crate::store::MemoryCache) or a
+//! [`NativeCache`](crate::store::NativeCache)) and returns the state with the
+//! entity sequence it reflects;
 //! [`Store::execute`](crate::store::Store::execute) loads, decides, runs the
 //! optional policy gates over the decided events, and appends them all as one
 //! atomic batch with a compare-and-swap at that sequence. Commands on one

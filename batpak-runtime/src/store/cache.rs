@@ -1,5 +1,6 @@
 //! Projection caches: a [`ProjectionCache`] stores a projection's serialized
-//! state under a [`CacheKey`]; [`NoCache`] stores nothing; [`NativeCache`] keeps
+//! state under a [`CacheKey`]; [`NoCache`] stores nothing; [`MemoryCache`]
+//! keeps states in this process within a byte budget; [`NativeCache`] keeps
 //! one file per key, replaced whole: written to a temporary file of its own,
 //! the old entry removed, the new one renamed into place. A reader between the
 //! two steps misses. Renaming over the old entry instead would be atomic, but
@@ -20,6 +21,9 @@
 use super::error::{IoOp, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+mod memory;
+pub use memory::MemoryCache;
 
 /// Numbers the temporary files of this process's cache writes, so that two
 /// threads writing the same key never share one.

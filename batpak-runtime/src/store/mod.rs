@@ -43,7 +43,7 @@ mod ticket;
 mod typed;
 mod write;
 
-pub use cache::{CacheKey, NativeCache, NoCache, ProjectionCache};
+pub use cache::{CacheKey, MemoryCache, NativeCache, NoCache, ProjectionCache};
 pub use compact::CompactReport;
 pub use config::{
     IndexTopology, RecoveryMode, RetentionPolicy, StoreConfig, SyncConfig, SyncMode,
