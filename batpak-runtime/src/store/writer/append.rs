@@ -6,20 +6,19 @@ use super::tips::Known;
 use super::{names, Items, Pub, Reply, ReplyTo, Writer};
 use crate::event::id::timestamp_us;
 use crate::event::{EventId, IdempotencyKey};
-use crate::store::error::{BatchProblem, LogPosition, StoreError};
-use crate::store::index::{Link, Record, RecordFields, ENTITY_SEQUENCE_MAX};
+use crate::store::error::{LogPosition, StoreError};
+use crate::store::index::{Link, Record, RecordFields};
 use crate::store::ledger;
 use crate::store::locking;
 use crate::store::log::frame::{self, bits, EventOut, TYPE_BATCH_BEGIN, TYPE_BATCH_COMMIT};
 use crate::store::log::recovery::{content_digest, KeyUse, Tip};
 use crate::store::options::{AppendReceipt, BatchAppendItem, CausationRef, DurabilityGate};
-use std::collections::HashMap;
 
 /// Upper bound of an event frame's bytes besides its payload.
 pub(crate) const EVENT_OVERHEAD_BYTES: usize = 160;
 
 /// What validation decided.
-enum Plan {
+pub(super) enum Plan {
     /// Write the items; the digests of keyed items.
     Write(Vec<Option<[u8; 16]>>),
     /// Every key was used before for the same content: answer with the old receipts.
@@ -90,160 +89,6 @@ impl Writer {
         };
         self.known = known;
         Ok(receipts)
-    }
-
-    fn check_mode(&self, fenced: bool) -> Result<(), StoreError> {
-        if self.failure.is_some() {
-            return Err(self.failure_error());
-        }
-        if self.replica {
-            return Err(StoreError::Replica);
-        }
-        match (self.fence.is_some(), fenced) {
-            (true, false) => Err(StoreError::VisibilityFenceActive),
-            (false, true) => Err(StoreError::VisibilityFenceCancelled),
-            _ => Ok(()),
-        }
-    }
-
-    /// Every check of a command before anything of it is written: limits,
-    /// idempotency keys, CAS expectations and batch-internal causation. The
-    /// chain tips of the entities it writes to are loaded on the way.
-    fn validate(&mut self, items: &[BatchAppendItem]) -> Result<Plan, StoreError> {
-        self.check_limits(items)?;
-        let keys = self.check_keys(items)?;
-        if let Plan::Replay(_) = keys {
-            return Ok(keys);
-        }
-        // The vector is the writer's, so a single append allocates none.
-        let mut known = std::mem::take(&mut self.known);
-        known.clear();
-        let checked = self
-            .load_tips(items, &mut known)
-            .and_then(|()| self.check_sequences(items, &known));
-        self.known = known;
-        checked.map(|()| keys)
-    }
-
-    /// The batch's item count and bytes, and each frame's size.
-    fn check_limits(&self, items: &[BatchAppendItem]) -> Result<(), StoreError> {
-        if items.is_empty() {
-            return Err(StoreError::InvalidBatch {
-                item: 0,
-                reason: BatchProblem::Empty,
-            });
-        }
-        let bytes: usize = items.iter().map(|i| i.payload.bytes.len()).sum();
-        if items.len() > self.config.batch_items_max || bytes > self.config.batch_bytes_max {
-            return Err(StoreError::BatchTooLarge {
-                items: items.len(),
-                bytes,
-            });
-        }
-        for item in items {
-            let size = item.payload.bytes.len() + EVENT_OVERHEAD_BYTES;
-            if size > self.config.frame_max_bytes {
-                return Err(StoreError::PayloadTooLarge {
-                    bytes: size,
-                    max: self.config.frame_max_bytes,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// Idempotency: all items keyed or none, no key twice, and either every key
-    /// used before for the same content (a replay) or none.
-    fn check_keys(&self, items: &[BatchAppendItem]) -> Result<Plan, StoreError> {
-        let bad = |item, reason| StoreError::InvalidBatch { item, reason };
-        let keyed = items
-            .iter()
-            .filter(|i| i.options.idempotency_key.is_some())
-            .count();
-        if keyed != 0 && keyed != items.len() {
-            let first = items
-                .iter()
-                .position(|i| i.options.idempotency_key.is_none());
-            return Err(bad(first.unwrap_or(0), BatchProblem::MixedIdempotency));
-        }
-        // Digests only exist for keyed items; an unkeyed command allocates none.
-        let mut digests = Vec::new();
-        let mut replay = Vec::new();
-        let mut first_new = None;
-        for (i, item) in items.iter().enumerate() {
-            let Some(key) = item.options.idempotency_key else {
-                continue;
-            };
-            if items[..i]
-                .iter()
-                .any(|p| p.options.idempotency_key == Some(key))
-            {
-                return Err(bad(i, BatchProblem::DuplicateKey));
-            }
-            let digest = item_digest(item);
-            match self.keys.get(&key.get()) {
-                Some(used) if used.digest != digest => {
-                    return Err(StoreError::IdempotencyConflict { key })
-                }
-                Some(used) => replay.push(used.receipt),
-                None => {
-                    first_new.get_or_insert(i);
-                }
-            }
-            digests.push(Some(digest));
-        }
-        if keyed > 0 && replay.len() == items.len() {
-            return Ok(Plan::Replay(replay));
-        }
-        if let (false, Some(item)) = (replay.is_empty(), first_new) {
-            return Err(StoreError::IdempotencyPartialReplay { item });
-        }
-        Ok(Plan::Write(digests))
-    }
-
-    /// CAS expectations against each entity's running sequence (from its
-    /// sequence before the command, in `known`), the bound on entity
-    /// sequences, and causation that only points at earlier items.
-    fn check_sequences(
-        &self,
-        items: &[BatchAppendItem],
-        known: &[Known],
-    ) -> Result<(), StoreError> {
-        let single = items.len() == 1;
-        let mut running: HashMap<&str, u64> = HashMap::new();
-        for (i, item) in items.iter().enumerate() {
-            let entity = item.coordinate.entity();
-            let current = match running.get(entity) {
-                Some(n) => *n,
-                None => known[i].sequence(),
-            };
-            if let Some(expected) = item.options.expected_sequence {
-                if expected != current {
-                    return Err(StoreError::SequenceConflict {
-                        entity: entity.to_owned(),
-                        expected,
-                        actual: current,
-                    });
-                }
-            }
-            if current >= ENTITY_SEQUENCE_MAX {
-                return Err(StoreError::EntitySequenceExhausted {
-                    entity: entity.to_owned(),
-                });
-            }
-            if !single {
-                running.insert(entity, current + 1);
-            }
-            if let CausationRef::PriorItem(p) = item.options.causation {
-                if p >= i {
-                    return Err(StoreError::InvalidBatch {
-                        item: i,
-                        reason: BatchProblem::ForwardCausation,
-                    });
-                }
-            }
-        }
-        Ok(())
     }
 
     /// The ledger entries this command must carry: one per (kind, version) of
@@ -610,7 +455,7 @@ impl Stage {
 }
 
 /// The content digest an idempotency key is checked against.
-fn item_digest(item: &BatchAppendItem) -> [u8; 16] {
+pub(super) fn item_digest(item: &BatchAppendItem) -> [u8; 16] {
     let c = &item.coordinate;
     let p = &item.payload;
     content_digest(
