@@ -82,7 +82,8 @@ impl<M> Store<M> {
         let (mut state, after) = cached.map_or((A::default(), 0), |c| (c.state, c.position));
         let (entries, sequence) =
             self.entity_tail(entity, after, <A::Event as EventFamily>::KIND_LIST);
-        for entry in &entries {
+        for (i, entry) in entries.iter().enumerate() {
+            self.prefetch_frame_ahead(&entries, i);
             let event = self.read_entry::<TypedInput<A::Event>>(entry)?;
             state.apply(&event.payload);
         }

@@ -33,6 +33,7 @@ mod follow;
 mod observe;
 mod outbox;
 mod personal;
+mod prefetch;
 mod projection;
 mod range;
 mod read;

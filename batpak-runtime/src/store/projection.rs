@@ -67,12 +67,11 @@ impl<M> Store<M> {
         let positions = index.entity_positions(entity);
         let tip = index.entity_tip(entity);
         let start = positions.partition_point(|p| index.record(p).sequence() <= after);
-        let entries = index.entries(
-            positions
-                .skip(start)
-                .iter()
-                .filter(|&p| kinds.contains(&index.record(p).kind())),
-        );
+        let list = positions.skip(start);
+        let entries = index.entries(list.iter().enumerate().filter_map(|(i, p)| {
+            super::prefetch::record_ahead(&index, &list, i, p);
+            kinds.contains(&index.record(p).kind()).then_some(p)
+        }));
         (entries, tip)
     }
 
@@ -104,7 +103,8 @@ impl<M> Store<M> {
         entries: &[IndexEntry],
     ) -> Result<Vec<Event<InputPayload<T>>>, StoreError> {
         let mut events = Vec::with_capacity(entries.len());
-        for e in entries {
+        for (i, e) in entries.iter().enumerate() {
+            self.prefetch_frame_ahead(entries, i);
             events.push(self.read_entry::<T::Input>(e)?);
         }
         Ok(events)
@@ -124,7 +124,8 @@ impl<M> Store<M> {
         let Some(mut state) = T::from_events(&self.decode_all::<T>(first)?) else {
             return Ok(T::from_events(&self.decode_all::<T>(entries)?));
         };
-        for e in rest {
+        for (i, e) in rest.iter().enumerate() {
+            self.prefetch_frame_ahead(rest, i);
             state.apply_event(&self.read_entry::<T::Input>(e)?);
         }
         Ok(Some(state))

@@ -344,6 +344,11 @@ impl Index {
         .unwrap_or(&Record::NONE)
     }
 
+    /// Hints the CPU to load the record at `pos` (see `store::prefetch`).
+    pub(crate) fn prefetch_record(&self, pos: u32) {
+        crate::store::prefetch::prefetch(std::ptr::from_ref(self.record(pos)).cast());
+    }
+
     /// Number of visible events of an entity, `None` for an unknown entity.
     pub(crate) fn entity_len(&self, entity: &str) -> Option<usize> {
         self.entity_id(entity).map(|e| self.entity_events(e).len())

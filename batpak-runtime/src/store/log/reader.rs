@@ -105,6 +105,18 @@ impl SegmentFiles {
         Ok(map)
     }
 
+    /// Asks the CPU to start loading the first bytes of the frame at `at`
+    /// into its cache, when its segment is mapped already: a replay calls it
+    /// a few frames ahead of the one it reads, so that frame's cache misses
+    /// overlap the work on the ones before.
+    pub(crate) fn prefetch(&self, at: LogPosition) {
+        if let Some(m) = locking::read(&self.maps).get(&at.segment) {
+            if let Some(bytes) = m.get(at.offset as usize..) {
+                crate::store::prefetch::prefetch(bytes.as_ptr());
+            }
+        }
+    }
+
     /// The open file of `segment` (positioned reads).
     fn file(
         &self,
