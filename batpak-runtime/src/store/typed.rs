@@ -134,12 +134,14 @@ impl<M> Store<M> {
             kinds.contains(&kind)
                 || self.shared.schemas.logged_family(kind).as_deref() == Some(F::NAME)
         };
-        Ok(self
-            .stream(entity)
-            .into_iter()
-            .filter(|e| ours(e.kind))
-            .map(|e| {
-                let event = self.read_entry::<TypedInput<F>>(&e)?;
+        let mut entries = self.stream(entity);
+        entries.retain(|e| ours(e.kind));
+        Ok(entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                self.prefetch_frame_ahead(&entries, i);
+                let event = self.read_entry::<TypedInput<F>>(e)?;
                 let meta = EventMeta {
                     header: event.header,
                     coordinate: event.coordinate,

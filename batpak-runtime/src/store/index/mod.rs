@@ -40,6 +40,10 @@ use lists::IdMap;
 use lists::Lists;
 use names::NameTable;
 pub(crate) use positions::Positions;
+
+/// How many positions ahead of the record it reads `Index::entries` asks
+/// the CPU for.
+const ENTRIES_AHEAD: usize = 8;
 pub(crate) use record::{Record, RecordFields, ENTITY_SEQUENCE_MAX};
 use std::collections::HashMap;
 
@@ -474,19 +478,31 @@ impl Index {
 
     /// The public views of the events at `positions`. Consecutive events of
     /// one coordinate share its names.
+    /// Each record is asked of the CPU a few positions before it is read
+    /// (`store::prefetch`): the records of one entity or kind lie scattered
+    /// among the others'.
     pub(crate) fn entries(&self, positions: impl IntoIterator<Item = u32>) -> Vec<IndexEntry> {
+        let mut positions = positions.into_iter();
+        let mut ahead = std::collections::VecDeque::with_capacity(ENTRIES_AHEAD);
+        for p in positions.by_ref().take(ENTRIES_AHEAD) {
+            self.prefetch_record(p);
+            ahead.push_back(p);
+        }
+        let mut out = Vec::with_capacity(positions.size_hint().0 + ahead.len());
         let mut last: Option<(u32, Coordinate)> = None;
-        positions
-            .into_iter()
-            .map(|p| {
-                let r = self.record(p);
-                let coordinate = match &last {
-                    Some((c, coordinate)) if *c == r.coord => coordinate.clone(),
-                    _ => last.insert((r.coord, self.coordinate(r.coord))).1.clone(),
-                };
-                self.entry_of(p, r, coordinate)
-            })
-            .collect()
+        while let Some(p) = ahead.pop_front() {
+            if let Some(next) = positions.next() {
+                self.prefetch_record(next);
+                ahead.push_back(next);
+            }
+            let r = self.record(p);
+            let coordinate = match &last {
+                Some((c, coordinate)) if *c == r.coord => coordinate.clone(),
+                _ => last.insert((r.coord, self.coordinate(r.coord))).1.clone(),
+            };
+            out.push(self.entry_of(p, r, coordinate));
+        }
+        out
     }
 
     /// Positions of the events of one kind, in commit order.
