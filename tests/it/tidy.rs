@@ -1,7 +1,8 @@
 //! Tidy checks on the runtime's module structure, reading `batpak-runtime/src` as
 //! text. The rule: a lower layer never names a higher one. Layers, bottom-up:
 //! `event` and `coordinate`; `schema`; the store's model (`error`, `config`,
-//! `index`, `codec`, `options`, `signing`, `frontier`, `locking`, `registry`);
+//! `index`, `codec`, `options`, `signing`, `frontier`, `locking`, `registry`,
+//! `keys`, `observe`, `prefetch`);
 //! `store::log`;
 //! `store::ledger`; `store::writer`; the rest of `store` (the `Store` API);
 //! `gate`; `aggregate`; `testing`. A file's module comes from its path (`store/log/frame.rs` is
@@ -34,6 +35,7 @@ const LAYERS: &[&[&str]] = &[
         "store::registry",
         "store::keys",
         "store::observe",
+        "store::prefetch",
     ],
     &["store::log"],
     &["store::ledger"],

@@ -37,6 +37,7 @@ mod prefetch;
 mod projection;
 mod range;
 mod read;
+mod read_ahead;
 pub mod replay;
 mod replica;
 mod retention;

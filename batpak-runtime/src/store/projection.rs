@@ -69,7 +69,7 @@ impl<M> Store<M> {
         let start = positions.partition_point(|p| index.record(p).sequence() <= after);
         let list = positions.skip(start);
         let entries = index.entries(list.iter().enumerate().filter_map(|(i, p)| {
-            super::prefetch::record_ahead(&index, &list, i, p);
+            super::read_ahead::record_ahead(&index, &list, i, p);
             kinds.contains(&index.record(p).kind()).then_some(p)
         }));
         (entries, tip)
