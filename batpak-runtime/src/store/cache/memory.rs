@@ -101,17 +101,14 @@ impl ProjectionCache for MemoryCache {
             return;
         }
         while lru.bytes + size > self.budget {
-            let Some((_, oldest)) = lru.order.pop_first() else {
+            let Some(oldest) = lru.order.values().next().cloned() else {
                 break;
             };
-            if let Some((old, _)) = lru.entries.remove(&oldest) {
-                lru.bytes -= cost(&oldest, &old);
-            }
+            lru.remove(&oldest);
         }
-        lru.tick += 1;
-        let tick = lru.tick;
-        lru.entries.insert(key.clone(), (bytes.to_vec(), tick));
-        lru.order.insert(tick, key.clone());
+        // Tick 0 is never in `order` (ticks start at 1): `touch` files it.
+        lru.entries.insert(key.clone(), (bytes.to_vec(), 0));
+        lru.touch(key);
         lru.bytes += size;
     }
 }
